@@ -1,0 +1,34 @@
+"""autograd: a scalar automatic-differentiation engine that shows its work.
+
+>>> from autograd import Value
+>>> x, w, b = Value(2.0, "x"), Value(-3.0, "w"), Value(6.88, "b")
+>>> o = (x * w + b).tanh(); o.label = "o"
+>>> o.backward()
+>>> w.grad  # d o / d w
+"""
+
+from .graph import edges, leaves, topological_order
+from .value import (
+    Value,
+    detect_anomaly,
+    gc_paused,
+    is_recording,
+    linear,
+    mean,
+    no_grad,
+    sum,
+)
+
+__all__ = [
+    "Value",
+    "detect_anomaly",
+    "edges",
+    "gc_paused",
+    "is_recording",
+    "leaves",
+    "linear",
+    "mean",
+    "no_grad",
+    "sum",
+    "topological_order",
+]

@@ -1,0 +1,48 @@
+"""Walking a computation graph: topological order (iterative, so no recursion limit)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .value import Value
+
+
+def topological_order(root: Value) -> list[Value]:
+    """Every node `root` depends on, each after all of its parents, `root` last.
+
+    Depth-first, with an explicit stack instead of recursion, so a chain of a million nodes
+    works at the default recursion limit. The order depends only on the graph (parents are
+    visited in operand order), so the same graph always gives the same order.
+    """
+    order: list[Value] = []
+    seen: set[Value] = set()
+    done: set[Value] = set()
+    stack = [root]
+    push, pop, append, mark, finish = stack.append, stack.pop, order.append, seen.add, done.add
+    while stack:
+        node = pop()
+        if node in seen:  # second visit: every parent is already in `order`
+            if node not in done:
+                finish(node)
+                append(node)
+            continue
+        mark(node)
+        push(node)  # come back to it after its parents
+        for parent in reversed(node.parents):
+            if parent not in seen:
+                push(parent)
+    return order
+
+
+def edges(root: Value) -> Iterator[tuple[Value, Value, int]]:
+    """Every edge (parent, child, index of parent among child's parents), in graph order."""
+    for node in topological_order(root):
+        for index, parent in enumerate(node.parents):
+            yield parent, node, index
+
+
+def leaves(root: Value) -> list[Value]:
+    """The nodes with no parents (inputs and parameters), in topological order."""
+    return [node for node in topological_order(root) if not node.parents]

@@ -1,0 +1,375 @@
+"""The table of operations: every operation's value and its local derivatives, side by side.
+
+This module is the only place that knows a derivative. Each entry computes, from its operands'
+data, the output and the local derivative of the output with respect to each operand; and it
+says the same derivatives as readable formulas, which `explain` and the pictures print.
+
+All arithmetic follows IEEE float64, as NumPy and PyTorch do: no Python exception comes out of
+the math. `exp(1000)` is `inf`, `log(0)` is `-inf`, `log(-1)` is `nan`, `1/0` is `inf`,
+`0/0` is `nan` and `(-8) ** (1/3)` is `nan`, never a complex number.
+
+Operand data is a Python float, or, for a batched value, a 1-D NumPy array with one entry per
+sample; every operation works elementwise on arrays. NumPy is imported only when the first
+array arrives (`use_numpy`), so the scalar engine imports nothing heavy.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+INF = math.inf
+NAN = math.nan
+
+# Set by `use_numpy()` the first time a batched (array) value is made.
+np: Any = None
+
+
+def use_numpy() -> Any:
+    """Import NumPy on first need and return it (the scalar engine never imports it)."""
+    global np
+    if np is None:
+        import numpy
+
+        np = numpy
+    return np
+
+
+def is_scalar(x: object) -> bool:
+    return type(x) is float
+
+
+# ---------------------------------------------------------------------------------------------
+# IEEE-safe scalar helpers (Python's float raises where IEEE returns inf or nan).
+
+
+def divide(a: float, b: float) -> float:
+    """a / b with IEEE results: 1/0 = inf, -1/0 = -inf, 0/0 = nan."""
+    try:
+        return a / b
+    except ZeroDivisionError:
+        if a == 0.0 or a != a:
+            return NAN
+        return math.copysign(INF, a) * math.copysign(1.0, b)
+
+
+def power(x: float, y: float) -> float:
+    """x ** y with IEEE results, as C's pow: never complex, never an exception."""
+    try:
+        return math.pow(x, y)
+    except OverflowError:
+        odd_integer = y == int(y) and int(y) % 2 == 1
+        return -INF if (x < 0 and odd_integer) else INF
+    except ValueError:
+        # Either a negative base with a non-integer exponent (nan), or 0 ** negative (inf).
+        if x == 0.0 and y < 0:
+            odd_integer = y == int(y) and int(y) % 2 == 1
+            return math.copysign(INF, x) if odd_integer else INF
+        return NAN
+
+
+def exp(x: float) -> float:
+    try:
+        return math.exp(x)
+    except OverflowError:
+        return INF
+
+
+def log(x: float) -> float:
+    if x > 0.0:
+        return math.log(x)
+    if x == 0.0:
+        return -INF
+    return NAN  # negative or nan
+
+
+def sigmoid(x: float) -> float:
+    """1 / (1 + exp(-x)), written so that it never overflows for any finite x."""
+    if x >= 0.0:
+        return 1.0 / (1.0 + math.exp(-x))
+    if x != x:
+        return NAN
+    e = exp(x)
+    return e / (1.0 + e)
+
+
+def times(local: float, grad: float) -> float:
+    """local * grad for the chain rule (plain multiplication; named for the step-through)."""
+    return local * grad
+
+
+# ---------------------------------------------------------------------------------------------
+# The operations. Each `compute` takes operand data and returns (out, local_grads).
+
+
+def _add(a, b):
+    """a + b: d/da = 1, d/db = 1."""
+    return a + b, (1.0, 1.0)
+
+
+def _sub(a, b):
+    return a - b, (1.0, -1.0)
+
+
+def _mul(a, b):
+    return a * b, (b, a)
+
+
+def _div(a, b):
+    if type(a) is float and type(b) is float:
+        return divide(a, b), (divide(1.0, b), divide(-a, b * b))
+    with np.errstate(all="ignore"):
+        return a / b, (1.0 / b, -a / (b * b))
+
+
+def _neg(a):
+    return -a, (-1.0,)
+
+
+def _pow_const(n: float):
+    """x ** n for a constant number n: d/dx = n * x ** (n - 1)."""
+
+    def compute(x):
+        if type(x) is float:
+            local = 0.0 if n == 0.0 else n * power(x, n - 1.0)
+            return power(x, n), (local,)
+        with np.errstate(all="ignore"):
+            local = np.zeros_like(x) if n == 0.0 else n * np.power(x, n - 1.0)
+            return np.power(x, n), (local,)
+
+    return compute
+
+
+def _pow(x, y):
+    """x ** y with both sides values: d/dx = y * x**(y-1), d/dy = x**y * log(x).
+
+    At x == 0 with y >= 0 the exponent's derivative is 0, as in PyTorch (the limit of
+    x**y * log(x) as x -> 0+), not 0 * -inf = nan.
+    """
+    if type(x) is float and type(y) is float:
+        out = power(x, y)
+        dx = 0.0 if y == 0.0 else y * power(x, y - 1.0)
+        dy = 0.0 if (x == 0.0 and y >= 0.0) else out * log(x)
+        return out, (dx, dy)
+    with np.errstate(all="ignore"):
+        x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+        out = np.power(x, y)
+        dx = np.where(y == 0.0, 0.0, y * np.power(x, y - 1.0))
+        dy = np.where((x == 0.0) & (y >= 0.0), 0.0, out * np.log(x))
+        return out, (dx, dy)
+
+
+def _exp(x):
+    if type(x) is float:
+        out = exp(x)
+    else:
+        with np.errstate(all="ignore"):
+            out = np.exp(x)
+    return out, (out,)
+
+
+def _log(x):
+    if type(x) is float:
+        return log(x), (divide(1.0, x),)
+    with np.errstate(all="ignore"):
+        return np.log(x), (1.0 / x,)
+
+
+def _tanh(x):
+    t = math.tanh(x) if type(x) is float else np.tanh(x)
+    return t, (1.0 - t * t,)
+
+
+def _sigmoid(x):
+    if type(x) is float:
+        s = sigmoid(x)
+    else:
+        # Exact for every finite input: exp of a non-positive number only.
+        e = np.exp(-np.abs(x))
+        s = np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+    return s, (s * (1.0 - s),)
+
+
+def _relu(x):
+    if type(x) is float:
+        if x > 0.0:
+            return x, (1.0,)
+        return (x if x != x else 0.0), (0.0,)
+    return np.maximum(x, 0.0), ((x > 0.0).astype(float),)
+
+
+def _abs(x):
+    if type(x) is float:
+        return abs(x), (math.copysign(1.0, x) if x != 0.0 else 0.0,)
+    return np.abs(x), (np.sign(x),)
+
+
+def _sum(*xs):
+    total = 0.0
+    for x in xs:
+        total = total + x
+    return total, (1.0,) * len(xs)
+
+
+def _batch_sum(x):
+    return float(x.sum()), (np.ones_like(x),)
+
+
+def _batch_mean(x):
+    return float(x.mean()), (np.full_like(x, 1.0 / x.shape[0]),)
+
+
+# Activations that can be fused into a linear node: f(z) and f'(z) given z and f(z).
+ACTIVATIONS: dict[str, tuple[Callable, Callable]] = {
+    "linear": (lambda z: z, lambda z, out: 1.0),
+    "relu": (lambda z: _relu(z)[0], lambda z, out: _relu(z)[1][0]),
+    "tanh": (lambda z: _tanh(z)[0], lambda z, out: 1.0 - out * out),
+    "sigmoid": (lambda z: _sigmoid(z)[0], lambda z, out: out * (1.0 - out)),
+}
+
+
+def _linear(activation: str):
+    """act(b + sum_i w_i * x_i) as one node; parents are (w_1..w_n, x_1..x_n, b).
+
+    d/dw_i = act'(z) * x_i,  d/dx_i = act'(z) * w_i,  d/db = act'(z).
+    """
+    f, df = ACTIVATIONS[activation]
+
+    def compute(*operands):
+        n = (len(operands) - 1) // 2
+        ws, xs, b = operands[:n], operands[n : 2 * n], operands[2 * n]
+        z = b
+        scalar = type(b) is float
+        for w, x in zip(ws, xs):
+            z = z + w * x
+            scalar = scalar and type(w) is float and type(x) is float
+        if scalar and activation == "relu":  # the common case, inlined: most of a network
+            if z > 0.0:
+                return z, (*xs, *ws, 1.0)
+            return (z if z != z else 0.0), (0.0,) * len(operands)
+        out = f(z)
+        d = df(z, out)
+        return out, (*[d * x for x in xs], *[d * w for w in ws], d)
+
+    return compute
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One row of the table: how the node is written and its local derivatives.
+
+    `expression` writes the node from its operands' names `{0}`, `{1}`, ...;
+    `derivative(i, names)` writes d out / d operand_i as a formula in the operands' names.
+    `compute(*data)` returns (out, local_grads) for operand data.
+    """
+
+    name: str
+    expression: Callable[[list[str]], str]
+    derivative: Callable[[int, list[str]], str]
+    compute: Callable[..., tuple[Any, tuple]]
+
+
+def _templates(expression: str, *derivatives: str):
+    def write(names: list[str]) -> str:
+        return expression.format(*names)
+
+    def derive(i: int, names: list[str]) -> str:
+        return derivatives[i].format(*names)
+
+    return write, derive
+
+
+def _row(name: str, compute, expression: str, *derivatives: str) -> Operation:
+    write, derive = _templates(expression, *derivatives)
+    return Operation(name, write, derive, compute)
+
+
+OPERATIONS: dict[str, Operation] = {
+    row.name: row
+    for row in [
+        _row("+", _add, "{0} + {1}", "1", "1"),
+        _row("-", _sub, "{0} - {1}", "1", "-1"),
+        _row("*", _mul, "{0} * {1}", "{1}", "{0}"),
+        _row("/", _div, "{0} / {1}", "1/{1}", "-{0}/{1}^2"),
+        _row("neg", _neg, "-{0}", "-1"),
+        _row("**", _pow, "{0} ** {1}", "{1} * {0}^({1} - 1)", "{0}^{1} * log({0})"),
+        _row("exp", _exp, "exp({0})", "exp({0})"),
+        _row("log", _log, "log({0})", "1/{0}"),
+        _row("tanh", _tanh, "tanh({0})", "1 - tanh({0})^2"),
+        _row("sigmoid", _sigmoid, "sigmoid({0})", "sigmoid({0}) * (1 - sigmoid({0}))"),
+        _row("relu", _relu, "relu({0})", "(1 if {0} > 0 else 0)"),
+        _row("abs", _abs, "abs({0})", "sign({0})"),
+        _row("batch_sum", _batch_sum, "sum over batch of {0}", "1"),
+        _row("batch_mean", _batch_mean, "mean over batch of {0}", "1/B"),
+        Operation(
+            "sum",
+            lambda names: " + ".join(names),
+            lambda i, names: "1",
+            _sum,
+        ),
+    ]
+}
+
+
+def _linear_row(activation: str) -> Operation:
+    name = "linear" if activation == "linear" else f"{activation}(linear)"
+    prime = {
+        "linear": "",
+        "relu": "(1 if z > 0 else 0) * ",
+        "tanh": "(1 - tanh(z)^2) * ",
+        "sigmoid": "sigmoid(z) * (1 - sigmoid(z)) * ",
+    }[activation]
+
+    def write(names: list[str]) -> str:
+        n = (len(names) - 1) // 2
+        terms = " + ".join(f"{w}*{x}" for w, x in zip(names[:n], names[n : 2 * n]))
+        z = f"{names[-1]} + {terms}" if terms else names[-1]
+        return z if activation == "linear" else f"{activation}({z})"
+
+    def derive(i: int, names: list[str]) -> str:
+        n = (len(names) - 1) // 2
+        if i < n:
+            factor = names[n + i]
+        elif i < 2 * n:
+            factor = names[i - n]
+        else:
+            factor = "1"
+        if not prime:
+            return factor
+        return prime + factor if factor != "1" else prime[:-3]
+
+    return Operation(name, write, derive, _linear(activation))
+
+
+for _activation in ACTIVATIONS:
+    _op = _linear_row(_activation)
+    OPERATIONS[_op.name] = _op
+
+LINEAR_OPS = {a: ("linear" if a == "linear" else f"{a}(linear)") for a in ACTIVATIONS}
+
+
+@lru_cache(maxsize=256)
+def power_operation(n: float) -> Operation:
+    """The row for x ** n with a constant exponent n (a one-parent node, op '**n')."""
+    shown = _number(n)
+    return _row(f"**{shown}", _pow_const(n), "{0}**" + shown, shown + " * {0}^" + _number(n - 1))
+
+
+def _number(n: float) -> str:
+    return str(int(n)) if n == int(n) and abs(n) < 1e15 else repr(n)
+
+
+def operation(op: str) -> Operation:
+    """The table row for a node's `op` string (a constant power `**n` is made on demand)."""
+    row = OPERATIONS.get(op)
+    if row is not None:
+        return row
+    if op.startswith("**"):
+        return power_operation(float(op[2:]))
+    raise KeyError(f"no operation named {op!r}")

@@ -1,0 +1,439 @@
+"""`Value`: a number that remembers how it was computed, and `backward()`, the chain rule.
+
+Every operation makes one node that records its parents and, as plain numbers, the local
+derivative of its output with respect to each parent (from the table in `autograd.ops`):
+
+    c = a * b   ->  c.parents == (a, b),  c.local_grads == (b.data, a.data),  c.op == "*"
+
+`backward()` is then the chain rule and nothing else, the same lines for every operation:
+
+    for node in reverse topological order:
+        for parent, local in zip(node.parents, node.local_grads):
+            parent.grad += local * node.grad
+
+Gradients of repeated `backward()` calls: leaves (values made by you, with no parents)
+*accumulate*, as in PyTorch, so call `zero_grad()` on them (or on a model) between passes;
+every non-leaf node is reset at the start of a pass and shows the gradient of the latest one.
+"""
+
+from __future__ import annotations
+
+import gc
+import math
+import numbers
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, Union
+
+from . import ops
+from .graph import topological_order
+
+Number = int | float
+Operand = Union["Value", int, float]  # noqa: UP007 (a forward reference)
+
+_recording = True  # False inside `no_grad()`
+_anomaly = False  # True inside `detect_anomaly()`
+
+
+class Value:
+    """A scalar (or, batched, a 1-D NumPy array of per-sample scalars) in a computation graph.
+
+    Attributes: `data` (float, or 1-D float array), `grad` (same shape, 0.0 at creation),
+    `label`, `op` ("" for a leaf), `parents` (tuple, in operand order, duplicates kept) and
+    `local_grads` (d self / d parent for each parent, same order).
+    """
+
+    __slots__ = ("data", "grad", "label", "op", "parents", "local_grads", "__weakref__")
+    __array_ufunc__ = None  # make `numpy_array * value` call Value.__rmul__, not NumPy
+
+    def __init__(self, data: Any, label: str = "") -> None:
+        self.data = _as_data(data)
+        self.grad: Any = 0.0
+        if not isinstance(label, str):
+            raise TypeError(f"Value label must be a str, got {type(label).__name__}")
+        self.label = label
+        self.op = ""
+        self.parents: tuple[Value, ...] = ()
+        self.local_grads: tuple = ()
+
+    # -- operators: each one is a single node ------------------------------------------------
+    def __add__(self, other: Operand) -> Value:
+        if type(other) is not Value:
+            other = _as_value(other)
+        data, local_grads = ops._add(self.data, other.data)
+        return _make(data, (self, other), local_grads, "+")
+
+    def __radd__(self, other: Operand) -> Value:
+        if type(other) is not Value:
+            other = _as_value(other)
+        data, local_grads = ops._add(other.data, self.data)
+        return _make(data, (other, self), local_grads, "+")
+
+    def __sub__(self, other: Operand) -> Value:
+        if type(other) is not Value:
+            other = _as_value(other)
+        data, local_grads = ops._sub(self.data, other.data)
+        return _make(data, (self, other), local_grads, "-")
+
+    def __rsub__(self, other: Operand) -> Value:
+        if type(other) is not Value:
+            other = _as_value(other)
+        data, local_grads = ops._sub(other.data, self.data)
+        return _make(data, (other, self), local_grads, "-")
+
+    def __mul__(self, other: Operand) -> Value:
+        if type(other) is not Value:
+            other = _as_value(other)
+        data, local_grads = ops._mul(self.data, other.data)
+        return _make(data, (self, other), local_grads, "*")
+
+    def __rmul__(self, other: Operand) -> Value:
+        if type(other) is not Value:
+            other = _as_value(other)
+        data, local_grads = ops._mul(other.data, self.data)
+        return _make(data, (other, self), local_grads, "*")
+
+    def __truediv__(self, other: Operand) -> Value:
+        if type(other) is not Value:
+            other = _as_value(other)
+        data, local_grads = ops._div(self.data, other.data)
+        return _make(data, (self, other), local_grads, "/")
+
+    def __rtruediv__(self, other: Operand) -> Value:
+        if type(other) is not Value:
+            other = _as_value(other)
+        data, local_grads = ops._div(other.data, self.data)
+        return _make(data, (other, self), local_grads, "/")
+
+    def __neg__(self) -> Value:
+        return apply("neg", self)
+
+    def __pos__(self) -> Value:
+        return self
+
+    def __pow__(self, exponent: Operand) -> Value:
+        """x ** n (n a number): one parent, d/dx = n * x**(n-1). x ** y (y a Value): two."""
+        if isinstance(exponent, Value):
+            return apply("**", self, exponent)
+        n = _as_number(exponent, "exponent of **")
+        return _node(ops.power_operation(n), (self,))
+
+    def __rpow__(self, base: Operand) -> Value:
+        return apply("**", base, self)
+
+    # -- functions ---------------------------------------------------------------------------
+    def exp(self) -> Value:
+        """out = e**x, d out/dx = out."""
+        return apply("exp", self)
+
+    def log(self) -> Value:
+        """out = ln(x), d out/dx = 1/x (log(0) = -inf, log(x<0) = nan)."""
+        return apply("log", self)
+
+    def tanh(self) -> Value:
+        """out = tanh(x), d out/dx = 1 - out**2."""
+        return apply("tanh", self)
+
+    def sigmoid(self) -> Value:
+        """out = 1 / (1 + e**-x), d out/dx = out * (1 - out). Never overflows."""
+        return apply("sigmoid", self)
+
+    def relu(self) -> Value:
+        """out = max(x, 0), d out/dx = 1 if x > 0 else 0."""
+        return apply("relu", self)
+
+    def abs(self) -> Value:
+        """out = |x|, d out/dx = sign(x) (0 at 0)."""
+        return apply("abs", self)
+
+    __abs__ = abs
+
+    def sum(self) -> Value:
+        """For a batched value: the sum over the batch, a scalar. d out/dx_k = 1."""
+        return _reduce("batch_sum", self)
+
+    def mean(self) -> Value:
+        """For a batched value: the mean over the batch, a scalar. d out/dx_k = 1/B."""
+        return _reduce("batch_mean", self)
+
+    # -- gradients ---------------------------------------------------------------------------
+    def backward(self) -> None:
+        """Set d self/d self = 1 and apply the chain rule to every node, in reverse order.
+
+        Leaves accumulate across calls (use `zero_grad()`); non-leaf nodes are reset first,
+        so they show this pass's gradient. The order is found without recursion.
+        """
+        if type(self.data) is not float:
+            raise ValueError(
+                "backward() needs a scalar root, but this value holds a batch of "
+                f"{len(self.data)}; reduce it first with .sum() or .mean()"
+            )
+        with gc_paused():  # backward makes no cycles; skip the collector's walks of the graph
+            order = topological_order(self)
+            batched = reset_gradients(order)
+            self.grad = 1.0 if self.parents else self.grad + 1.0
+            if batched or _anomaly:
+                for node in reversed(order):
+                    propagate(node)
+                return
+            for node in reversed(order):  # the scalar fast path of `propagate`, inlined
+                grad = node.grad
+                for parent, local in zip(node.parents, node.local_grads):
+                    parent.grad += local * grad
+
+    def zero_grad(self) -> None:
+        """Set this value's grad back to 0 (leaves accumulate across backward passes)."""
+        self.grad = 0.0
+
+    @property
+    def is_leaf(self) -> bool:
+        return not self.parents
+
+    @property
+    def is_batched(self) -> bool:
+        return type(self.data) is not float
+
+    def __repr__(self) -> str:
+        label = f", label={self.label!r}" if self.label else ""
+        return f"Value(data={_show(self.data)}, grad={_show(self.grad)}{label})"
+
+    def __float__(self) -> float:
+        if type(self.data) is not float:
+            raise TypeError("float() of a batched Value: it holds one number per sample")
+        return self.data
+
+
+# ---------------------------------------------------------------------------------------------
+# Making nodes
+
+
+def apply(op: str, *operands: Operand) -> Value:
+    """Apply the table's operation `op` to operands (Values or numbers): one new node."""
+    return _node(ops.OPERATIONS[op], tuple(_as_value(x) for x in operands))
+
+
+def _node(operation: ops.Operation, parents: tuple[Value, ...]) -> Value:
+    data, local_grads = operation.compute(*[p.data for p in parents])
+    return _make(data, parents, local_grads, operation.name)
+
+
+def _make(data: Any, parents: tuple, local_grads: tuple, op: str) -> Value:
+    out = _new_value(Value)
+    out.data = data
+    out.grad = 0.0
+    out.label = ""
+    if _recording:
+        out.op, out.parents, out.local_grads = op, parents, local_grads
+    else:
+        out.op, out.parents, out.local_grads = "", (), ()
+    if _anomaly:
+        _check_forward(op, parents, data, local_grads)
+    return out
+
+
+_new_value = object.__new__
+
+
+def _reduce(op: str, value: Value) -> Value:
+    if type(value.data) is float:
+        raise ValueError(f".{op[6:]}() reduces a batched Value; this one holds a single number")
+    return _node(ops.OPERATIONS[op], (value,))
+
+
+def linear(
+    weights: Sequence[Operand],
+    inputs: Sequence[Operand],
+    bias: Operand = 0.0,
+    activation: str = "linear",
+) -> Value:
+    """One node for a whole neuron: act(bias + sum_i weights[i] * inputs[i]).
+
+    Parents are (w_1..w_n, x_1..x_n, b); local derivatives d/dw_i = act'(z) * x_i,
+    d/dx_i = act'(z) * w_i, d/db = act'(z). `activation` is one of linear, relu, tanh,
+    sigmoid. It gives exactly the gradients of the same neuron built from `*` and `+` nodes.
+    """
+    if activation not in ops.LINEAR_OPS:
+        raise ValueError(
+            f"unknown activation {activation!r}; choose one of {', '.join(ops.ACTIVATIONS)}"
+        )
+    if len(weights) != len(inputs):
+        raise ValueError(f"linear() got {len(weights)} weights but {len(inputs)} inputs")
+    parents = tuple(_as_value(x) for x in (*weights, *inputs, bias))
+    return _node(ops.OPERATIONS[ops.LINEAR_OPS[activation]], parents)
+
+
+def sum(values: Iterable[Operand]) -> Value:  # noqa: A001 - deliberately like builtins.sum
+    """One n-ary node for v_1 + v_2 + ... + v_n; every local derivative is 1."""
+    parents = tuple(_as_value(x) for x in values)
+    if not parents:
+        raise ValueError("sum() of no values: give at least one")
+    return _node(ops.OPERATIONS["sum"], parents)
+
+
+def mean(values: Iterable[Operand]) -> Value:
+    """(v_1 + ... + v_n) / n, as an n-ary sum node followed by one division."""
+    parents = tuple(_as_value(x) for x in values)
+    return sum(parents) / len(parents) if parents else sum(parents)
+
+
+# ---------------------------------------------------------------------------------------------
+# The chain rule at one node (shared by backward's general path and the step-through)
+
+
+def reset_gradients(order: Sequence[Value]) -> bool:
+    """Zero the grad of every non-leaf node in `order`; say whether any node is batched."""
+    batched = False
+    for node in order:
+        if node.parents:
+            node.grad = 0.0
+        if type(node.data) is not float:
+            batched = True
+    return batched
+
+
+def propagate(node: Value) -> None:
+    """Apply the chain rule at `node`: parent.grad += local * node.grad for each parent.
+
+    A scalar parent of a batched node receives the sum over the batch of its contributions.
+    """
+    grad = node.grad
+    for parent, local in zip(node.parents, node.local_grads):
+        contribution = local * grad
+        if type(parent.data) is float and type(contribution) is not float:
+            contribution = float(contribution.sum())
+        parent.grad += contribution
+        if _anomaly and not _finite(parent.grad):
+            raise FloatingPointError(
+                f"backward: the gradient of {_describe(parent)} became {_show(parent.grad)} "
+                f"at the node {node.op!r} ({_describe(node)}, grad {_show(grad)}; "
+                f"local derivative {_show(local)})"
+            )
+
+
+# ---------------------------------------------------------------------------------------------
+# Modes
+
+
+@contextmanager
+def no_grad() -> Iterator[None]:
+    """Inside, operations record no parents: results are constants (for inference)."""
+    global _recording
+    previous, _recording = _recording, False
+    try:
+        yield
+    finally:
+        _recording = previous
+
+
+def is_recording() -> bool:
+    """False inside `no_grad()`."""
+    return _recording
+
+
+@contextmanager
+def detect_anomaly() -> Iterator[None]:
+    """Inside, the first nan or inf raises FloatingPointError naming where it came from.
+
+    Forward: the first operation whose value or local derivative is not finite.
+    Backward: the first gradient that becomes not finite.
+    """
+    global _anomaly
+    previous, _anomaly = _anomaly, True
+    try:
+        yield
+    finally:
+        _anomaly = previous
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector (graphs here make no reference cycles).
+
+    Building a large graph triggers many cyclic collections that each walk every live node;
+    reference counting alone frees graphs here, so training loops can skip that work.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+# ---------------------------------------------------------------------------------------------
+# Checking and showing
+
+
+def _as_data(data: Any) -> Any:
+    if type(data) is float:
+        return data
+    if isinstance(data, numbers.Real) and not isinstance(data, Value):
+        return float(data)
+    if type(data).__name__ == "ndarray":
+        np = ops.use_numpy()
+        if data.ndim != 1 or data.dtype.kind not in "biuf":
+            raise TypeError(
+                "Value(data) takes a 1-D array of real numbers (one per sample), got a "
+                f"{data.ndim}-D array of {data.dtype}"
+            )
+        return np.array(data, dtype=float)
+    hint = "; use the Value itself" if isinstance(data, Value) else ""
+    raise TypeError(
+        f"Value(data) needs a real number, got {data!r:.40} ({type(data).__name__}){hint}"
+    )
+
+
+def _as_value(x: Operand) -> Value:
+    if isinstance(x, Value):
+        return x
+    if type(x) is float or isinstance(x, numbers.Real) or type(x).__name__ == "ndarray":
+        return Value(x)
+    raise TypeError(f"cannot combine a Value with {x!r:.40} ({type(x).__name__})")
+
+
+def _as_number(x: Any, what: str) -> float:
+    if isinstance(x, numbers.Real):
+        return float(x)
+    raise TypeError(f"{what} must be a real number or a Value, got {type(x).__name__}")
+
+
+def _finite(x: Any) -> bool:
+    if type(x) is float:
+        return math.isfinite(x)
+    return bool(ops.use_numpy().isfinite(x).all())
+
+
+def _check_forward(op: str, parents: tuple, data: Any, local_grads: tuple) -> None:
+    bad = None
+    if not _finite(data):
+        bad = f"produced {_show(data)}"
+    else:
+        for i, local in enumerate(local_grads):
+            if not _finite(local):
+                bad = f"has local derivative {_show(local)} with respect to input {i + 1}"
+                break
+    if bad is not None:
+        inputs = ", ".join(_describe(p) for p in parents)
+        raise FloatingPointError(f"operation {op!r} on inputs ({inputs}) {bad}")
+
+
+def _describe(node: Value) -> str:
+    name = f"{node.label}=" if node.label else ""
+    return f"{name}{_show(node.data)}"
+
+
+def _show(x: Any) -> str:
+    """A short, readable number: 4 decimals, or 4 significant digits when tiny or huge."""
+    if type(x) is not float:
+        if isinstance(x, numbers.Real):
+            x = float(x)
+        else:
+            return (
+                "[" + ", ".join(_show(float(v)) for v in x[:4]) + (", ...]" if len(x) > 4 else "]")
+            )
+    if x != x or x in (math.inf, -math.inf) or x == 0.0:
+        return repr(x)
+    if 1e-4 <= abs(x) < 1e6:
+        return repr(round(x, 4))
+    return f"{x:.4g}"

@@ -1,0 +1,1 @@
+"""nn: neurons, layers and MLPs built only from autograd Values."""

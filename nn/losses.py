@@ -1,0 +1,194 @@
+"""Loss functions built from `Value` operations, so every gradient can be stepped through.
+
+Every loss takes `predictions` and `targets` in either form:
+
+- per sample: a list of scalar Values (one per sample, e.g. `[mlp(x) for x in X]`), or a list
+  of lists for a network with several outputs, and targets of the same shape;
+- batched: one batched Value (data = 1-D array, one entry per sample), or a list of batched
+  Values (one per output), with targets of shape (samples,) or (samples, outputs).
+
+A "mean" loss averages over every entry (samples x outputs); a "sum" loss adds them. The
+result is a scalar Value ready for `backward()`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import numpy as np
+
+import autograd
+from autograd import Value
+
+Targets = Any  # a number, a sequence of numbers, or a NumPy array
+
+#: Probabilities are clamped to [EPS, 1 - EPS] in `binary_cross_entropy` so log stays finite.
+EPS = 1e-12
+
+
+def _flatten(predictions: Any) -> list[Value]:
+    if isinstance(predictions, Value):
+        return [predictions]
+    if not isinstance(predictions, Sequence) or isinstance(predictions, str):
+        raise TypeError(
+            f"predictions must be a Value or a list of Values, got {type(predictions).__name__}"
+        )
+    flat: list[Value] = []
+    for p in predictions:
+        if isinstance(p, Value):
+            flat.append(p)
+        elif isinstance(p, Sequence) and not isinstance(p, str):
+            flat.extend(_flatten(p))
+        else:
+            raise TypeError(f"predictions must be Values, found {type(p).__name__}")
+    if not flat:
+        raise ValueError("predictions is empty: a loss needs at least one prediction")
+    return flat
+
+
+def pairs(predictions: Any, targets: Targets) -> tuple[list[tuple[Value, Any]], int]:
+    """Match every prediction Value with its target; also return the number of entries.
+
+    Per-sample scalar Values pair with single numbers; batched Values (one per output) pair
+    with a column of targets. Shapes that do not match raise a ValueError saying so.
+    """
+    values = _flatten(predictions)
+    y = np.asarray(targets, dtype=float)
+    batched = [v.is_batched for v in values]
+    if not any(batched):
+        if y.size != len(values):
+            raise ValueError(
+                f"{len(values)} predictions but {y.size} targets (shape {y.shape}): "
+                "give one target per prediction"
+            )
+        return [(v, float(t)) for v, t in zip(values, y.reshape(-1))], len(values)
+    if not all(batched):
+        raise ValueError("predictions mix batched and single-sample Values; use one form")
+    size = len(values[0].data)
+    if any(len(v.data) != size for v in values):
+        raise ValueError("batched predictions hold different numbers of samples")
+    if y.ndim == 1 and len(values) == 1 and y.shape[0] == size:
+        columns = [y]
+    elif y.ndim == 2 and y.shape == (size, len(values)):
+        columns = [np.ascontiguousarray(y[:, j]) for j in range(len(values))]
+    else:
+        raise ValueError(
+            f"batched predictions: {len(values)} output(s) of {size} samples each, but targets "
+            f"have shape {y.shape}; expected ({size},) or ({size}, {len(values)})"
+        )
+    return list(zip(values, columns)), size * len(values)
+
+
+def _total(terms: list[Value]) -> Value:
+    """Add the per-entry terms into one scalar (reducing a batch with `.sum()`)."""
+    total = terms[0] if len(terms) == 1 else autograd.sum(terms)
+    return total.sum() if total.is_batched else total
+
+
+def _reduce(terms: list[Value], count: int, reduction: str) -> Value:
+    if reduction == "mean":
+        return _total(terms) / count
+    if reduction == "sum":
+        return _total(terms)
+    raise ValueError(f"unknown reduction {reduction!r}; choose 'mean' or 'sum'")
+
+
+def mse(predictions: Any, targets: Targets) -> Value:
+    """Mean squared error: L = (1/N) sum_k (p_k - y_k)**2; dL/dp_k = 2 (p_k - y_k) / N."""
+    matched, count = pairs(predictions, targets)
+    return _reduce([(p - y) ** 2 for p, y in matched], count, "mean")
+
+
+def sse(predictions: Any, targets: Targets) -> Value:
+    """Sum of squared errors: L = sum_k (p_k - y_k)**2; dL/dp_k = 2 (p_k - y_k)."""
+    matched, count = pairs(predictions, targets)
+    return _reduce([(p - y) ** 2 for p, y in matched], count, "sum")
+
+
+def clamp(p: Value, low: float, high: float) -> Value:
+    """min(max(p, low), high), built as low + relu(p - low) - relu(p - high).
+
+    d/dp = 1 for low < p <= high and 0 outside (so log() of the result stays finite).
+    """
+    return low + (p - low).relu() - (p - high).relu()
+
+
+def binary_cross_entropy(predictions: Any, targets: Targets, eps: float = EPS) -> Value:
+    """BCE on probabilities p in [0, 1], labels y in {0, 1} (or soft labels in [0, 1]):
+
+        L = -(1/N) sum_k [ y_k log(q_k) + (1 - y_k) log(1 - q_k) ],  q_k = clamp(p_k, eps, 1-eps)
+
+    dL/dp_k = (q_k - y_k) / (N q_k (1 - q_k)) inside the clamp, 0 outside: finite at 0 and 1.
+    For a network ending in a sigmoid, `bce_with_logits` on the logits is exact everywhere.
+    """
+    if not 0.0 < eps < 0.5:
+        raise ValueError(f"eps must be in (0, 0.5), got {eps}")
+    matched, count = pairs(predictions, targets)
+    terms = []
+    for p, y in matched:
+        q = clamp(p, eps, 1.0 - eps)
+        terms.append(-(y * q.log() + (1.0 - y) * (1.0 - q).log()))
+    return _reduce(terms, count, "mean")
+
+
+def bce_with_logits(predictions: Any, targets: Targets) -> Value:
+    """BCE on logits z (p = sigmoid(z)), stable for any z:
+
+        L = (1/N) sum_k [ softplus(z_k) - y_k z_k ],  softplus(z) = log(1 + e**z)
+        dL/dz_k = (sigmoid(z_k) - y_k) / N
+
+    softplus is evaluated as  log(1 + e**z)  where z <= 0 and  z + log(1 + e**-z)  where z > 0:
+    e is only ever raised to a non-positive power (no overflow), and because the branch is
+    chosen from the data (a constant mask), the derivative is exact at z = 0 too (the
+    relu(z) + log(1 + e**-|z|) form gives -y there instead of 1/2 - y).
+    """
+    matched, count = pairs(predictions, targets)
+    terms = []
+    for z, y in matched:
+        positive = (z.data > 0) * 1.0 if z.is_batched else float(z.data > 0)  # 1 where z > 0
+        sign = 1.0 - 2.0 * positive  # -1 where z > 0, +1 elsewhere: sign * z = -|z|
+        softplus = positive * z + ((sign * z).exp() + 1.0).log()
+        terms.append(softplus - y * z)
+    return _reduce(terms, count, "mean")
+
+
+def hinge(predictions: Any, targets: Targets) -> Value:
+    """Max-margin (SVM) loss with labels y in {-1, +1}: L = (1/N) sum_k relu(1 - y_k s_k).
+
+    dL/ds_k = -y_k / N where the margin y_k s_k < 1, else 0.
+    """
+    matched, count = pairs(predictions, targets)
+    return _reduce([(1.0 - y * s).relu() for s, y in matched], count, "mean")
+
+
+def l2(parameters: Iterable[Value], alpha: float) -> Value:
+    """L2 penalty (weight decay): alpha * sum_p p**2; d/dp = 2 alpha p."""
+    params = list(parameters)
+    if not params:
+        raise ValueError("l2() needs at least one parameter")
+    return alpha * autograd.sum([p**2 for p in params])
+
+
+LossFunction = Callable[[Any, Targets], Value]
+
+#: Losses by name: (function, decision threshold on the output for accuracy, label values).
+#: A threshold of None means "half-way between the two label values" (0.5 for 0/1 labels).
+LOSSES: dict[str, tuple[LossFunction, float | None]] = {
+    "mse": (mse, None),
+    "sse": (sse, None),
+    "bce": (binary_cross_entropy, 0.5),
+    "binary_cross_entropy": (binary_cross_entropy, 0.5),
+    "bce_with_logits": (bce_with_logits, 0.0),
+    "hinge": (hinge, 0.0),
+}
+
+
+def get_loss(loss: str | LossFunction) -> tuple[LossFunction, float | None]:
+    """The function (and accuracy threshold) for a loss name, or a callable as it is."""
+    if callable(loss):
+        threshold = {fn: t for fn, t in LOSSES.values()}.get(loss)
+        return loss, threshold
+    if loss not in LOSSES:
+        raise ValueError(f"unknown loss {loss!r}; choose one of {', '.join(LOSSES)}")
+    return LOSSES[loss]

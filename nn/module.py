@@ -1,0 +1,358 @@
+"""Modules built only from `Value`s: `Neuron`, `Layer` and `MLP` (PyTorch-like names).
+
+A neuron computes  out = act(b + w_1 x_1 + ... + w_n x_n).  By default that is ONE fused node
+(`autograd.linear`), whose local derivatives are d out/d w_i = act'(z) x_i, d out/d x_i =
+act'(z) w_i and d out/d b = act'(z); with `fused=False` the same neuron is built from primitive
+`*` and `+` nodes and the activation method, the way it is taught (same numbers, more nodes).
+
+Inputs are numbers or Values. A Value may be *batched* (its data a 1-D NumPy array, one entry
+per sample): every node then works elementwise and each scalar parameter gets the sum of its
+per-sample gradients, so `mlp([Value(X[:, j]) for j in range(nin)])` runs a whole batch
+through the graph of one sample (a 2-D NumPy array `X` of shape (samples, nin) is turned into
+those columns for you).
+
+Parameters are labelled `L1.N3.w2` (layer 1, neuron 3, weight 2, all counted from 1) and
+`L1.N3.b`; `parameters()` lists them layer by layer, neuron by neuron, weights then bias.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+
+import autograd
+from autograd import Value
+
+ACTIVATIONS = ("relu", "tanh", "sigmoid", "linear")
+INITS = ("uniform", "xavier", "he")
+
+#: The seed used when none is given, so that every run is repeatable by default.
+DEFAULT_SEED = 0
+
+Seed = int | np.random.Generator | None
+
+
+def check_activation(activation: str) -> str:
+    """Return `activation` if it is known, else raise a ValueError listing the known ones."""
+    if activation not in ACTIVATIONS:
+        raise ValueError(
+            f"unknown activation {activation!r}; choose one of {', '.join(ACTIVATIONS)}"
+        )
+    return activation
+
+
+def make_rng(seed: Seed) -> np.random.Generator:
+    """A NumPy generator: `seed` None means DEFAULT_SEED; a Generator is used as it is."""
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if seed is None:
+        seed = DEFAULT_SEED
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
+        raise TypeError(f"seed must be an int or a numpy Generator, got {type(seed).__name__}")
+    return np.random.default_rng(int(seed))
+
+
+def initial_weights(
+    rng: np.random.Generator, fan_in: int, fan_out: int = 1, init: str = "uniform"
+) -> np.ndarray:
+    """`fan_in` initial weights for one neuron of a layer with `fan_out` neurons.
+
+    - "uniform": w ~ U(-1, 1), as the classic from-scratch tutorials (micrograd) do;
+    - "xavier" (Glorot): w ~ N(0, 2 / (fan_in + fan_out)), for tanh/sigmoid layers;
+    - "he": w ~ N(0, 2 / fan_in), for relu layers.
+    Biases always start at 0.
+    """
+    if init == "uniform":
+        return rng.uniform(-1.0, 1.0, size=fan_in)
+    if init == "xavier":
+        return rng.normal(0.0, math.sqrt(2.0 / (fan_in + fan_out)), size=fan_in)
+    if init == "he":
+        return rng.normal(0.0, math.sqrt(2.0 / fan_in), size=fan_in)
+    raise ValueError(f"unknown init {init!r}; choose one of {', '.join(INITS)}")
+
+
+def _positive_int(n: Any, what: str) -> int:
+    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
+        raise ValueError(f"{what} must be a positive integer, got {n!r}")
+    return int(n)
+
+
+def as_inputs(x: Any, nin: int) -> list[Any]:
+    """The inputs of a network as a list of `nin` numbers or Values.
+
+    `x` is a sequence of numbers or Values (one sample, scalar or batched Values), a 1-D
+    NumPy array (one sample), or a 2-D array of shape (samples, nin): a batch, turned into
+    one batched Value per column.
+    """
+    if isinstance(x, np.ndarray):
+        if x.ndim == 2:
+            if x.shape[1] != nin:
+                raise ValueError(
+                    f"expected {nin} input features, got an array of shape {x.shape} "
+                    f"(rows are samples, columns features)"
+                )
+            return [Value(np.ascontiguousarray(x[:, j], dtype=float)) for j in range(nin)]
+        if x.ndim != 1:
+            raise ValueError(f"inputs must be 1-D (one sample) or 2-D (a batch), got {x.shape}")
+        x = [float(v) for v in x]
+    elif isinstance(x, Value) or not isinstance(x, Sequence):
+        raise TypeError(
+            f"inputs must be a list of {nin} numbers or Values (or a NumPy array), "
+            f"got {type(x).__name__}"
+        )
+    if len(x) != nin:
+        raise ValueError(f"expected {nin} inputs, got {len(x)}")
+    return list(x)
+
+
+class Module:
+    """Base class: anything with parameters (leaf Values) and a forward computation."""
+
+    def parameters(self) -> list[Value]:
+        """Every trainable Value, in a fixed order."""
+        return [p for _, p in self.named_parameters()]
+
+    def named_parameters(self) -> list[tuple[str, Value]]:
+        """(name, parameter) pairs; the name is the parameter's label (e.g. `L1.N3.w2`)."""
+        return []
+
+    def zero_grad(self) -> None:
+        """Set every parameter's grad to 0 (leaf gradients accumulate across backward())."""
+        for p in self.parameters():
+            p.grad = 0.0
+
+    def num_parameters(self) -> int:
+        return len(self.parameters())
+
+    def state_dict(self) -> dict[str, float]:
+        """{name: value} for every parameter, in `parameters()` order (a plain copy)."""
+        return {name: float(p.data) for name, p in self.named_parameters()}
+
+    def load_state_dict(self, state: dict[str, float]) -> None:
+        """Set every parameter from {name: value}; the names must match exactly."""
+        named = self.named_parameters()
+        names = [n for n, _ in named]
+        missing = [n for n in names if n not in state]
+        extra = [n for n in state if n not in set(names)]
+        if missing or extra:
+            parts = []
+            if missing:
+                parts.append(f"missing {_few(missing)}")
+            if extra:
+                parts.append(f"unexpected {_few(extra)}")
+            raise ValueError("state does not match the model's parameters: " + "; ".join(parts))
+        for name, p in named:
+            value = state[name]
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ValueError(f"parameter {name} must be a number, got {value!r:.40}")
+            p.data = float(value)
+            p.grad = 0.0
+
+    def forward(self, x: Any) -> Any:
+        raise NotImplementedError
+
+    def __call__(self, x: Any) -> Any:
+        return self.forward(x)
+
+
+def _few(names: Sequence[str], limit: int = 5) -> str:
+    shown = ", ".join(names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
+class Neuron(Module):
+    """out = act(b + sum_i w_i x_i), `w` a list of `nin` Values and `b` a Value.
+
+    `fused=True` (the default) makes the whole neuron one `autograd.linear` node; `fused=False`
+    builds it from `*`, `+` and the activation's own node, giving the same value and gradients.
+    """
+
+    def __init__(
+        self,
+        nin: int,
+        activation: str = "relu",
+        seed: Seed = None,
+        init: str = "uniform",
+        fused: bool = True,
+        label: str = "",
+        fan_out: int = 1,
+    ) -> None:
+        nin = _positive_int(nin, "Neuron nin (number of inputs)")
+        self.activation = check_activation(activation)
+        self.init = init
+        self.fused = bool(fused)
+        self.label = label
+        prefix = f"{label}." if label else ""
+        weights = initial_weights(make_rng(seed), nin, fan_out, init)
+        self.w = [Value(float(v), f"{prefix}w{i}") for i, v in enumerate(weights, start=1)]
+        self.b = Value(0.0, f"{prefix}b")
+
+    @property
+    def nin(self) -> int:
+        return len(self.w)
+
+    def forward(self, x: Any) -> Value:
+        xs = as_inputs(x, len(self.w))
+        if self.fused:
+            out = autograd.linear(self.w, xs, self.b, self.activation)
+        else:
+            z = self.b  # the same order of additions as the fused node: ((b + w1 x1) + w2 x2)...
+            for w, xi in zip(self.w, xs):
+                z = z + w * xi
+            out = z if self.activation == "linear" else getattr(z, self.activation)()
+        if self.label:
+            out.label = self.label
+        return out
+
+    def named_parameters(self) -> list[tuple[str, Value]]:
+        return [(p.label, p) for p in (*self.w, self.b)]
+
+    def __repr__(self) -> str:
+        return f"Neuron({self.nin}, activation={self.activation!r})"
+
+
+class Layer(Module):
+    """`nout` neurons that all see the same `nin` inputs; returns a list of `nout` Values."""
+
+    def __init__(
+        self,
+        nin: int,
+        nout: int,
+        activation: str = "relu",
+        seed: Seed = None,
+        init: str = "uniform",
+        fused: bool = True,
+        label: str = "L1",
+    ) -> None:
+        nin = _positive_int(nin, "Layer nin (number of inputs)")
+        nout = _positive_int(nout, "Layer nout (number of neurons)")
+        check_activation(activation)
+        rng = make_rng(seed)
+        self.activation = activation
+        self.label = label
+        prefix = f"{label}." if label else ""
+        self.neurons = [
+            Neuron(nin, activation, rng, init, fused, label=f"{prefix}N{j}", fan_out=nout)
+            for j in range(1, nout + 1)
+        ]
+
+    @property
+    def nin(self) -> int:
+        return self.neurons[0].nin
+
+    @property
+    def nout(self) -> int:
+        return len(self.neurons)
+
+    def forward(self, x: Any) -> list[Value]:
+        xs = as_inputs(x, self.nin)
+        return [n(xs) for n in self.neurons]
+
+    def named_parameters(self) -> list[tuple[str, Value]]:
+        return [pair for n in self.neurons for pair in n.named_parameters()]
+
+    def __repr__(self) -> str:
+        return f"Layer({self.nin}, {self.nout}, activation={self.activation!r})"
+
+
+class MLP(Module):
+    """A multi-layer perceptron: `MLP(2, [16, 16, 1])` is 2 inputs -> 16 -> 16 -> 1 output.
+
+    Hidden layers use `activation`, the last layer `output_activation`. `mlp(x)` returns a
+    Value when there is one output, else a list of Values. The same `seed` (and `init`) always
+    gives the same network.
+    """
+
+    def __init__(
+        self,
+        nin: int,
+        nouts: Sequence[int],
+        activation: str = "relu",
+        output_activation: str = "linear",
+        seed: Seed = None,
+        init: str = "uniform",
+        fused: bool = True,
+    ) -> None:
+        nin = _positive_int(nin, "MLP nin (number of inputs)")
+        if isinstance(nouts, int | np.integer) or not isinstance(nouts, Sequence) or not nouts:
+            raise ValueError(f"MLP nouts must be a non-empty list of layer sizes, got {nouts!r}")
+        sizes = [nin] + [_positive_int(n, "every MLP layer size") for n in nouts]
+        check_activation(activation)
+        check_activation(output_activation)
+        if init not in INITS:
+            raise ValueError(f"unknown init {init!r}; choose one of {', '.join(INITS)}")
+        rng = make_rng(seed)
+        self.activation = activation
+        self.output_activation = output_activation
+        self.init = init
+        self.fused = bool(fused)
+        last = len(sizes) - 1
+        self.layers = [
+            Layer(
+                sizes[i],
+                sizes[i + 1],
+                output_activation if i + 1 == last else activation,
+                rng,
+                init,
+                fused,
+                label=f"L{i + 1}",
+            )
+            for i in range(last)
+        ]
+
+    @property
+    def nin(self) -> int:
+        return self.layers[0].nin
+
+    @property
+    def nouts(self) -> list[int]:
+        return [layer.nout for layer in self.layers]
+
+    @property
+    def activations(self) -> list[str]:
+        """The activation of each layer, first to last."""
+        return [layer.activation for layer in self.layers]
+
+    def forward(self, x: Any) -> Value | list[Value]:
+        xs: list[Any] = as_inputs(x, self.nin)
+        for layer in self.layers:
+            xs = layer(xs)
+        return xs[0] if len(xs) == 1 else xs
+
+    def named_parameters(self) -> list[tuple[str, Value]]:
+        return [pair for layer in self.layers for pair in layer.named_parameters()]
+
+    def config(self) -> dict[str, Any]:
+        """The architecture: what `MLP(**config)` needs to rebuild this network's shape."""
+        return {
+            "nin": self.nin,
+            "nouts": self.nouts,
+            "activation": self.activation,
+            "output_activation": self.output_activation,
+        }
+
+    def save(self, path: Any) -> Any:
+        """Write this network to a JSON file (atomically); see `nn.serialize.save`."""
+        from .serialize import save
+
+        return save(self, path)
+
+    @classmethod
+    def load(cls, path: Any) -> MLP:
+        """Read a network written by `save`; see `nn.serialize.load`."""
+        from .serialize import load
+
+        return load(path)
+
+    def __iter__(self) -> Iterator[Layer]:
+        return iter(self.layers)
+
+    def __repr__(self) -> str:
+        sizes = " -> ".join(str(n) for n in [self.nin, *self.nouts])
+        return (
+            f"MLP({sizes}, activation={self.activation!r}, "
+            f"output_activation={self.output_activation!r}, {self.num_parameters()} parameters)"
+        )

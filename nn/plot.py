@@ -1,0 +1,149 @@
+"""Pictures of training: a loss curve and a 2-D decision boundary, as PNG files.
+
+matplotlib is an optional extra (`pip install 'backprop-lab[plots]'`); it is imported only when a
+picture is drawn, with a clear message if it is missing. Files are written atomically.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .module import Module
+from .train import History, predict
+
+
+def _pyplot() -> Any:
+    try:
+        import matplotlib
+    except ImportError:
+        raise ImportError(
+            "nn.plot needs matplotlib, an optional extra: pip install 'backprop-lab[plots]' "
+            "(or pip install matplotlib)"
+        ) from None
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _atomic_write_bytes(path: Path, data: bytes) -> Path:
+    import tempfile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _save(fig: Any, path: str | os.PathLike) -> Path:
+    plt = _pyplot()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
+    plt.close(fig)
+    return _atomic_write_bytes(Path(path), buffer.getvalue())
+
+
+def loss_curve(
+    history: History | Sequence[float],
+    path: str | os.PathLike,
+    title: str = "training loss",
+    log: bool = False,
+) -> Path:
+    """Plot loss per epoch (and accuracy on a second axis, when known) to a PNG at `path`."""
+    plt = _pyplot()
+    losses = history.loss if isinstance(history, History) else list(history)
+    if not losses:
+        raise ValueError("loss_curve: the history is empty")
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    epochs = np.arange(1, len(losses) + 1)
+    ax.plot(epochs, losses, color="tab:blue", label="loss")
+    if isinstance(history, History) and history.val_loss:
+        ax.plot(
+            epochs[: len(history.val_loss)],
+            history.val_loss,
+            "--",
+            color="tab:blue",
+            label="validation loss",
+        )
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss")
+    if log:
+        ax.set_yscale("log")
+    ax.grid(alpha=0.3)
+    if isinstance(history, History) and any(a is not None for a in history.accuracy):
+        right = ax.twinx()
+        acc = [np.nan if a is None else a for a in history.accuracy]
+        right.plot(epochs, acc, color="tab:orange", label="accuracy")
+        right.set_ylabel("accuracy")
+        right.set_ylim(0, 1.05)
+        lines = ax.get_lines() + right.get_lines()
+        ax.legend(lines, [line.get_label() for line in lines], loc="center right")
+    ax.set_title(title)
+    return _save(fig, path)
+
+
+def decision_boundary(
+    model: Module,
+    X: np.ndarray,
+    y: np.ndarray,
+    path: str | os.PathLike,
+    threshold: float | None = None,
+    resolution: int = 200,
+    title: str = "decision boundary",
+) -> Path:
+    """Colour the plane by the model's output on a grid around the 2-D points X, draw the
+    boundary (output == threshold; None: half-way between the two label values) and the points
+    coloured by label y. Writes a PNG at `path`."""
+    X, y = np.asarray(X, dtype=float), np.asarray(y, dtype=float)
+    if X.ndim != 2 or X.shape[1] != 2:
+        raise ValueError(f"decision_boundary needs 2-D points (samples, 2), got shape {X.shape}")
+    plt = _pyplot()
+    pad = 0.25 * (X.max(axis=0) - X.min(axis=0)) + 1e-9
+    low, high = X.min(axis=0) - pad, X.max(axis=0) + pad
+    xs = np.linspace(low[0], high[0], resolution)
+    ys = np.linspace(low[1], high[1], resolution)
+    grid_x, grid_y = np.meshgrid(xs, ys)
+    scores = predict(model, np.column_stack([grid_x.ravel(), grid_y.ravel()]))
+    if scores.ndim == 2:
+        surface = np.argmax(scores, axis=1).reshape(grid_x.shape).astype(float)
+        level = None
+    else:
+        surface = scores.reshape(grid_x.shape)
+        labels = np.unique(y)
+        if threshold is None:
+            level = float((labels.min() + labels.max()) / 2) if len(labels) else 0.0
+        else:
+            level = threshold
+    fig, ax = plt.subplots(figsize=(5, 5))
+    if level is None:
+        ax.contourf(grid_x, grid_y, surface, alpha=0.35, cmap="tab10")
+    else:
+        ax.contourf(
+            grid_x, grid_y, surface > level, levels=[-0.5, 0.5, 1.5], alpha=0.35, cmap="coolwarm"
+        )
+        if surface.min() < level < surface.max():
+            ax.contour(grid_x, grid_y, surface, levels=[level], colors="k", linewidths=1.0)
+    ax.scatter(
+        X[:, 0],
+        X[:, 1],
+        c=y,
+        cmap="coolwarm" if level is not None else "tab10",
+        edgecolors="k",
+        s=25,
+    )
+    ax.set_xlim(low[0], high[0])
+    ax.set_ylim(low[1], high[1])
+    ax.set_title(title)
+    return _save(fig, path)

@@ -1,0 +1,198 @@
+"""Save and load an `MLP` as JSON: plain data, never code (no pickle), written atomically.
+
+The file holds the architecture, every parameter by name (`L1.N3.w2`), and a SHA-256 checksum
+of the content, so that a truncated, hand-edited or corrupted file is rejected with a message
+that says what does not match. Floats are written with Python's shortest exact repr, so a
+round trip gives bit-for-bit the same network.
+
+    {"format": "backprop-lab/mlp", "version": 1,
+     "architecture": {"nin": 2, "nouts": [16, 16, 1], "activation": "relu",
+                      "output_activation": "linear"},
+     "parameters": {"L1.N1.w1": 0.27, ..., "L3.N1.b": -0.1},
+     "sha256": "..."}
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from .module import ACTIVATIONS, MLP
+
+FORMAT = "backprop-lab/mlp"
+VERSION = 1
+
+
+class ModelFileError(ValueError):
+    """A model file that cannot be loaded: malformed, truncated, edited or mismatched."""
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
+    """Write `text` to `path` via a temporary file in the same directory and os.replace:
+    a crash mid-write leaves the previous file untouched, never half a file."""
+    path = Path(path)
+    directory = path.parent if str(path.parent) else Path(".")
+    directory.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _checksum(architecture: dict[str, Any], parameters: dict[str, float]) -> str:
+    canonical = json.dumps(
+        {"architecture": architecture, "parameters": parameters},
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def to_dict(model: MLP) -> dict[str, Any]:
+    """The JSON-ready content of a model file."""
+    if not isinstance(model, MLP):
+        raise TypeError(f"save() takes an nn.MLP, got {type(model).__name__}")
+    parameters = model.state_dict()
+    bad = [name for name, v in parameters.items() if not math.isfinite(v)]
+    if bad:
+        raise ValueError(
+            f"cannot save a model with non-finite parameters ({', '.join(bad[:5])}"
+            f"{' ...' if len(bad) > 5 else ''}): training diverged"
+        )
+    architecture = model.config()
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "architecture": architecture,
+        "parameters": parameters,
+        "sha256": _checksum(architecture, parameters),
+    }
+
+
+def save(model: MLP, path: str | os.PathLike) -> Path:
+    """Write `model` to `path` as JSON (atomically). Returns the path."""
+    text = json.dumps(to_dict(model), indent=1, allow_nan=False) + "\n"
+    return atomic_write_text(path, text)
+
+
+def from_dict(content: Any, source: str = "model file", verify: bool = True) -> MLP:
+    """Rebuild an MLP from `to_dict` content, checking every part; see `load`."""
+
+    def fail(message: str) -> ModelFileError:
+        return ModelFileError(f"{source}: {message}")
+
+    if not isinstance(content, dict):
+        raise fail(f"expected a JSON object at the top, found {type(content).__name__}")
+    if content.get("format") != FORMAT:
+        raise fail(f"not a model file: 'format' is {content.get('format')!r}, not {FORMAT!r}")
+    if content.get("version") != VERSION:
+        raise fail(f"unsupported version {content.get('version')!r} (this code reads {VERSION})")
+    missing = [k for k in ("architecture", "parameters", "sha256") if k not in content]
+    if missing:
+        raise fail(f"missing {', '.join(missing)}")
+    architecture, parameters = content["architecture"], content["parameters"]
+    if not isinstance(architecture, dict):
+        raise fail("'architecture' must be an object")
+    if not isinstance(parameters, dict):
+        raise fail("'parameters' must be an object of name: number")
+
+    nin, nouts = architecture.get("nin"), architecture.get("nouts")
+    if isinstance(nin, bool) or not isinstance(nin, int) or nin < 1:
+        raise fail(f"architecture 'nin' must be a positive integer, got {nin!r}")
+    if (
+        not isinstance(nouts, list)
+        or not nouts
+        or not all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in nouts)
+    ):
+        raise fail(f"architecture 'nouts' must be a list of positive integers, got {nouts!r}")
+    for key in ("activation", "output_activation"):
+        if architecture.get(key) not in ACTIVATIONS:
+            raise fail(
+                f"architecture {key!r} is {architecture.get(key)!r}; expected one of "
+                f"{', '.join(ACTIVATIONS)}"
+            )
+    unknown = sorted(set(architecture) - {"nin", "nouts", "activation", "output_activation"})
+    if unknown:
+        raise fail(f"architecture has unknown field(s): {', '.join(unknown)}")
+
+    for name, value in parameters.items():
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise fail(f"parameter {name} must be a number, got {value!r:.40}")
+        if not math.isfinite(value):
+            raise fail(f"parameter {name} is {value}, not a finite number")
+
+    model = MLP(
+        nin,
+        nouts,
+        activation=architecture["activation"],
+        output_activation=architecture["output_activation"],
+    )
+    expected = [name for name, _ in model.named_parameters()]
+    expected_set = set(expected)
+    absent = [n for n in expected if n not in parameters]
+    extra = [n for n in parameters if n not in expected_set]
+    if absent or extra:
+        sizes = " -> ".join(str(n) for n in [nin, *nouts])
+        parts = [f"the architecture {sizes} has {len(expected)} parameters"]
+        parts.append(f"the file lists {len(parameters)}")
+        if absent:
+            parts.append(f"missing {_few(absent)}")
+        if extra:
+            parts.append(f"unexpected {_few(extra)}")
+        raise fail("parameters do not match the architecture: " + "; ".join(parts))
+
+    if verify:
+        expected_sum = _checksum(architecture, {n: float(parameters[n]) for n in expected})
+        if content["sha256"] != expected_sum:
+            raise fail(
+                "checksum mismatch: the content was changed after it was saved (edited or "
+                "corrupted); load(..., verify=False) accepts it anyway"
+            )
+    model.load_state_dict({n: float(parameters[n]) for n in expected})
+    return model
+
+
+def _few(names: list[str], limit: int = 5) -> str:
+    shown = ", ".join(names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
+def load(path: str | os.PathLike, verify: bool = True) -> MLP:
+    """Read an MLP written by `save`. Raises ModelFileError (a ValueError) naming the problem
+    for a file that is not valid JSON (e.g. truncated), is not a model file, does not match
+    its own architecture, or whose checksum does not match (edited; `verify=False` skips it).
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise FileNotFoundError(f"no model file at {path}") from None
+    except UnicodeDecodeError as error:
+        raise ModelFileError(f"{path}: not a text (UTF-8 JSON) file: {error}") from None
+    try:
+        content = json.loads(text, parse_constant=_reject_constant)
+    except ModelFileError as error:
+        raise ModelFileError(f"{path}: {error}") from None
+    except json.JSONDecodeError as error:
+        truncated = not text.rstrip().endswith("}")
+        hint = " (the file looks truncated: it does not end with '}')" if truncated else ""
+        raise ModelFileError(
+            f"{path}: not valid JSON{hint}: {error.msg} (line {error.lineno}, column {error.colno})"
+        ) from None
+    return from_dict(content, source=str(path), verify=verify)
+
+
+def _reject_constant(name: str) -> float:
+    raise ModelFileError(f"the file contains {name}, which is not a finite number")

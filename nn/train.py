@@ -1,0 +1,268 @@
+"""Training: `fit` (the loop), `predict` and `accuracy`.
+
+One training step is: build the loss graph (`build_loss`), zero the gradients, `backward()`,
+and let the optimizer change the parameters. By default the whole mini-batch goes through the
+graph of one sample: each input feature is one *batched* Value (its data a column of X), so
+the graph has the size of one sample's and NumPy does the per-sample arithmetic.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+import numpy as np
+
+import autograd
+from autograd import Value
+
+from . import losses as losses_module
+from .data import minibatches
+from .module import Module, Seed, make_rng
+from .optim import SGD, Adam, Optimizer
+
+
+@dataclass
+class History:
+    """Per epoch: the training loss (data loss + penalty, averaged over the epoch's batches),
+    the training accuracy (of the predictions made during the epoch; None for regression), the
+    learning rate of the epoch's last step and, with validation data, the same on it."""
+
+    loss: list[float] = field(default_factory=list)
+    accuracy: list[float | None] = field(default_factory=list)
+    lr: list[float] = field(default_factory=list)
+    val_loss: list[float] = field(default_factory=list)
+    val_accuracy: list[float | None] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.loss)
+
+    def as_dict(self) -> dict[str, list]:
+        return {
+            "loss": self.loss,
+            "accuracy": self.accuracy,
+            "lr": self.lr,
+            "val_loss": self.val_loss,
+            "val_accuracy": self.val_accuracy,
+        }
+
+
+def columns(X: np.ndarray) -> list[Value]:
+    """One batched input Value per feature: Value(X[:, j]) for every column j."""
+    X = np.asarray(X, dtype=float)
+    if X.ndim != 2:
+        raise ValueError(f"X must be 2-D (samples, features), got shape {X.shape}")
+    return [Value(np.ascontiguousarray(X[:, j]), f"x{j + 1}") for j in range(X.shape[1])]
+
+
+def forward(model: Module, X: np.ndarray, batched: bool = True) -> Any:
+    """The model's outputs for every row of X: batched (one graph, Values holding columns) or
+    one graph per sample (a list with one output per row)."""
+    if batched:
+        return model(columns(X))
+    return [model([float(v) for v in row]) for row in np.asarray(X, dtype=float)]
+
+
+def build_loss(
+    model: Module,
+    X: np.ndarray,
+    y: np.ndarray,
+    loss: Callable[[Any, Any], Value],
+    l2: float = 0.0,
+    batched: bool = True,
+) -> tuple[Value, Any]:
+    """The graph of one training step: (loss(outputs, y) + l2 * sum p**2, outputs).
+
+    The loss functions take either form of outputs (batched or per sample), so this is the
+    one place that decides how the graph is built.
+    """
+    outputs = forward(model, X, batched)
+    total = loss(outputs, y)
+    if l2:
+        total = total + losses_module.l2(model.parameters(), l2)
+    return total, outputs
+
+
+def scores_of(outputs: Any) -> np.ndarray:
+    """The numbers in outputs (either form): shape (samples,) for one output, else
+    (samples, outputs)."""
+    if isinstance(outputs, Value):
+        return np.atleast_1d(np.asarray(outputs.data, dtype=float))
+    if outputs and isinstance(outputs[0], Value) and outputs[0].is_batched:
+        return np.column_stack([o.data for o in outputs])  # one batched Value per output
+    rows = [[o.data] if isinstance(o, Value) else [v.data for v in o] for o in outputs]
+    array = np.array(rows, dtype=float)
+    return array[:, 0] if array.shape[1] == 1 else array
+
+
+def predict(model: Module, X: np.ndarray) -> np.ndarray:
+    """The model's outputs for every row of X (no graph is recorded): (samples,) for one
+    output, else (samples, outputs)."""
+    X = np.asarray(X, dtype=float)
+    if X.ndim == 1:
+        X = X[None, :]
+    with autograd.no_grad():
+        outputs = forward(model, X, batched=True)
+    scores = scores_of(outputs)
+    if scores.ndim == 1 and len(scores) != len(X):  # constant output of a network: broadcast
+        scores = np.broadcast_to(scores, (len(X),)).copy()
+    return scores
+
+
+def classify(scores: np.ndarray, y: np.ndarray, threshold: float | None = None) -> Any:
+    """Predicted labels for scores, in the label set of y; None when y is not class labels.
+
+    One output: labels {0, 1} or {-1, +1}; predict the larger label where the score is above
+    `threshold` (None: half-way between the labels, e.g. 0.5 for 0/1 and 0 for -1/+1).
+    Several outputs: the class is the arg max (y as class indices or one-hot rows).
+    """
+    scores, y = np.asarray(scores, dtype=float), np.asarray(y, dtype=float)
+    if scores.ndim == 2:
+        return np.argmax(scores, axis=1)
+    values = set(np.unique(y).tolist())
+    if values <= {0.0, 1.0}:
+        low, high = 0.0, 1.0
+    elif values <= {-1.0, 1.0}:
+        low, high = -1.0, 1.0
+    else:
+        return None
+    cut = (low + high) / 2 if threshold is None else threshold
+    return np.where(scores > cut, high, low)
+
+
+def accuracy_of(scores: np.ndarray, y: np.ndarray, threshold: float | None = None) -> float | None:
+    """The fraction of samples whose predicted label (see `classify`) equals y."""
+    y = np.asarray(y, dtype=float)
+    predicted = classify(scores, y, threshold)
+    if predicted is None:
+        return None
+    truth = np.argmax(y, axis=1) if y.ndim == 2 else y
+    return float(np.mean(predicted == truth))
+
+
+def accuracy(
+    model: Module, X: np.ndarray, y: np.ndarray, threshold: float | None = None
+) -> float | None:
+    """Classification accuracy of `model` on (X, y); see `classify` for the threshold."""
+    return accuracy_of(predict(model, X), y, threshold)
+
+
+class Progress:
+    """A one-line progress bar redrawn with '\\r' (only on a terminal, at most ~10 times/s)."""
+
+    def __init__(self, total: int, stream: TextIO, enabled: bool) -> None:
+        self.total, self.stream, self.enabled = total, stream, enabled
+        self.last = 0.0
+
+    def update(self, epoch: int, loss: float, acc: float | None) -> None:
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if epoch < self.total and now - self.last < 0.1:
+            return
+        self.last = now
+        width = 24
+        filled = int(width * epoch / self.total)
+        bar = "#" * filled + "-" * (width - filled)
+        shown = f" acc {acc:6.1%}" if acc is not None else ""
+        self.stream.write(f"\r[{bar}] epoch {epoch}/{self.total} loss {loss:.6f}{shown}")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def make_optimizer(optimizer: Optimizer | str, model: Module, lr: float) -> Optimizer:
+    if isinstance(optimizer, Optimizer):
+        return optimizer
+    if optimizer == "sgd":
+        return SGD(model.parameters(), lr=lr)
+    if optimizer == "adam":
+        return Adam(model.parameters(), lr=lr)
+    raise ValueError(f"optimizer must be an nn.optim optimizer, 'sgd' or 'adam'; got {optimizer!r}")
+
+
+def fit(
+    model: Module,
+    X: np.ndarray,
+    y: np.ndarray,
+    loss: str | Callable[[Any, Any], Value] = "mse",
+    optimizer: Optimizer | str = "sgd",
+    epochs: int = 100,
+    batch_size: int | None = None,
+    lr: float = 0.1,
+    l2: float = 0.0,
+    shuffle: bool = True,
+    seed: Seed = None,
+    batched: bool = True,
+    validation_data: tuple[np.ndarray, np.ndarray] | None = None,
+    threshold: float | None = None,
+    progress: bool | None = None,
+    callback: Callable[[int, History], Any] | None = None,
+) -> History:
+    """Train `model` on (X, y) and return the History (loss and accuracy per epoch).
+
+    - `loss`: a name from `nn.losses.LOSSES` ("mse", "sse", "bce", "bce_with_logits",
+      "hinge") or a function (outputs, targets) -> Value; `l2` adds l2 * sum p**2.
+    - `optimizer`: an `nn.optim` optimizer (its lr schedule counts steps), or "sgd"/"adam"
+      with learning rate `lr`.
+    - `batch_size` None: one full batch per epoch (one step); else shuffled mini-batches
+      (order fixed by `seed`).
+    - `batched`: push each batch through one graph of batched Values (fast); False builds one
+      graph per sample (the same numbers, for stepping through).
+    - `progress`: None shows a bar only when stderr is a terminal; True/False force it.
+    - `callback(epoch, history)` runs after each epoch; returning True stops training.
+    """
+    X = np.asarray(X, dtype=float)
+    y = np.asarray(y, dtype=float)
+    if X.ndim != 2:
+        raise ValueError(f"X must be 2-D (samples, features), got shape {X.shape}")
+    if len(X) != len(y):
+        raise ValueError(f"X has {len(X)} samples but y has {len(y)}")
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+        raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
+    loss_fn, loss_threshold = losses_module.get_loss(loss)
+    if threshold is None:
+        threshold = loss_threshold
+    opt = make_optimizer(optimizer, model, lr)
+    rng = make_rng(seed)
+    history = History()
+    show = sys.stderr.isatty() if progress is None else bool(progress)
+    bar = Progress(epochs, sys.stderr, show)
+    try:
+        with autograd.gc_paused():
+            for epoch in range(1, epochs + 1):
+                total, count, seen_scores, seen_y = 0.0, 0, [], []
+                for Xb, yb in minibatches(
+                    X, y, batch_size, shuffle and batch_size is not None, rng
+                ):
+                    loss_value, outputs = build_loss(model, Xb, yb, loss_fn, l2, batched)
+                    opt.zero_grad()
+                    loss_value.backward()
+                    opt.step()
+                    total += loss_value.data * len(Xb)
+                    count += len(Xb)
+                    seen_scores.append(scores_of(outputs))
+                    seen_y.append(yb)
+                history.loss.append(total / count)
+                history.accuracy.append(
+                    accuracy_of(np.concatenate(seen_scores), np.concatenate(seen_y), threshold)
+                )
+                history.lr.append(opt.lr)
+                if validation_data is not None:
+                    Xv, yv = validation_data
+                    with autograd.no_grad():
+                        val_loss, val_outputs = build_loss(model, Xv, yv, loss_fn, l2, True)
+                    history.val_loss.append(val_loss.data)
+                    history.val_accuracy.append(accuracy_of(scores_of(val_outputs), yv, threshold))
+                bar.update(epoch, history.loss[-1], history.accuracy[-1])
+                if callback is not None and callback(epoch, history) is True:
+                    break
+    finally:
+        bar.close()
+    return history

@@ -7,7 +7,10 @@
 >>> w.grad  # d o / d w
 """
 
+from .check import GradcheckError, check_gradient_function, gradcheck
+from .draw import draw, render
 from .graph import edges, leaves, topological_order
+from .steps import backward_steps, explain, node_names
 from .value import (
     Value,
     detect_anomaly,
@@ -20,7 +23,15 @@ from .value import (
 )
 
 __all__ = [
+    "GradcheckError",
     "Value",
+    "backward_steps",
+    "check_gradient_function",
+    "draw",
+    "explain",
+    "gradcheck",
+    "node_names",
+    "render",
     "detect_anomaly",
     "edges",
     "gc_paused",

@@ -1,0 +1,358 @@
+"""Check gradients numerically: the engine against central differences, or yours against the engine.
+
+`gradcheck(f, inputs)` builds fresh leaf Values from `inputs`, runs `f` and `backward()`, and
+compares every gradient with the central difference
+
+    numeric d f/d x_k = (f(x + eps e_k) - f(x - eps e_k)) / (2 eps),
+
+accepting it when |analytic - numeric| <= atol + rtol * |numeric| (the test and defaults of
+`torch.autograd.gradcheck`). It returns a `GradcheckReport` (a table: input, analytic,
+numeric, difference), or raises `GradcheckError` showing the rows that do not match.
+
+`check_gradient_function(gradient, f, inputs)` checks a hand-written gradient (for example
+NumPy backprop code such as `backward_propagation` returning `dW1, db1, ...`) against the
+engine's `backward()` on the same function, entry by entry.
+
+Inputs: a sequence (f is called as f(*args)) or a mapping of names (f(**args)). Each input may be
+a number (f gets a scalar Value), a Value (f gets a fresh copy with the same data and label; a
+batched Value stays batched), or an array-like of numbers of any shape (f gets a NumPy object
+array of that shape holding one scalar Value per entry, labelled `W1[0,2]`, so NumPy code such as
+`np.tanh(W1 @ X + b1)` runs on Values unchanged).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .value import Value, no_grad
+
+__all__ = [
+    "GradcheckError",
+    "GradcheckReport",
+    "GradientRow",
+    "check_gradient_function",
+    "gradcheck",
+]
+
+
+@dataclass(frozen=True)
+class GradientRow:
+    """One entry compared: `expected` is the reference (numeric, or the engine's)."""
+
+    input: str
+    actual: float  # the gradient being checked (engine's, or yours)
+    expected: float  # the reference it is checked against
+    difference: float  # |actual - expected|
+    ok: bool
+
+
+@dataclass(frozen=True, repr=False)
+class GradcheckReport:
+    """All entries compared, with the tolerances used. `passed` when every row is ok."""
+
+    rows: tuple[GradientRow, ...]
+    atol: float
+    rtol: float
+    eps: float | None
+    value: float  # f at the inputs
+    columns: tuple[str, str] = ("analytic", "numeric")
+
+    @property
+    def passed(self) -> bool:
+        return all(row.ok for row in self.rows)
+
+    @property
+    def mismatches(self) -> tuple[GradientRow, ...]:
+        return tuple(row for row in self.rows if not row.ok)
+
+    @property
+    def max_difference(self) -> float:
+        return max((row.difference for row in self.rows), default=0.0)
+
+    def table(self, rows: Sequence[GradientRow] | None = None) -> str:
+        """The rows as an aligned text table: input, actual, expected, difference, ok."""
+        rows = self.rows if rows is None else rows
+        header = ("input", *self.columns, "difference", "")
+        body = [
+            (r.input, _num(r.actual), _num(r.expected), _num(r.difference), "ok" if r.ok else "X")
+            for r in rows
+        ]
+        widths = [max(len(line[k]) for line in [header, *body]) for k in range(5)]
+        lines = [
+            "  ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip()
+            for line in [header, *body]
+        ]
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        step = f"eps={self.eps:g}, " if self.eps is not None else ""
+        verdict = "passed" if self.passed else f"FAILED: {len(self.mismatches)} mismatches"
+        head = (
+            f"gradcheck {verdict} ({len(self.rows)} gradient{'s' * (len(self.rows) != 1)}; "
+            f"{step}atol={self.atol:g}, "
+            f"rtol={self.rtol:g}; max difference {_num(self.max_difference)})"
+        )
+        return head + "\n" + self.table()
+
+    __repr__ = __str__
+
+
+class GradcheckError(AssertionError):
+    """Raised when gradients do not match; `report` holds every row, the message the bad ones."""
+
+    def __init__(self, report: GradcheckReport) -> None:
+        self.report = report
+        bad = report.mismatches
+        rule = f"|{report.columns[0]} - {report.columns[1]}| > atol + rtol * |{report.columns[1]}|"
+        step = f"eps={report.eps:g}, " if report.eps is not None else ""
+        super().__init__(
+            f"{len(bad)} of {len(report.rows)} gradients do not match ({rule}; {step}"
+            f"atol={report.atol:g}, rtol={report.rtol:g}):\n" + report.table(bad)
+        )
+
+
+def _num(x: float) -> str:
+    if x != x or x in (math.inf, -math.inf):
+        return repr(x)
+    return f"{x:.6g}"
+
+
+def _close(actual: float, expected: float, atol: float, rtol: float) -> bool:
+    if actual == expected:  # also equal infinities
+        return True
+    if actual != actual or expected != expected:
+        return actual != actual and expected != expected
+    return abs(actual - expected) <= atol + rtol * abs(expected)
+
+
+# ---------------------------------------------------------------------------------------------
+# Inputs: flatten to a list of floats, rebuild as the arguments f expects
+
+
+@dataclass
+class _Input:
+    name: str
+    kind: str  # "scalar", "batched" (a Value with array data) or "array" (object array)
+    shape: tuple[int, ...]
+    data: list[float]
+
+    def entry_names(self) -> list[str]:
+        if self.kind == "scalar":
+            return [self.name]
+        return [f"{self.name}[{_index(i, self.shape)}]" for i in range(len(self.data))]
+
+    def build(self, data: Sequence[float]) -> tuple[Any, list[Value]]:
+        """The argument for f, and its leaves in flat order."""
+        if self.kind == "scalar":
+            leaf = Value(data[0], self.name)
+            return leaf, [leaf]
+        np = _numpy()
+        if self.kind == "batched":
+            leaf = Value(np.array(data, dtype=float), self.name)
+            return leaf, [leaf]
+        names = self.entry_names()
+        leaves = [Value(x, n) for x, n in zip(data, names)]
+        array = np.empty(len(leaves), dtype=object)
+        array[:] = leaves
+        return array.reshape(self.shape), leaves
+
+
+def _index(flat: int, shape: tuple[int, ...]) -> str:
+    parts = []
+    for size in reversed(shape):
+        parts.append(str(flat % size))
+        flat //= size
+    return ",".join(reversed(parts))
+
+
+def _numpy() -> Any:
+    from .ops import use_numpy
+
+    return use_numpy()
+
+
+def _prepare(name: str, item: Any) -> _Input:
+    if isinstance(item, Value):
+        label = item.label or name
+        if type(item.data) is float:
+            return _Input(label, "scalar", (), [item.data])
+        return _Input(label, "batched", (len(item.data),), [float(x) for x in item.data])
+    if isinstance(item, (int, float)) and not isinstance(item, bool):
+        return _Input(name, "scalar", (), [float(item)])
+    np = _numpy()
+    try:
+        array = np.asarray(item, dtype=float)
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"input {name}: expected a number, a Value or an array of numbers, got "
+            f"{type(item).__name__}"
+        ) from None
+    if array.ndim == 0:
+        return _Input(name, "scalar", (), [float(array)])
+    return _Input(name, "array", array.shape, [float(x) for x in array.ravel()])
+
+
+class _Arguments:
+    """The inputs of f: rebuild them from flat data, call f, return (output, leaves)."""
+
+    def __init__(self, inputs: Sequence[Any] | Mapping[str, Any]) -> None:
+        if isinstance(inputs, Mapping):
+            self.keys: list[str] | None = list(inputs)
+            items = list(inputs.items())
+        elif isinstance(inputs, (Sequence,)) and not isinstance(inputs, (str, bytes)):
+            self.keys = None
+            items = [(f"x{k + 1}", item) for k, item in enumerate(inputs)]
+        else:
+            raise TypeError(
+                "inputs must be a sequence (f(*inputs)) or a mapping of names (f(**inputs)), "
+                f"got {type(inputs).__name__}"
+            )
+        if not items:
+            raise ValueError("gradcheck needs at least one input")
+        self.inputs = [_prepare(name, item) for name, item in items]
+        self.names = [n for inp in self.inputs for n in inp.entry_names()]
+        self.flat = [x for inp in self.inputs for x in inp.data]
+
+    def call(self, f: Callable[..., Any], flat: Sequence[float]) -> tuple[Any, list[Value]]:
+        args, leaves, start = [], [], 0
+        for inp in self.inputs:
+            arg, its_leaves = inp.build(flat[start : start + len(inp.data)])
+            start += len(inp.data)
+            args.append(arg)
+            leaves.extend(its_leaves)
+        if self.keys is None:
+            out = f(*args)
+        else:
+            out = f(**dict(zip(self.keys, args)))
+        return out, leaves
+
+    def grads(self, leaves: list[Value]) -> list[float]:
+        flat: list[float] = []
+        for leaf in leaves:
+            g = leaf.grad
+            if type(leaf.data) is float:
+                flat.append(float(g))
+            else:
+                np = _numpy()
+                flat.extend(float(x) for x in np.broadcast_to(g, leaf.data.shape))
+        return flat
+
+
+def _scalar(out: Any) -> float:
+    if isinstance(out, Value):
+        if type(out.data) is not float:
+            raise ValueError(
+                "f must return a scalar Value, but it returned a batched one; reduce it with "
+                ".sum() or .mean()"
+            )
+        return out.data
+    if isinstance(out, (int, float)):
+        return float(out)
+    raise TypeError(f"f must return a scalar Value, got {type(out).__name__}")
+
+
+def _engine_gradients(f: Callable[..., Any], arguments: _Arguments) -> tuple[float, list[float]]:
+    out, leaves = arguments.call(f, arguments.flat)
+    value = _scalar(out)
+    if not isinstance(out, Value):
+        raise TypeError("f returned a plain number, so it does not depend on its inputs' Values")
+    out.backward()
+    return value, arguments.grads(leaves)
+
+
+def gradcheck(
+    f: Callable[..., Any],
+    inputs: Sequence[Any] | Mapping[str, Any],
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    *,
+    raise_exception: bool = True,
+) -> GradcheckReport:
+    """Compare the engine's gradients of f at `inputs` with central differences.
+
+    numeric = (f(x + eps) - f(x - eps)) / (2 eps) for each input entry in turn; a row passes
+    when |analytic - numeric| <= atol + rtol * |numeric|. Returns the report; raises
+    GradcheckError with a table of the mismatches unless `raise_exception=False`.
+    """
+    if not eps > 0:
+        raise ValueError(f"eps must be positive, got {eps!r}")
+    arguments = _Arguments(inputs)
+    value, analytic = _engine_gradients(f, arguments)
+    rows = []
+    flat = list(arguments.flat)
+    with no_grad():
+        for k, name in enumerate(arguments.names):
+            x = flat[k]
+            flat[k] = x + eps
+            plus = _scalar(arguments.call(f, flat)[0])
+            flat[k] = x - eps
+            minus = _scalar(arguments.call(f, flat)[0])
+            flat[k] = x
+            numeric = (plus - minus) / (2.0 * eps)
+            a = analytic[k]
+            diff = abs(a - numeric) if a == a and numeric == numeric else math.nan
+            rows.append(GradientRow(name, a, numeric, diff, _close(a, numeric, atol, rtol)))
+    report = GradcheckReport(tuple(rows), atol, rtol, eps, value)
+    if raise_exception and not report.passed:
+        raise GradcheckError(report)
+    return report
+
+
+def check_gradient_function(
+    gradient: Callable[..., Mapping[str, Any]],
+    f: Callable[..., Any],
+    inputs: Mapping[str, Any],
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    *,
+    raise_exception: bool = True,
+) -> GradcheckReport:
+    """Check your hand-written `gradient` against the engine's backward() on `f`.
+
+    `inputs` maps names to numbers or arrays (any shape). The engine runs `f(**values)` on
+    Values (object arrays for arrays) and `backward()`; your `gradient(**inputs)` gets the
+    plain numbers/arrays and returns a mapping from each name (or `"d" + name`, as in
+    `grads["dW1"]`) to its gradient, of the input's shape. Rows compare yours (`yours`) with
+    the engine's (`engine`), entry by entry, by |yours - engine| <= atol + rtol * |engine|.
+    """
+    if not isinstance(inputs, Mapping):
+        raise TypeError("check_gradient_function needs inputs as a mapping of names to values")
+    arguments = _Arguments(inputs)
+    value, engine = _engine_gradients(f, arguments)
+    np = _numpy()
+    plain = {
+        name: (inp.data[0] if inp.kind == "scalar" else np.array(inp.data).reshape(inp.shape))
+        for name, inp in zip(inputs, arguments.inputs)
+    }
+    given = gradient(**plain)
+    if not isinstance(given, Mapping):
+        raise TypeError(
+            f"gradient must return a mapping of names to gradients, got {type(given).__name__}"
+        )
+    yours: list[float] = []
+    for name, inp in zip(inputs, arguments.inputs):
+        key = name if name in given else f"d{name}"
+        if key not in given:
+            raise KeyError(
+                f"your gradient has no entry for {name!r} (looked for {name!r} and 'd{name}'; "
+                f"it has {', '.join(map(repr, given)) or 'none'})"
+            )
+        g = np.asarray(given[key], dtype=float)
+        if g.size != len(inp.data) or (inp.kind != "scalar" and g.shape != inp.shape):
+            raise ValueError(
+                f"your gradient {key!r} has shape {g.shape}, but input {name!r} has shape "
+                f"{inp.shape}"
+            )
+        yours.extend(float(x) for x in g.ravel())
+    rows = []
+    for name, mine, reference in zip(arguments.names, yours, engine):
+        diff = abs(mine - reference) if mine == mine and reference == reference else math.nan
+        rows.append(GradientRow(name, mine, reference, diff, _close(mine, reference, atol, rtol)))
+    report = GradcheckReport(tuple(rows), atol, rtol, None, value, ("yours", "engine"))
+    if raise_exception and not report.passed:
+        raise GradcheckError(report)
+    return report

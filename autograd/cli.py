@@ -1,0 +1,245 @@
+"""`python -m autograd` (or `autograd`): draw, step through, explain and check an expression.
+
+    autograd graph   "tanh(x*w + b)" x=2 w=-3 b=6.88 -o neuron.svg
+    autograd steps   "tanh(x*w + b)" x=2 w=-3 b=6.88
+    autograd explain "tanh(x*w + b)" x=2 w=-3 b=6.88 --wrt w
+    autograd check   "log(x) * y ** 2" x=0.5 y=3
+
+The expression is parsed by `autograd.expression` (an `ast` whitelist, never `eval`). Any bad
+input gives one line on stderr, `autograd: error: ...`, and exit status 2; a failed gradient
+check exits with 1; a missing renderer exits with 3 after writing the .dot source.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import NoReturn
+
+from .expression import Expression, ExpressionError, parse, parse_assignments
+from .value import Value, _show
+
+EXIT_BAD_INPUT = 2
+EXIT_CHECK_FAILED = 1
+EXIT_NO_RENDERER = 3
+
+# Options that take a value, and flags that do not (used to keep an expression that starts
+# with "-", such as "-x*y", from being read as an option).
+_VALUE_OPTIONS = {
+    "-o",
+    "--output",
+    "--wrt",
+    "--highlight",
+    "--rankdir",
+    "--max-nodes",
+    "--max-paths",
+    "--eps",
+    "--atol",
+    "--rtol",
+}
+_FLAGS = {"-h", "--help", "--no-grads", "--no-local-grads", "--formulas", "--no-clusters"}
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        _fail(f"{message} (see: {self.prog} --help)")
+
+
+def _fail(message: str, status: int = EXIT_BAD_INPUT) -> NoReturn:
+    print(f"autograd: error: {_one_line(message)}", file=sys.stderr)
+    raise SystemExit(status)
+
+
+def _one_line(message: str) -> str:
+    return " ".join(str(message).split())[:500]
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="autograd",
+        description="Show the work of backpropagation on an expression such as 'tanh(x*w + b)'.",
+        epilog="Expressions use numbers, variables, + - * / **, and exp log tanh sigmoid relu abs.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="{graph,steps,explain,check}")
+    sub.required = True
+
+    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.add_argument("expression", help="e.g. 'tanh(x*w + b)'")
+        p.add_argument("values", nargs="*", metavar="NAME=NUMBER", help="e.g. x=2 w=-3")
+        return p
+
+    graph = command("graph", "draw the graph (DOT source on stdout, or a picture with -o)")
+    graph.add_argument("-o", "--output", help="write .svg, .png, .pdf (system dot) or .dot")
+    graph.add_argument("--no-grads", action="store_true", help="do not run backward / show grads")
+    graph.add_argument("--no-local-grads", action="store_true", help="no derivatives on edges")
+    graph.add_argument("--formulas", action="store_true", help="derivative formulas on edges")
+    graph.add_argument("--no-clusters", action="store_true", help="no boxes by label prefix")
+    graph.add_argument(
+        "--highlight",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="mark a node and the paths between marked nodes (repeatable)",
+    )
+    graph.add_argument("--rankdir", default="LR", choices=["LR", "TB", "RL", "BT"])
+    graph.add_argument("--max-nodes", type=int, default=150, help="collapse larger graphs")
+    command("steps", "step through backward(), one node at a time")
+    explain = command("explain", "explain d out/d x as a sum over paths")
+    explain.add_argument("--wrt", metavar="NAME", help="the variable (default: every variable)")
+    explain.add_argument("--max-paths", type=int, default=12, help="paths printed at most")
+    check = command("check", "compare gradients with central differences")
+    check.add_argument("--eps", type=float, default=1e-6)
+    check.add_argument("--atol", type=float, default=1e-5)
+    check.add_argument("--rtol", type=float, default=1e-3)
+    return parser
+
+
+def _separate(argv: list[str]) -> list[str]:
+    """Put options first and positionals after `--`, so `-x*y` is read as an expression."""
+    if not argv or argv[0].startswith("-"):
+        return argv
+    options: list[str] = []
+    positionals: list[str] = []
+    k = 1
+    while k < len(argv):
+        token = argv[k]
+        if token == "--":
+            positionals.extend(argv[k + 1 :])
+            break
+        if token in _FLAGS or token.split("=", 1)[0] in _VALUE_OPTIONS and "=" in token:
+            options.append(token)
+        elif token in _VALUE_OPTIONS and k + 1 < len(argv):
+            options.extend(argv[k : k + 2])
+            k += 1
+        else:
+            positionals.append(token)
+        k += 1
+    return [argv[0], *options, "--", *positionals]
+
+
+def _build(args: argparse.Namespace) -> tuple[Expression, Value, dict[str, float]]:
+    expression = parse(args.expression)
+    values = parse_assignments(args.values)
+    root = expression.evaluate(values)
+    if not root.label:
+        root.label = "out" if "out" not in values else "out_"
+    return expression, root, values
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = _parser().parse_args(_separate(argv))
+    try:
+        return _run(args)
+    except ExpressionError as error:
+        _fail(str(error))
+    except ValueError as error:
+        _fail(str(error))
+    except (TypeError, KeyError, OverflowError) as error:
+        _fail(f"{type(error).__name__}: {error}")
+
+
+def _run(args: argparse.Namespace) -> int:
+    expression, root, values = _build(args)
+    if args.command == "graph":
+        return _graph(args, root)
+    if args.command == "steps":
+        return _steps(expression, root, values)
+    if args.command == "explain":
+        return _explain(args, expression, root)
+    return _check(args, expression, values)
+
+
+def _graph(args: argparse.Namespace, root: Value) -> int:
+    from .draw import RendererNotFoundError, draw, render
+
+    if not args.no_grads:
+        root.backward()
+    options = dict(
+        grads=not args.no_grads,
+        local_grads=not args.no_local_grads,
+        formulas=args.formulas,
+        clusters=not args.no_clusters,
+        highlight=args.highlight,
+        rankdir=args.rankdir,
+        max_nodes=args.max_nodes,
+    )
+    if args.max_nodes < 1:
+        raise ValueError(f"--max-nodes must be at least 1, got {args.max_nodes}")
+    graph = draw(root, **options)
+    if not args.output:
+        print(graph.source)
+        return 0
+    try:
+        path = render(graph, args.output)
+    except RendererNotFoundError as error:
+        _fail(str(error), EXIT_NO_RENDERER)
+    except RuntimeError as error:
+        _fail(str(error), 1)
+    print(f"wrote {path}")
+    return 0
+
+
+def _steps(expression: Expression, root: Value, values: dict[str, float]) -> int:
+    from .steps import backward_steps
+
+    steps = backward_steps(root)
+    print(f"{steps.names[root]} = {expression.text} = {_show(root.data)}")
+    print(f"backward: {root.label}.grad = 1, then {steps.total} steps of the chain rule")
+    for step in steps:
+        print()
+        print(step)
+    print()
+    print(
+        "gradients: "
+        + ", ".join(
+            f"d{root.label}/d{name} = {_show(_leaf(root, name).grad)}"
+            for name in expression.variables
+        )
+    )
+    return 0
+
+
+def _leaf(root: Value, name: str) -> Value:
+    from .graph import leaves
+
+    return next(node for node in leaves(root) if node.label == name)
+
+
+def _explain(args: argparse.Namespace, expression: Expression, root: Value) -> int:
+    from .steps import explain
+
+    if args.max_paths < 1:
+        raise ValueError(f"--max-paths must be at least 1, got {args.max_paths}")
+    targets = [args.wrt] if args.wrt else list(expression.variables)
+    if args.wrt and args.wrt not in expression.variables:
+        have = ", ".join(expression.variables) or "none"
+        raise ExpressionError(f"--wrt {args.wrt}: not a variable of the expression ({have})")
+    if not targets:
+        raise ExpressionError("the expression has no variables to explain")
+    root.backward()
+    for k, name in enumerate(targets):
+        if k:
+            print("\n" + "-" * 72 + "\n")
+        print(explain(root, _leaf(root, name), max_paths=args.max_paths))
+    return 0
+
+
+def _check(args: argparse.Namespace, expression: Expression, values: dict[str, float]) -> int:
+    from .check import gradcheck
+
+    if not expression.variables:
+        raise ExpressionError("the expression has no variables to check")
+    report = gradcheck(
+        lambda **named: expression.evaluate(named),
+        {name: values[name] for name in expression.variables},
+        eps=args.eps,
+        atol=args.atol,
+        rtol=args.rtol,
+        raise_exception=False,
+    )
+    print(report)
+    return 0 if report.passed else EXIT_CHECK_FAILED

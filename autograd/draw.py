@@ -1,0 +1,450 @@
+"""Draw a computation graph with Graphviz: value nodes, operation nodes, local derivatives on edges.
+
+`draw(root)` returns a `graphviz.Digraph` (left to right by default): a box per value showing its
+name, data and grad, a circle per operation, and on each edge parent -> operation the local
+derivative d child/d parent that the node recorded (`local_grads`), optionally with its formula
+from the table of operations. `a + a` is drawn with two edges. Node order follows the graph's
+topological order and names (`v1, v2, ...` for unlabelled nodes), so the same graph draws the
+same way twice. In Jupyter the returned graph displays inline.
+
+`render(root_or_graph, "out.svg")` writes SVG or PNG (PDF where the renderer can), atomically.
+Renderer: a system Graphviz `dot` on PATH if there is one, else the `graphviz-pure` executable
+(installed by the `graphviz-pure` dependency, next to the Python executable), which is also made
+the `dot` program of the `graphviz` package so that `Digraph.render()`/`pipe()` and notebook
+display work without any system package. With no renderer, `render` writes the `.dot` source and
+raises `RendererNotFoundError` saying how to get one.
+
+The `graphviz` package is imported here only when a picture is made: `import autograd` stays light.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .graph import topological_order
+from .ops import operation
+from .steps import node_names
+from .value import Value, _show
+
+__all__ = [
+    "Renderer",
+    "RendererNotFoundError",
+    "draw",
+    "find_renderer",
+    "render",
+    "scope_of",
+]
+
+HIGHLIGHT_FILL = "#ffe082"
+PATH_COLOR = "#d32f2f"
+RENDER_TIMEOUT = 120  # seconds
+
+
+class RendererNotFoundError(RuntimeError):
+    """No Graphviz renderer (system `dot` or `graphviz-pure`) was found."""
+
+
+@dataclass(frozen=True)
+class Renderer:
+    """A Graphviz program that lays out and renders DOT source."""
+
+    path: str
+    name: str  # "dot" or "graphviz-pure"
+
+    @property
+    def formats(self) -> tuple[str, ...]:
+        if self.name == "graphviz-pure":
+            return ("svg", "png", "dot", "gv", "json", "plain")
+        return ("svg", "png", "pdf", "dot", "gv", "json", "plain", "ps", "jpg")
+
+
+def find_renderer() -> Renderer | None:
+    """A system `dot` on PATH, else `graphviz-pure` next to sys.executable or on PATH, else None."""
+    dot = shutil.which("dot")
+    if dot:
+        return Renderer(dot, "dot")
+    exe = "graphviz-pure.exe" if os.name == "nt" else "graphviz-pure"
+    beside = Path(sys.executable).parent / exe
+    if beside.is_file() and os.access(beside, os.X_OK):
+        return Renderer(str(beside), "graphviz-pure")
+    found = shutil.which("graphviz-pure")
+    if found:
+        return Renderer(found, "graphviz-pure")
+    return None
+
+
+def _graphviz() -> Any:
+    """Import the graphviz package; make graphviz-pure its `dot` when no system dot exists."""
+    try:
+        import graphviz
+    except ImportError:  # pragma: no cover - it is a declared dependency
+        raise ImportError("drawing needs the `graphviz` package: pip install graphviz") from None
+    renderer = find_renderer()
+    if renderer is not None and renderer.name == "graphviz-pure":
+        from graphviz.backend import dot_command
+
+        if str(dot_command.DOT_BINARY) == "dot":
+            dot_command.DOT_BINARY = Path(renderer.path)
+    return graphviz
+
+
+# ---------------------------------------------------------------------------------------------
+# Scopes (clusters) from labels like L1.N3.w2
+
+
+def scope_of(node: Value) -> str:
+    """The scope a label names: `L1.N3.w2` -> `L1.N3`; no dot -> `` (top level)."""
+    head, dot, _ = node.label.rpartition(".")
+    return head if dot else ""
+
+
+def _scopes(order: list[Value], scope: Callable[[Value], str] | None) -> dict[Value, str]:
+    """Each node's scope. Unlabelled nodes join their labelled leaf parents' scope if shared."""
+    if scope is not None:
+        return {node: scope(node) or "" for node in order}
+    labels = {node.label for node in order if node.label}
+    prefixes = {label.rsplit(".", k)[0] for label in labels for k in range(1, label.count(".") + 1)}
+    result: dict[Value, str] = {}
+    for node in order:
+        if node.label:
+            # a node labelled exactly like a scope (a neuron's output `L1.N3`) goes inside it
+            result[node] = node.label if node.label in prefixes else scope_of(node)
+            continue
+        shared = {result[p] for p in node.parents if not p.parents and p.label and result[p]}
+        result[node] = shared.pop() if len(shared) == 1 else ""
+    return result
+
+
+def _ancestors_of_scope(scope: str) -> list[str]:
+    parts = scope.split(".")
+    return [".".join(parts[: k + 1]) for k in range(len(parts))] if scope else []
+
+
+# ---------------------------------------------------------------------------------------------
+# Drawing
+
+
+def _escape(text: str) -> str:
+    """Escape text for a Graphviz record label."""
+    out = text.replace("\\", "\\\\")
+    for ch in '{}|<>"':
+        out = out.replace(ch, "\\" + ch)
+    return out
+
+
+def _resolve(nodes: Iterable[Value | str], order: list[Value], names: dict[Value, str]) -> set:
+    chosen = set()
+    by_name = {names[n]: n for n in order}
+    for item in nodes:
+        if isinstance(item, Value):
+            if item not in names:
+                raise ValueError(f"highlight: {item!r} is not in this graph")
+            chosen.add(item)
+        elif isinstance(item, str):
+            if item not in by_name:
+                raise ValueError(f"highlight: no node named {item!r} in this graph")
+            chosen.add(by_name[item])
+        else:
+            raise TypeError(f"highlight takes Values or names, got {type(item).__name__}")
+    return chosen
+
+
+def _on_paths(order: list[Value], chosen: set) -> set:
+    """Chosen nodes and every node on a path between two of them (descendant of one chosen
+    node and ancestor of another)."""
+    below = set()  # descendants of a chosen node (itself included)
+    for node in order:
+        if node in chosen or any(p in below for p in node.parents):
+            below.add(node)
+    above = set(chosen)  # ancestors of a chosen node (itself included)
+    for node in reversed(order):
+        if node in above:
+            above.update(node.parents)
+    return (below & above) | chosen
+
+
+def draw(
+    root: Value,
+    *,
+    grads: bool = True,
+    local_grads: bool = True,
+    formulas: bool = False,
+    highlight: Iterable[Value | str] = (),
+    clusters: bool | Callable[[Value], str] = True,
+    max_nodes: int = 150,
+    rankdir: str = "LR",
+    title: str | None = None,
+) -> Any:
+    """The graph of `root` as a `graphviz.Digraph`.
+
+    grads: show each value's grad. local_grads: label each edge with d child/d parent (the
+    number the node recorded); formulas: also the formula from the table of operations.
+    highlight: Values (or names) to mark; the nodes and edges on paths between them are marked
+    too. clusters: True groups nodes into boxes by label prefix (`L1.N3.w2` is in box `L1.N3`
+    inside box `L1`), or give a function node -> scope name; False for none. max_nodes: a graph
+    with more values is collapsed: boxes become single nodes, deepest first, and if still too
+    large only the `max_nodes` values nearest the root are drawn, the rest as one node.
+    rankdir: "LR" (left to right) or "TB".
+    """
+    if not isinstance(root, Value):
+        raise TypeError(f"draw() needs a Value, got {type(root).__name__}")
+    if rankdir not in ("LR", "TB", "RL", "BT"):
+        raise ValueError(f"rankdir must be LR, TB, RL or BT, got {rankdir!r}")
+    if max_nodes < 1:
+        raise ValueError(f"max_nodes must be at least 1, got {max_nodes}")
+    graphviz = _graphviz()
+    order = topological_order(root)
+    names = node_names(root, order)
+    index = {node: k for k, node in enumerate(order)}
+    chosen = _resolve(highlight, order, names)
+    marked = _on_paths(order, chosen) if chosen else set()
+    if clusters is False:
+        scopes = {node: "" for node in order}
+    else:
+        scopes = _scopes(order, clusters if callable(clusters) else None)
+
+    # Collapse: representative of each value node (itself, a scope box, or the "more" node).
+    rep: dict[Value, str] = {node: f"n{index[node]}" for node in order}
+    boxes: dict[str, list[Value]] = {}
+    if len(order) > max_nodes:
+        rep, boxes = _collapse(order, scopes, max_nodes, root)
+
+    g = graphviz.Digraph(name="autograd", graph_attr={"rankdir": rankdir})
+    g.attr("node", fontname="Helvetica", fontsize="11")
+    g.attr("edge", fontname="Helvetica", fontsize="9")
+    if title:
+        g.attr(label=title, labelloc="t", fontname="Helvetica")
+
+    # Node statements, grouped by scope; emitted inside nested clusters.
+    body: dict[str, list[tuple[str, str, dict[str, str]]]] = {}
+
+    def add(scope: str, node_id: str, label: str, **attrs: str) -> None:
+        body.setdefault(scope, []).append((node_id, label, attrs))
+
+    for node in order:
+        node_id = rep[node]
+        if node_id != f"n{index[node]}":
+            continue
+        fields = [_escape(names[node]), f"data {_escape(_show(node.data))}"]
+        if grads:
+            fields.append(f"grad {_escape(_show(node.grad))}")
+        attrs = {"shape": "record"}
+        if node in chosen:
+            attrs.update(style="filled,bold", fillcolor=HIGHLIGHT_FILL, color=PATH_COLOR)
+        elif node in marked:
+            attrs.update(color=PATH_COLOR, penwidth="2")
+        add(scopes[node], node_id, "{" + " | ".join(fields) + "}", **attrs)
+        if node.parents:
+            op_attrs = {"shape": "circle" if len(node.op) <= 3 else "ellipse"}
+            if node in marked:
+                op_attrs.update(color=PATH_COLOR, penwidth="2")
+            add(scopes[node], f"{node_id}op", node.op, **op_attrs)
+    for box_id, members in boxes.items():
+        count = len(members) - 1
+        text = f"... {count} more values" if box_id == "more" else f"{members[0]}\n({count} values)"
+        add("", box_id, text, shape="box3d", style="filled", fillcolor="#eeeeee")
+
+    _emit(g, body, with_clusters=clusters is not False and not boxes)
+
+    # Edges: parent -> child's operation node (one per operand, duplicates kept).
+    seen_collapsed: set[tuple[str, str]] = set()
+    for node in order:
+        if not node.parents:
+            continue
+        child = rep[node]
+        direct_child = child == f"n{index[node]}"
+        if direct_child:
+            g.edge(
+                f"{child}op",
+                child,
+                **({"color": PATH_COLOR, "penwidth": "2"} if node in marked else {}),
+            )
+        parent_names = [names[p] for p in node.parents]
+        for i, (parent, local) in enumerate(zip(node.parents, node.local_grads)):
+            source = rep[parent]
+            if direct_child and source == f"n{index[parent]}":
+                attrs: dict[str, str] = {}
+                if local_grads:
+                    text = _show(local)
+                    formula = operation(node.op).derivative(i, parent_names)
+                    if formulas and not _is_number(formula):
+                        text = f"{formula} = {text}"
+                    attrs["label"] = text
+                if parent in marked and node in marked:
+                    attrs.update(color=PATH_COLOR, penwidth="2", fontcolor=PATH_COLOR)
+                g.edge(source, f"{child}op", **attrs)
+            else:
+                target = f"{child}op" if direct_child else child
+                if source == target or source == child or (source, target) in seen_collapsed:
+                    continue
+                seen_collapsed.add((source, target))
+                g.edge(source, target, style="dashed")
+    return g
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _emit(g: Any, body: dict, with_clusters: bool) -> None:
+    """Add node statements to g, inside nested `cluster_` subgraphs for non-empty scopes."""
+
+    def node_lines(target: Any, scope: str) -> None:
+        for node_id, label, attrs in body.get(scope, []):
+            target.node(node_id, label, **attrs)
+
+    if not with_clusters:
+        for scope in body:
+            node_lines(g, scope)
+        return
+    node_lines(g, "")
+    all_scopes = sorted({s for scope in body if scope for s in _ancestors_of_scope(scope)})
+    children: dict[str, list[str]] = {}
+    for scope in all_scopes:
+        parent = scope.rpartition(".")[0] if "." in scope else ""
+        while parent and parent not in all_scopes:
+            parent = parent.rpartition(".")[0]
+        children.setdefault(parent, []).append(scope)
+
+    def emit(target: Any, scope: str, k: list[int]) -> None:
+        for child in children.get(scope, []):
+            k[0] += 1
+            with target.subgraph(name=f"cluster_{k[0]}") as sub:
+                sub.attr(label=child, style="rounded", color="#888888", fontname="Helvetica")
+                node_lines(sub, child)
+                emit(sub, child, k)
+
+    emit(g, "", [0])
+
+
+def _collapse(
+    order: list[Value], scopes: dict[Value, str], max_nodes: int, root: Value
+) -> tuple[dict[Value, str], dict[str, list]]:
+    """Map value nodes to what is drawn for them when the graph has more than `max_nodes`."""
+    depth = max((s.count(".") + 1 for s in scopes.values() if s), default=0)
+    for level in range(depth, 0, -1):
+        rep: dict[Value, str] = {}
+        boxes: dict[str, list] = {}
+        box_ids: dict[str, str] = {}
+        for k, node in enumerate(order):
+            scope = scopes[node]
+            if scope and node is not root:
+                key = ".".join(scope.split(".")[:level])
+                box = box_ids.setdefault(key, f"box{len(box_ids)}")
+                boxes.setdefault(box, [key]).append(node)
+                rep[node] = box
+            else:
+                rep[node] = f"n{k}"
+        if len(set(rep.values())) <= max_nodes:
+            return rep, boxes
+    # Keep the values nearest the root (breadth first over parents); the rest become one node.
+    keep: dict[Value, int] = {root: 0}
+    frontier = [root]
+    while frontier and len(keep) < max_nodes:
+        nxt = []
+        for node in frontier:
+            for parent in node.parents:
+                if parent not in keep and len(keep) < max_nodes:
+                    keep[parent] = 1
+                    nxt.append(parent)
+        frontier = nxt
+    rep = {}
+    rest: list = ["more"]
+    for k, node in enumerate(order):
+        if node in keep:
+            rep[node] = f"n{k}"
+        else:
+            rep[node] = "more"
+            rest.append(node)
+    return rep, {"more": rest}
+
+
+# ---------------------------------------------------------------------------------------------
+# Rendering to files
+
+
+def render(
+    graph: Value | Any, path: str | os.PathLike, format: str | None = None, **options: Any
+) -> Path:
+    """Write the picture of `graph` (a Value, drawn with `options`, or a Digraph) to `path`.
+
+    The format is `format` or the file's suffix: svg, png, pdf (system Graphviz only), or
+    dot/gv for the DOT source. Written atomically (temp file, then os.replace).
+    """
+    path = Path(path)
+    fmt = (format or path.suffix.lstrip(".")).lower()
+    if not fmt:
+        raise ValueError(f"cannot tell the format of {str(path)!r}: give a suffix such as .svg")
+    digraph = draw(graph, **options) if isinstance(graph, Value) else graph
+    source = digraph.source
+    if fmt in ("dot", "gv"):
+        _write_atomic(path, source.encode())
+        return path
+    renderer = find_renderer()
+    if renderer is None:
+        dot_path = path.with_suffix(".dot")
+        _write_atomic(dot_path, source.encode())
+        raise RendererNotFoundError(
+            f"no Graphviz renderer found, so wrote the DOT source to {dot_path} instead of "
+            f"{path}. Get one with `pip install graphviz-pure` (no system package needed) or "
+            "your system's Graphviz (apt install graphviz, brew install graphviz), then run "
+            f"`dot -T{fmt} {dot_path} -o {path}`."
+        )
+    if fmt not in renderer.formats:
+        if fmt == "pdf":
+            raise ValueError(
+                f"{renderer.name} cannot write PDF (it writes svg and png); install the "
+                "system Graphviz (apt install graphviz, brew install graphviz) for PDF, or "
+                "render .svg/.png"
+            )
+        raise ValueError(
+            f"format {fmt!r} is not supported by {renderer.name}; use one of "
+            f"{', '.join(renderer.formats)}"
+        )
+    try:
+        done = subprocess.run(
+            [renderer.path, "-Kdot", f"-T{fmt}"],
+            input=source.encode(),
+            capture_output=True,
+            timeout=RENDER_TIMEOUT,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise RuntimeError(
+            f"{renderer.name} took more than {RENDER_TIMEOUT} s; draw fewer nodes (max_nodes=...)"
+        ) from None
+    if done.returncode != 0 or not done.stdout:
+        error = done.stderr.decode(errors="replace").strip().splitlines()
+        raise RuntimeError(
+            f"{renderer.name} failed (exit {done.returncode}): {error[0] if error else 'no output'}"
+        )
+    _write_atomic(path, done.stdout)
+    return path
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    """Write to a temporary file in the same directory, then rename it over `path`."""
+    directory = path.parent if str(path.parent) else Path(".")
+    directory.mkdir(parents=True, exist_ok=True)
+    # open(..., "xb") rather than mkstemp: the file gets the usual permissions (umask), not 0600
+    tmp = directory / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+    try:
+        with open(tmp, "xb") as file:
+            file.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise

@@ -1,0 +1,505 @@
+"""Show the chain rule at work: step through `backward()`, and explain one gradient.
+
+Step-through. `root.backward_steps()` starts a backward pass exactly as `backward()` does (every
+non-leaf grad reset to 0, then d root/d root = 1) and returns an iterator; each `next()` applies
+the chain rule at one node, with the same function `backward()` uses (`autograd.value.propagate`),
+in the same order (the engine's reverse topological order, `graph.propagation_order`). Only
+nodes with parents are steps: at a leaf the chain rule has nothing to pass on. Between steps
+every `.grad` holds what it holds at that point of the real pass; after the last step, exactly
+what `backward()` leaves (bit for bit on scalar graphs; on batched graphs `backward()` takes a
+vectorized path, so the two agree to rounding, ~1e-16).
+
+    step 3/7  c = a * b   (c.grad = -2.0)
+      a.grad += c.grad * dc/da = -2.0 * -3.0 = 6.0   -> a.grad = 6.0
+
+Explanation. `root.explain(x)` writes d root/d x as the chain rule does: the sum, over every path
+from `root` down to `x`, of the product of the local derivatives along the path,
+
+    d root/d x = sum over paths p of  prod over edges (child <- parent) in p of  d child/d parent,
+
+first as formulas (from the table of operations), then with the numbers the nodes recorded
+(`local_grads`, from the same table), then the total, which is what `backward()` puts in `x.grad`.
+Paths are counted by dynamic programming; when there are too many to print, the explanation
+prints a few and a summary instead of enumerating them.
+
+Names. Every node is shown by its label; an unlabelled node gets an automatic name `v1, v2, ...`
+numbered in topological order, so the same graph always gets the same names (`node_names`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .graph import topological_order
+from .ops import operation
+from .value import Value, _show, propagate, reset_gradients
+
+__all__ = [
+    "BackwardSteps",
+    "Explanation",
+    "Path",
+    "Step",
+    "backward_steps",
+    "explain",
+    "node_names",
+]
+
+
+# ---------------------------------------------------------------------------------------------
+# Names
+
+
+def node_names(root: Value, order: Sequence[Value] | None = None) -> dict[Value, str]:
+    """A readable, unique, stable name for every node of `root`'s graph.
+
+    A labelled node is shown by its label; a label used by several nodes gets `#2`, `#3`, ...
+    on its later uses; an unlabelled node gets `v1`, `v2`, ... in topological order, skipping
+    names already taken by labels. The names depend only on the graph, never on memory addresses.
+    """
+    if order is None:
+        order = topological_order(root)
+    taken = {node.label for node in order if node.label}
+    names: dict[Value, str] = {}
+    uses: dict[str, int] = {}
+    counter = 0
+    for node in order:
+        if node.label:
+            k = uses[node.label] = uses.get(node.label, 0) + 1
+            name = node.label if k == 1 else f"{node.label}#{k}"
+            while k > 1 and name in taken:
+                k += 1
+                name = f"{node.label}#{k}"
+            taken.add(name)
+        else:
+            counter += 1
+            name = f"v{counter}"
+            while name in taken:
+                counter += 1
+                name = f"v{counter}"
+            taken.add(name)
+        names[node] = name
+    return names
+
+
+def _expression(node: Value, names: dict[Value, str]) -> str:
+    """`node`'s operation written with its parents' names, e.g. `a * b`, `tanh(n)`."""
+    return operation(node.op).expression([names[p] for p in node.parents])
+
+
+def _partial(child: str, parent: str) -> str:
+    return f"d{child}/d{parent}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Step-through
+
+
+@dataclass(frozen=True)
+class Edge:
+    """One `parent.grad += local * node.grad` of a step, with the numbers it used."""
+
+    parent: Value
+    parent_name: str
+    index: int  # which operand of the node
+    local: Any  # d node / d parent (a number, or an array for batched values)
+    formula: str  # the same derivative as text, from the table of operations
+    contribution: Any  # local * node.grad (summed over the batch for a scalar parent)
+    grad_after: Any  # parent.grad right after this edge was applied
+    summed: bool = False  # a scalar parent of a batched node: the batch's products, summed
+
+
+@dataclass(frozen=True, repr=False)
+class Step:
+    """The chain rule at one node: what each parent's grad received; `str()` shows it."""
+
+    number: int  # 1-based
+    total: int
+    node: Value
+    name: str
+    expression: str
+    grad: Any  # node.grad when the step ran
+    edges: tuple[Edge, ...]
+
+    def __str__(self) -> str:
+        head = f"step {self.number}/{self.total}  {self.name} = {self.expression}"
+        lines = [f"{head}   ({self.name}.grad = {_show(self.grad)})"]
+        rows = []
+        for edge in self.edges:
+            p = edge.parent_name
+            rows.append(
+                (
+                    f"  {p}.grad += {self.name}.grad * {_partial(self.name, p)} = "
+                    f"{_show(self.grad)} * {_show(edge.local)} = {_show(edge.contribution)}"
+                    + (" (summed over the batch)" if edge.summed else ""),
+                    f"-> {p}.grad = {_show(edge.grad_after)}",
+                )
+            )
+        width = max((len(left) for left, _ in rows), default=0)
+        lines += [f"{left.ljust(width)}   {right}" for left, right in rows]
+        return "\n".join(lines)
+
+    __repr__ = __str__  # so that `next(steps)` at the REPL prints the arithmetic
+
+
+class BackwardSteps(Iterator[Step]):
+    """A backward pass, one node at a time. Made by `backward_steps(root)`.
+
+    Creating it starts the pass as `backward()` does: non-leaf grads reset to 0 and
+    root.grad set to 1 (a leaf root's grad grows by 1, as in `backward()`). `total` is the
+    number of steps (nodes with parents); `names` maps every node to its shown name.
+    """
+
+    def __init__(self, root: Value) -> None:
+        if not isinstance(root, Value):
+            raise TypeError(f"backward_steps() needs a Value, got {type(root).__name__}")
+        if type(root.data) is not float:
+            raise ValueError(
+                "backward_steps() needs a scalar root, but this value holds a batch of "
+                f"{len(root.data)}; reduce it first with .sum() or .mean()"
+            )
+        self.root = root
+        self.order = topological_order(root)
+        self.names = node_names(root, self.order)
+        self._pending = _backward_order(root, self.order)
+        self.total = len(self._pending)
+        self._done = 0
+        reset_gradients(self.order)
+        root.grad = 1.0 if root.parents else root.grad + 1.0
+
+    def __iter__(self) -> BackwardSteps:
+        return self
+
+    def __repr__(self) -> str:
+        return f"<backward steps from {self.names[self.root]}: {self._done} of {self.total} done>"
+
+    def __next__(self) -> Step:
+        if self._done == self.total:
+            raise StopIteration
+        node = self._pending[self._done]
+        self._done += 1
+        grad = node.grad
+        names = [self.names[p] for p in node.parents]
+        row = operation(node.op)
+        # Predict each edge's running total as propagate will compute it (same operations in
+        # the same order), then let propagate do the real update.
+        running: dict[int, Any] = {}
+        planned = []
+        for i, (parent, local) in enumerate(zip(node.parents, node.local_grads)):
+            contribution = local * grad
+            if type(parent.data) is float and type(contribution) is not float:
+                contribution = float(contribution.sum())
+            before = running.get(id(parent), parent.grad)
+            after = before + contribution
+            running[id(parent)] = after
+            planned.append(
+                (
+                    i,
+                    parent,
+                    local,
+                    contribution,
+                    after,
+                    type(local * grad) is not float and type(contribution) is float,
+                )
+            )
+        propagate(node)
+        last = {id(parent): i for i, parent, *_ in planned}
+        edges = tuple(
+            Edge(
+                parent,
+                self.names[parent],
+                i,
+                local,
+                row.derivative(i, names),
+                contribution,
+                parent.grad if last[id(parent)] == i else after,  # the real value where known
+                summed,
+            )
+            for i, parent, local, contribution, after, summed in planned
+        )
+        return Step(
+            self._done,
+            self.total,
+            node,
+            self.names[node],
+            _expression(node, self.names),
+            grad,
+            edges,
+        )
+
+    @property
+    def done(self) -> int:
+        """How many steps have run."""
+        return self._done
+
+    def run(self) -> list[Step]:
+        """Run every remaining step and return them."""
+        return list(self)
+
+
+def _backward_order(root: Value, order: list[Value]) -> list[Value]:
+    """The nodes with parents in the order `backward()` visits them (each before its parents).
+
+    The engine's own `graph.propagation_order` when it has one (so sums happen in the same
+    order and the gradients match `backward()` bit for bit), else reversed topological order.
+    """
+    from . import graph
+
+    fast = getattr(graph, "propagation_order", None)
+    if fast is not None:
+        return list(fast(root))
+    return [node for node in reversed(order) if node.parents]
+
+
+def backward_steps(root: Value) -> BackwardSteps:
+    """Start a backward pass from `root` that runs one chain-rule step per `next()`.
+
+    >>> steps = out.backward_steps()
+    >>> print(next(steps))       # the chain rule at the root's node
+    >>> for step in steps: print(step)
+    """
+    return BackwardSteps(root)
+
+
+# ---------------------------------------------------------------------------------------------
+# Explanation of one gradient
+
+
+@dataclass(frozen=True)
+class Path:
+    """A path from the root down to x: its nodes and the local derivative on each edge."""
+
+    nodes: tuple[Value, ...]
+    indices: tuple[int, ...]  # operand index of nodes[k+1] among nodes[k]'s parents
+    locals: tuple[float, ...]
+    product: float
+
+
+@dataclass(repr=False)
+class Explanation:
+    """d root/d x as the sum over paths of products of local derivatives. `str()` shows it."""
+
+    root: Value
+    x: Value
+    names: dict[Value, str]
+    path_count: int  # every path from root to x (may be astronomically large)
+    paths: list[Path]  # the paths shown: all of them, or the first `max_paths`
+    total: float  # d root/d x
+    through: list[tuple[Value, int, float, float]] = field(default_factory=list)
+    # for each edge into x: (child, operand index, d root/d child, d child/d x)
+
+    @property
+    def complete(self) -> bool:
+        """True when every path is listed in `paths`."""
+        return len(self.paths) == self.path_count
+
+    def __str__(self) -> str:
+        r, x, names = self.names[self.root], self.names[self.x], self.names
+        head = f"d {r}/d {x}"
+        lines = [
+            f"{head}: the chain rule sums, over every path from {r} down to {x}, the product "
+            "of the local derivatives along the path."
+        ]
+        if self.path_count == 0:
+            lines.append(f"{r} does not depend on {x}: there is no path, so {head} = 0.")
+            return "\n".join(lines)
+        if self.root is self.x:
+            lines.append(f"{r} is {x}: the empty path, {head} = 1.")
+            return "\n".join(lines)
+        plural = "path" if self.path_count == 1 else "paths"
+        lines.append(f"{self.path_count} {plural}.")
+        shown = self.paths if self.complete else self.paths[:_SUMMARY_PATHS]
+        edges = [(c, i) for path in shown for c, i in zip(path.nodes, path.indices)]
+        rules = list(dict.fromkeys((id(c), i, c) for c, i in edges))
+        if len(rules) <= _MAX_RULES:
+            lines += ["", "local derivatives (from the table of operations):"]
+            lines += ["  " + _edge_rule(c, i, names) for _, i, c in rules]
+        for k, path in enumerate(shown, 1):
+            steps = list(zip(path.nodes, path.indices))
+            cut = len(steps) > _MAX_PATH_EDGES
+            if cut:
+                keep = _MAX_PATH_EDGES // 2
+                steps = steps[:keep] + steps[-keep:]
+            symbols = [_partial(names[c], names[c.parents[i]]) for c, i in steps]
+            formulas = [f"({_formula(c, i, names)})" for c, i in steps]
+            numbers = [_show(c.local_grads[i]) for c, i in steps]
+            chain = [names[n] for n in path.nodes]
+            if cut:
+                hidden = len(path.indices) - 2 * keep
+                gap = f"... {hidden} more factors ..."
+                for row in (symbols, formulas, numbers):
+                    row.insert(keep, gap)
+                chain = chain[: keep + 1] + [f"... {hidden - 1} more nodes ..."] + chain[-keep:]
+            lines += [
+                "",
+                f"path {k}: " + " <- ".join(chain),
+                "  " + " * ".join(symbols),
+                "  = " + " * ".join(formulas),
+                "  = " + " * ".join(numbers) + f" = {_show(path.product)}",
+            ]
+        if not self.complete:
+            hidden = self.path_count - len(shown)
+            lines += [
+                "",
+                f"... and {hidden} more paths, not printed. Grouped by the last edge into {x} "
+                f"({head} = sum over the nodes c that use {x} of d{r}/dc * dc/d{x}):",
+            ]
+            for child, i, upstream, local in self.through[:_MAX_THROUGH]:
+                c = names[child]
+                lines.append(
+                    f"  via {c} (operand {i + 1}): {_partial(r, c)} * {_partial(c, x)} = "
+                    f"{_show(upstream)} * {_show(local)} = {_show(upstream * local)}"
+                )
+            if len(self.through) > _MAX_THROUGH:
+                lines.append(f"  ... and {len(self.through) - _MAX_THROUGH} more edges into {x}")
+        lines += ["", f"total: {head} = {_show(self.total)}   (what backward() puts in {x}.grad)"]
+        return "\n".join(lines)
+
+    __repr__ = __str__
+
+
+_SUMMARY_PATHS = 3  # paths printed when not all of them are
+_MAX_RULES = 24  # local-derivative rules listed at most
+_MAX_THROUGH = 10  # edges into x listed at most in a summary
+_MAX_PATH_EDGES = 12  # longer paths are printed with their middle elided
+
+
+def _formula(child: Value, index: int, names: dict[Value, str]) -> str:
+    return operation(child.op).derivative(index, [names[p] for p in child.parents])
+
+
+def _edge_rule(child: Value, index: int, names: dict[Value, str]) -> str:
+    c, p = names[child], names[child.parents[index]]
+    expression = _expression(child, names)
+    formula = _formula(child, index, names)
+    where = ""
+    if child.op.endswith("(linear)") and re.search(r"\bz\b", formula):
+        z = operation("linear").expression([names[q] for q in child.parents])
+        where = f"   (z = {z})"
+    return (
+        f"{_partial(c, p)} = d({expression})/d{p} = {formula}"
+        f" = {_show(child.local_grads[index])}{where}"
+    )
+
+
+def explain(root: Value, x: Value | str, max_paths: int = 12) -> Explanation:
+    """Explain d root/d x: every path from root to x and the product of local derivatives on it.
+
+    `x` is a node of the graph, or the label of exactly one node. At most `max_paths` paths
+    are listed; when there are more, the explanation also groups the total by the last edge
+    into x. Counting paths is dynamic programming over the graph (paths(n) = sum of paths(p)
+    over n's parents p), so a graph with 2**100 paths is counted, never enumerated. Grads are
+    not touched: the total is computed here, independently of `backward()`.
+    """
+    if not isinstance(root, Value):
+        raise TypeError(f"explain() needs a Value as root, got {type(root).__name__}")
+    order = topological_order(root)
+    names = node_names(root, order)
+    if isinstance(x, str):
+        matches = [n for n in order if n.label == x or names[n] == x]
+        if len(matches) != 1:
+            known = ", ".join(sorted(n.label for n in order if n.label and not n.parents)[:20])
+            why = "no node" if not matches else f"{len(matches)} nodes"
+            raise ValueError(f"explain: {why} named {x!r} in the graph (labelled leaves: {known})")
+        x = matches[0]
+    if not isinstance(x, Value):
+        raise TypeError(f"explain() needs a Value or a label for x, got {type(x).__name__}")
+    batched = [n for n in order if type(n.data) is not float]
+    if batched:
+        raise ValueError(
+            "explain() works on scalar graphs; this graph holds batched values (one number per "
+            f"sample, e.g. {names[batched[0]]}). Explain one sample's graph instead."
+        )
+    if x not in names:
+        names = {**names, x: x.label or "x"}
+        return Explanation(root, x, names, 0, [], 0.0)
+
+    # paths[n]: the number of paths from n down to x; forward[n] = d n/d x (forward mode).
+    paths: dict[Value, int] = {}
+    forward: dict[Value, float] = {}
+    for node in order:
+        if node is x:
+            paths[node], forward[node] = 1, 1.0
+            continue
+        count, derivative = 0, 0.0
+        for parent, local in zip(node.parents, node.local_grads):
+            k = paths[parent]
+            if k:
+                count += k
+                derivative += local * forward[parent]
+        paths[node], forward[node] = count, derivative
+
+    listed = _first_paths(root, x, paths, max_paths)
+    total = forward[root]
+    if len(listed) == paths[root]:
+        total = 0.0
+        for path in listed:
+            total += path.product
+    through = []
+    if len(listed) < paths[root]:
+        upstream = _adjoints(order, root)
+        for child in order:
+            for i, parent in enumerate(child.parents):
+                if parent is x:
+                    through.append((child, i, upstream[child], child.local_grads[i]))
+    return Explanation(root, x, names, paths[root], listed, total, through)
+
+
+def _first_paths(root: Value, x: Value, paths: dict[Value, int], limit: int) -> list[Path]:
+    """The first `limit` paths from root to x, depth-first in operand order (no recursion).
+
+    Only edges into nodes with paths[n] > 0 are followed, so every branch taken ends at x.
+    """
+    found: list[Path] = []
+    if paths.get(root, 0) == 0:
+        return found
+    # stack of (node, next operand index to try); `trail` holds the operand indices taken
+    stack: list[list] = [[root, 0]]
+    trail: list[int] = []
+    while stack and len(found) < limit:
+        top = stack[-1]
+        node, i = top
+        if node is x:
+            nodes = tuple(entry[0] for entry in stack)
+            locals_ = tuple(n.local_grads[k] for n, k in zip(nodes, trail))
+            product = 1.0
+            for value in locals_:
+                product *= value
+            found.append(Path(nodes, tuple(trail), locals_, product))
+            stack.pop()
+            if trail:
+                trail.pop()
+            continue
+        while i < len(node.parents) and paths[node.parents[i]] == 0:
+            i += 1
+        if i == len(node.parents):
+            stack.pop()
+            if trail:
+                trail.pop()
+            continue
+        top[1] = i + 1
+        trail.append(i)
+        stack.append([node.parents[i], 0])
+    return found
+
+
+def _adjoints(order: list[Value], root: Value) -> dict[Value, float]:
+    """d root/d n for every node n, by the chain rule in reverse order (grads left untouched)."""
+    adjoint = {node: 0.0 for node in order}
+    adjoint[root] = 1.0
+    for node in reversed(order):
+        g = adjoint[node]
+        for parent, local in zip(node.parents, node.local_grads):
+            adjoint[parent] += local * g
+    return adjoint
+
+
+def _attach() -> None:
+    """Make the tools methods of Value: `root.backward_steps()`, `root.explain(x)`."""
+    Value.backward_steps = backward_steps  # type: ignore[attr-defined]
+    Value.explain = explain  # type: ignore[attr-defined]
+
+
+_attach()

@@ -1,0 +1,157 @@
+"""`python -m autograd graph|steps|explain|check`: output, exit codes, one-line errors."""
+
+import math
+import re
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from autograd.cli import main
+from autograd.draw import find_renderer
+
+NEURON = ["tanh(x*w + b)", "x=2", "w=-3", "b=6.88"]
+
+
+def run(capsys, *argv):
+    try:
+        status = main(list(argv))
+    except SystemExit as exit:
+        status = exit.code
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def test_steps_prints_every_chain_rule_step_and_the_gradients(capsys):
+    status, out, err = run(capsys, "steps", *NEURON)
+    assert status == 0 and err == ""
+    assert "step 1/3  out = tanh(v2)" in out
+    assert "step 3/3  v1 = x * w" in out
+    local = 1 - math.tanh(2 * -3 + 6.88) ** 2  # by hand
+    assert f"w.grad = {round(local * 2, 4)}" in out
+    assert f"dout/dw = {round(local * 2, 4)}" in out
+
+
+def test_explain_wrt_one_variable(capsys):
+    status, out, _ = run(capsys, "explain", *NEURON, "--wrt", "w")
+    assert status == 0
+    assert "path 1: out <- v2 <- v1 <- w" in out
+    assert "(1 - tanh(v2)^2) * (1) * (x)" in out
+    local = 1 - math.tanh(0.88) ** 2
+    assert f"total: d out/d w = {round(local * 2, 4)}" in out
+    status, out, _ = run(capsys, "explain", *NEURON)  # every variable
+    assert out.count("total:") == 3
+
+
+def test_check_passes_and_fails_with_exit_codes(capsys):
+    status, out, _ = run(capsys, "check", "log(x) * y ** 2", "x=0.5", "y=3")
+    assert status == 0 and "passed" in out
+    # relu at 0: the engine says 0, central differences say 1/2 -> a mismatch, exit 1
+    status, out, _ = run(capsys, "check", "relu(x)", "x=0")
+    assert status == 1 and "FAILED" in out
+
+
+def test_graph_prints_dot_source_without_output_file(capsys):
+    status, out, _ = run(capsys, "graph", *NEURON)
+    assert status == 0 and out.startswith("digraph") and "tanh" in out
+
+
+@pytest.mark.skipif(find_renderer() is None, reason="no Graphviz renderer")
+def test_graph_writes_an_svg(capsys, tmp_path):
+    target = tmp_path / "neuron.svg"
+    status, out, _ = run(capsys, "graph", *NEURON, "-o", str(target), "--highlight", "w")
+    assert status == 0 and f"wrote {target}" in out
+    text = " ".join(t.text or "" for t in ET.parse(target).getroot().iter())
+    assert "out" in text and "tanh" in text
+
+
+def test_expression_starting_with_minus_is_not_an_option(capsys):
+    status, out, _ = run(capsys, "steps", "-x*y", "x=1", "y=2")
+    assert status == 0 and "out = -x*y = -2.0" in out
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["steps", "x*y", "x=1"], "missing value for y"),
+        (["steps", "x*y", "x=1", "y=2", "z=3"], "value given for z"),
+        (["steps", "x*y", "x=1", "y=abc"], "not a number"),
+        (["steps", "foo(x)", "x=1"], "unknown function 'foo'"),
+        (["steps", "x.__class__", "x=1"], "attribute access"),
+        (["explain", "x*y", "x=1", "y=2", "--wrt", "q"], "not a variable"),
+        (["graph", "x", "x=1", "--max-nodes", "0"], "at least 1"),
+        (["check", "2*3"], "no variables"),
+        (["frobnicate", "x"], "invalid choice"),
+        ([], "required"),
+    ],
+)
+def test_bad_input_is_one_line_on_stderr_and_exit_2(capsys, argv, message):
+    status, out, err = run(capsys, *argv)
+    assert status == 2
+    assert err.count("\n") == 1 and err.startswith("autograd: error: ")
+    assert message in err
+
+
+@pytest.mark.skipif(find_renderer() is None, reason="no Graphviz renderer")
+def test_pdf_with_graphviz_pure_is_one_line_error(capsys, tmp_path):
+    if find_renderer().name != "graphviz-pure":
+        pytest.skip("a system dot writes PDF")
+    status, _, err = run(capsys, "graph", "x*2", "x=1", "-o", str(tmp_path / "g.pdf"))
+    assert status == 2 and "cannot write PDF" in err and err.count("\n") == 1
+
+
+_hostile = st.one_of(
+    st.text(max_size=60),
+    st.sampled_from(
+        [
+            "__import__('os').system('echo hi')",
+            "x.__class__.__bases__",
+            "lambda: x",
+            "[x for x in y]",
+            "x[0]",
+            "9**9**9**9",
+            "(" * 500 + "x" + ")" * 500,
+            "-" * 5000 + "x",
+            "x" * 5000,
+            "exp(" * 300 + "x" + ")" * 300,
+        ]
+    ),
+)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(_hostile)
+def test_hostile_expressions_never_crash_the_cli(capsys, text):
+    status, out, err = run(capsys, "steps", text, "x=0.5")
+    if text.strip() in ("-h", "--help"):
+        return
+    if status == 0:  # a harmless expression in x alone
+        assert "step" in out or "gradients" in out
+    else:
+        assert status == 2
+        assert err.count("\n") == 1 and err.startswith("autograd: error: ")
+        assert "Traceback" not in err
+
+
+def test_python_dash_m_runs_the_cli():
+    done = subprocess.run(
+        [sys.executable, "-m", "autograd", "check", "x*y", "x=2", "y=3"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0
+    assert re.search(r"x\s+3\s+3", done.stdout)  # d(xy)/dx = y = 3
+
+
+def test_without_a_renderer_the_dot_file_is_written_and_exit_is_3(capsys, tmp_path, monkeypatch):
+    monkeypatch.setattr(sys.modules["autograd.draw"], "find_renderer", lambda: None)
+    status, _, err = run(capsys, "graph", "x*2", "x=1", "-o", str(tmp_path / "g.svg"))
+    assert status == 3 and err.count("\n") == 1
+    assert "pip install graphviz-pure" in err
+    assert (tmp_path / "g.dot").read_text().startswith("digraph")

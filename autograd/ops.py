@@ -16,6 +16,8 @@ array arrives (`use_numpy`), so the scalar engine imports nothing heavy.
 from __future__ import annotations
 
 import math
+import operator
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -178,9 +180,28 @@ def _log(x):
         return np.log(x), (1.0 / x,)
 
 
+def tanh_slope(x):
+    """d tanh(x)/dx = 1 - tanh(x)**2, computed as 4e / (1 + e)**2 with e = exp(-2|x|).
+
+    The same number, but exact to the last bits for every finite x: 1 - tanh(x)**2 cancels to
+    0 once tanh(x) rounds to +-1 (|x| > 19), while the true slope is 4 e^(-2|x|) > 0.
+    """
+    e = math.exp(-2.0 * abs(x)) if type(x) is float else np.exp(-2.0 * np.abs(x))
+    return 4.0 * e / ((1.0 + e) * (1.0 + e))
+
+
+def sigmoid_slope(x):
+    """d sigmoid(x)/dx = s (1 - s), computed as e / (1 + e)**2 with e = exp(-|x|).
+
+    Exact and symmetric for every finite x (s (1 - s) is 0 for x > 37, where s rounds to 1).
+    """
+    e = math.exp(-abs(x)) if type(x) is float else np.exp(-np.abs(x))
+    return e / ((1.0 + e) * (1.0 + e))
+
+
 def _tanh(x):
     t = math.tanh(x) if type(x) is float else np.tanh(x)
-    return t, (1.0 - t * t,)
+    return t, (tanh_slope(x),)
 
 
 def _sigmoid(x):
@@ -190,7 +211,7 @@ def _sigmoid(x):
         # Exact for every finite input: exp of a non-positive number only.
         e = np.exp(-np.abs(x))
         s = np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
-    return s, (s * (1.0 - s),)
+    return s, (sigmoid_slope(x),)
 
 
 def _relu(x):
@@ -226,9 +247,153 @@ def _batch_mean(x):
 ACTIVATIONS: dict[str, tuple[Callable, Callable]] = {
     "linear": (lambda z: z, lambda z, out: 1.0),
     "relu": (lambda z: _relu(z)[0], lambda z, out: _relu(z)[1][0]),
-    "tanh": (lambda z: _tanh(z)[0], lambda z, out: 1.0 - out * out),
-    "sigmoid": (lambda z: _sigmoid(z)[0], lambda z, out: out * (1.0 - out)),
+    "tanh": (lambda z: _tanh(z)[0], lambda z, out: tanh_slope(z)),
+    "sigmoid": (lambda z: _sigmoid(z)[0], lambda z, out: sigmoid_slope(z)),
 }
+
+
+class LinearGrads:
+    """The local derivatives of one batched linear node, kept as three arrays, read by row.
+
+    For out = act(z), z = b + sum_i w_i x_i over a batch (scalar weights w and bias b, batched
+    inputs x_i), with `slope` = act'(z) (one entry per sample):
+
+        self[i]       = d out/d w_i = slope * x_i      (i < n)
+        self[n + i]   = d out/d x_i = slope * w_i
+        self[2n]      = d out/d b   = slope
+
+    It behaves like the tuple of those 2n + 1 arrays (len, indexing, iteration, zip with the
+    parents), but holds only `weights` (n,), `slope` (B,) and `columns` (n + 1, B): the inputs
+    x_1..x_n as rows, then a row of ones (the bias's "input"), shared by the neurons of a layer.
+    Making the node costs no per-edge work, and backward reads the arrays in bulk: the sums
+    over the batch for every weight and the bias are one product, columns @ (slope * g).
+    """
+
+    __slots__ = ("weights", "columns", "slope", "sources", "__weakref__")
+
+    def __init__(self, weights: Any, columns: Any, slope: Any, sources: tuple = ()) -> None:
+        self.weights, self.columns, self.slope = weights, columns, slope
+        self.sources = sources  # the input arrays `columns` was stacked from
+
+    @property
+    def inputs(self) -> Any:
+        """The inputs x_1..x_n as the rows of an (n, B) array."""
+        return self.columns[:-1]
+
+    def __len__(self) -> int:
+        return 2 * len(self.weights) + 1
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return tuple(self[i] for i in range(*index.indices(len(self))))
+        n, size = len(self.weights), len(self)
+        i = index + size if index < 0 else index
+        if not 0 <= i < size:
+            raise IndexError(f"local derivative {index} out of range for {size} parents")
+        if i < n:
+            return self.slope * self.columns[i]
+        if i < 2 * n:
+            return self.slope * self.weights[i - n]
+        return self.slope
+
+    def __iter__(self) -> Any:
+        yield from self.slope * self.inputs
+        yield from np.multiply.outer(self.weights, self.slope)
+        yield self.slope
+
+    def __repr__(self) -> str:
+        return f"LinearGrads({len(self)} local derivatives, batch of {len(self.slope)})"
+
+
+# The local derivatives of the last batched linear node made, held weakly (so a dropped graph
+# frees its arrays). The neurons of a layer all read the same inputs, so they share its stacked
+# `columns`. Valid because batched data is never changed in place (other nodes' local
+# derivatives hold the very same arrays too).
+_last_linear: Callable[[], LinearGrads | None] = lambda: None
+
+
+def _stack(xs: tuple) -> Any:
+    """[x_1; ...; x_n; 1] as an (n + 1, B) array, shared with the last linear node if it can."""
+    last = _last_linear()
+    if (
+        last is not None
+        and len(last.sources) == len(xs)
+        and all(map(operator.is_, xs, last.sources))
+    ):
+        return last.columns
+    size = len(xs[0])
+    ones = _ONES.get(size)
+    if ones is None:
+        if len(_ONES) >= 8:
+            _ONES.clear()
+        ones = _ONES[size] = np.ones(size)
+        ones.flags.writeable = False
+    return np.array((*xs, ones))
+
+
+_ONES: dict[int, Any] = {}  # a read-only row of ones for each batch size met
+
+
+def _activate(activation: str, z: Any) -> tuple[Any, Any]:
+    """(act(z), act'(z)) elementwise, for an array z of any shape."""
+    if activation == "relu":
+        return np.maximum(z, 0.0), (z > 0.0).astype(float)
+    if activation == "linear":
+        return z, np.ones_like(z)
+    out = ACTIVATIONS[activation][0](z)
+    return out, ACTIVATIONS[activation][1](z, out)
+
+
+def _linear_batch(activation: str, ws: tuple, xs: tuple, b: Any) -> Any:
+    """The batched linear node in a few NumPy calls: z = [w, b] @ [X; 1], out = act(z).
+
+    Returns None unless the weights and bias are scalars and every input is a batch of the same
+    size (the shape of a network's neuron); other mixes take the elementwise path.
+    """
+    global _last_linear
+    if type(b) is not float:
+        return None
+    try:
+        weights = np.array((*ws, b), dtype=float)
+        columns = _stack(xs)
+    except (ValueError, TypeError):  # a mix of numbers and arrays, or arrays of unequal sizes
+        sizes = sorted({len(x) for x in (*ws, *xs, b) if type(x) is not float})
+        if len(sizes) > 1:
+            raise ValueError(
+                f"linear() got batches of different sizes ({', '.join(map(str, sizes))}): "
+                "every batched input must hold one entry per sample of the same batch"
+            ) from None
+        return None
+    if weights.ndim != 1 or columns.ndim != 2:
+        return None
+    out, slope = _activate(activation, weights @ columns)
+    local_grads = LinearGrads(weights[:-1], columns, slope, xs)
+    _last_linear = weakref.ref(local_grads)
+    return out, local_grads
+
+
+def linear_layer_batch(activation: str, flat: list, count: int, xs: tuple) -> Any:
+    """A layer of batched linear nodes at once: Z = [W, b] @ [X; 1], one matrix product.
+
+    `flat` holds, neuron after neuron, each neuron's weights then its bias (numbers); `count`
+    is the number of neurons and `xs` the batched inputs (arrays) they all read. Returns
+    (rows of act(Z), local derivatives per neuron): exactly what `linear` would make for each
+    neuron; or None when the operands do not have that shape (then use `linear` per neuron).
+    """
+    global _last_linear
+    try:
+        matrix = np.array(flat, dtype=float)
+        columns = _stack(xs)
+    except (ValueError, TypeError):
+        return None
+    if matrix.ndim != 1 or columns.ndim != 2 or matrix.size != count * columns.shape[0]:
+        return None
+    matrix = matrix.reshape(count, columns.shape[0])
+    outs, slopes = _activate(activation, matrix @ columns)
+    made = [LinearGrads(w, columns, s, xs) for w, s in zip(matrix[:, :-1], slopes)]
+    if made:
+        _last_linear = weakref.ref(made[-1])
+    return outs, made
 
 
 def _linear(activation: str):
@@ -241,6 +406,10 @@ def _linear(activation: str):
     def compute(*operands):
         n = (len(operands) - 1) // 2
         ws, xs, b = operands[:n], operands[n : 2 * n], operands[2 * n]
+        if n and type(xs[0]) is not float:  # a batch: the vectorized path, if it fits
+            done = _linear_batch(activation, ws, xs, b)
+            if done is not None:
+                return done
         z = b
         scalar = type(b) is float
         for w, x in zip(ws, xs):
@@ -362,7 +531,7 @@ def power_operation(n: float) -> Operation:
 
 
 def _number(n: float) -> str:
-    return str(int(n)) if n == int(n) and abs(n) < 1e15 else repr(n)
+    return str(int(n)) if abs(n) < 1e15 and n == int(n) else repr(n)  # nan, inf: repr
 
 
 def operation(op: str) -> Operation:

@@ -19,14 +19,16 @@ every non-leaf node is reset at the start of a pass and shows the gradient of th
 from __future__ import annotations
 
 import gc
+import itertools
 import math
 import numbers
+import operator
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Union
 
 from . import ops
-from .graph import topological_order
+from .graph import propagation_order
 
 Number = int | float
 Operand = Union["Value", int, float]  # noqa: UP007 (a forward reference)
@@ -43,7 +45,9 @@ class Value:
     `local_grads` (d self / d parent for each parent, same order).
     """
 
-    __slots__ = ("data", "grad", "label", "op", "parents", "local_grads", "__weakref__")
+    # `_serial`: creation number. Every node is made after its parents, so sorting by it gives
+    # backward its order (`graph.propagation_order`).
+    __slots__ = ("data", "grad", "label", "op", "parents", "local_grads", "_serial", "__weakref__")
     __array_ufunc__ = None  # make `numpy_array * value` call Value.__rmul__, not NumPy
 
     def __init__(self, data: Any, label: str = "") -> None:
@@ -55,6 +59,7 @@ class Value:
         self.op = ""
         self.parents: tuple[Value, ...] = ()
         self.local_grads: tuple = ()
+        self._serial = _next_serial()
 
     # -- operators: each one is a single node ------------------------------------------------
     def __add__(self, other: Operand) -> Value:
@@ -106,7 +111,7 @@ class Value:
         return _make(data, (other, self), local_grads, "/")
 
     def __neg__(self) -> Value:
-        return apply("neg", self)
+        return _unary("neg", self)
 
     def __pos__(self) -> Value:
         return self
@@ -115,8 +120,9 @@ class Value:
         """x ** n (n a number): one parent, d/dx = n * x**(n-1). x ** y (y a Value): two."""
         if isinstance(exponent, Value):
             return apply("**", self, exponent)
-        n = _as_number(exponent, "exponent of **")
-        return _node(ops.power_operation(n), (self,))
+        row = ops.power_operation(_as_number(exponent, "exponent of **"))
+        data, local_grads = row.compute(self.data)
+        return _make(data, (self,), local_grads, row.name)
 
     def __rpow__(self, base: Operand) -> Value:
         return apply("**", base, self)
@@ -124,27 +130,27 @@ class Value:
     # -- functions ---------------------------------------------------------------------------
     def exp(self) -> Value:
         """out = e**x, d out/dx = out."""
-        return apply("exp", self)
+        return _unary("exp", self)
 
     def log(self) -> Value:
         """out = ln(x), d out/dx = 1/x (log(0) = -inf, log(x<0) = nan)."""
-        return apply("log", self)
+        return _unary("log", self)
 
     def tanh(self) -> Value:
         """out = tanh(x), d out/dx = 1 - out**2."""
-        return apply("tanh", self)
+        return _unary("tanh", self)
 
     def sigmoid(self) -> Value:
         """out = 1 / (1 + e**-x), d out/dx = out * (1 - out). Never overflows."""
-        return apply("sigmoid", self)
+        return _unary("sigmoid", self)
 
     def relu(self) -> Value:
         """out = max(x, 0), d out/dx = 1 if x > 0 else 0."""
-        return apply("relu", self)
+        return _unary("relu", self)
 
     def abs(self) -> Value:
         """out = |x|, d out/dx = sign(x) (0 at 0)."""
-        return apply("abs", self)
+        return _unary("abs", self)
 
     __abs__ = abs
 
@@ -161,25 +167,46 @@ class Value:
         """Set d self/d self = 1 and apply the chain rule to every node, in reverse order.
 
         Leaves accumulate across calls (use `zero_grad()`); non-leaf nodes are reset first,
-        so they show this pass's gradient. The order is found without recursion.
+        so they show this pass's gradient. The order is found without recursion
+        (`graph.propagation_order`: every node is made after its parents, so newest first is
+        a valid order), and the cyclic garbage collector is paused meanwhile.
         """
         if type(self.data) is not float:
             raise ValueError(
                 "backward() needs a scalar root, but this value holds a batch of "
                 f"{len(self.data)}; reduce it first with .sum() or .mean()"
             )
+        if not self.parents:  # a leaf: d self/d self = 1, accumulated like any leaf
+            self.grad += 1.0
+            return
         with gc_paused():  # backward makes no cycles; skip the collector's walks of the graph
-            order = topological_order(self)
-            batched = reset_gradients(order)
-            self.grad = 1.0 if self.parents else self.grad + 1.0
-            if batched or _anomaly:
-                for node in reversed(order):
+            nodes = propagation_order(self)  # non-leaf nodes, each before its parents
+            batched = False
+            for node in nodes:
+                node.grad = 0.0  # non-leaf nodes show this pass only
+                if type(node.data) is not float:
+                    batched = True
+            self.grad = 1.0
+            if _anomaly:  # the same order, each step checked
+                for node in nodes:
                     propagate(node)
                 return
-            for node in reversed(order):  # the scalar fast path of `propagate`, inlined
+            if batched:
+                backward_batched(nodes)
+                return
+            for node in nodes:  # the scalar fast path of `propagate`, inlined and unrolled
                 grad = node.grad
-                for parent, local in zip(node.parents, node.local_grads):
-                    parent.grad += local * grad
+                parents = node.parents
+                if len(parents) == 2:
+                    a, b = parents
+                    local_a, local_b = node.local_grads
+                    a.grad += local_a * grad
+                    b.grad += local_b * grad
+                elif len(parents) == 1:
+                    parents[0].grad += node.local_grads[0] * grad
+                else:
+                    for parent, local in zip(parents, node.local_grads):
+                        parent.grad += local * grad
 
     def zero_grad(self) -> None:
         """Set this value's grad back to 0 (leaves accumulate across backward passes)."""
@@ -212,6 +239,12 @@ def apply(op: str, *operands: Operand) -> Value:
     return _node(ops.OPERATIONS[op], tuple(_as_value(x) for x in operands))
 
 
+def _unary(op: str, x: Value) -> Value:
+    """`apply` for one Value operand (the common case, kept short)."""
+    data, local_grads = ops.OPERATIONS[op].compute(x.data)
+    return _make(data, (x,), local_grads, op)
+
+
 def _node(operation: ops.Operation, parents: tuple[Value, ...]) -> Value:
     data, local_grads = operation.compute(*[p.data for p in parents])
     return _make(data, parents, local_grads, operation.name)
@@ -222,6 +255,7 @@ def _make(data: Any, parents: tuple, local_grads: tuple, op: str) -> Value:
     out.data = data
     out.grad = 0.0
     out.label = ""
+    out._serial = _next_serial()
     if _recording:
         out.op, out.parents, out.local_grads = op, parents, local_grads
     else:
@@ -232,6 +266,7 @@ def _make(data: Any, parents: tuple, local_grads: tuple, op: str) -> Value:
 
 
 _new_value = object.__new__
+_next_serial = itertools.count().__next__
 
 
 def _reduce(op: str, value: Value) -> Value:
@@ -258,8 +293,56 @@ def linear(
         )
     if len(weights) != len(inputs):
         raise ValueError(f"linear() got {len(weights)} weights but {len(inputs)} inputs")
-    parents = tuple(_as_value(x) for x in (*weights, *inputs, bias))
+    parents = (*weights, *inputs)
+    if set(map(type, parents)) != _JUST_VALUES:  # numbers or arrays among them: wrap those
+        parents = tuple(_as_value(x) for x in parents)
+    parents = (*parents, bias if type(bias) is Value else _as_value(bias))
     return _node(ops.OPERATIONS[ops.LINEAR_OPS[activation]], parents)
+
+
+_JUST_VALUES = {Value}
+
+
+def linear_layer(
+    weights: Sequence[Sequence[Operand]],
+    inputs: Sequence[Operand],
+    biases: Sequence[Operand],
+    activation: str = "linear",
+) -> list[Value]:
+    """A layer of neurons that read the same inputs: one fused `linear` node per neuron.
+
+    Exactly `[linear(w, inputs, b, activation) for w, b in zip(weights, biases)]`: the same
+    nodes, parents and local derivatives. On a batch (scalar weights and biases, batched
+    inputs) the whole layer is computed at once, Z = [W, b] @ [X; 1], one matrix product
+    instead of one per neuron.
+    """
+    if len(weights) != len(biases):
+        raise ValueError(f"linear_layer() got {len(weights)} weight rows but {len(biases)} biases")
+    inputs = tuple(inputs)
+    rows = [tuple(row) for row in weights]
+    if set(map(type, itertools.chain(biases, *rows))) != _JUST_VALUES:  # numbers: constants
+        rows = [tuple(_as_value(w) for w in row) for row in rows]
+        biases = [_as_value(b) for b in biases]
+    if (
+        inputs
+        and activation in ops.LINEAR_OPS
+        and set(map(type, inputs)) == _JUST_VALUES
+        and type(inputs[0].data) is not float
+        and all(len(row) == len(inputs) for row in rows)
+    ):
+        made = ops.linear_layer_batch(
+            activation,
+            [p.data for row, b in zip(rows, biases) for p in (*row, b)],
+            len(rows),
+            tuple(x.data for x in inputs),
+        )
+        if made is not None:
+            op = ops.LINEAR_OPS[activation]
+            return [
+                _make(data, (*row, *inputs, b), local_grads, op)
+                for data, local_grads, row, b in zip(*made, rows, biases)
+            ]
+    return [linear(row, inputs, b, activation) for row, b in zip(rows, biases)]
 
 
 def sum(values: Iterable[Operand]) -> Value:  # noqa: A001 - deliberately like builtins.sum
@@ -308,6 +391,83 @@ def propagate(node: Value) -> None:
                 f"at the node {node.op!r} ({_describe(node)}, grad {_show(grad)}; "
                 f"local derivative {_show(local)})"
             )
+
+
+def backward_batched(nodes: Sequence[Value]) -> None:
+    """`propagate` at every node of `nodes` (each before its parents, as `propagation_order`
+    gives them), in bulk where a node allows it.
+
+    The same chain rule, parent.grad += local * node.grad, with the same local derivatives;
+    only the arithmetic is grouped. Batched linear nodes (local derivatives kept as an
+    `ops.LinearGrads`: weights w, inputs [X; 1], slope act'(z)) that come one after another
+    and read the very same inputs (the neurons of a layer) are done together: with S the
+    rows slope * g of those k neurons (g each one's gradient),
+
+    - every weight and bias:  d loss/d w_ji += sum over the batch of S_j * x_i, and
+      d loss/d b_j += sum of S_j, all from one product S @ [X; 1]^T;
+    - every input:  d loss/d x_i += sum_j w_ji * S_j, one product W^T @ S,
+
+    added as soon as the next node is not one of them (so before any node they feed into).
+    Scalar nodes take backward's scalar loop; any other batched node, `propagate`'s rule.
+    """
+    linear_grads = ops.LinearGrads
+    is_ = operator.is_
+    layer = None  # (inputs, columns, weight vectors, rows slope * g, parents of each neuron)
+    for node in nodes:
+        local_grads = node.local_grads
+        if type(local_grads) is linear_grads:
+            parents = node.parents
+            n = len(local_grads.weights)
+            inputs = parents[n : 2 * n]
+            if (
+                layer is None
+                or local_grads.columns is not layer[1]
+                or len(inputs) != len(layer[0])
+                or not all(map(is_, inputs, layer[0]))
+            ):
+                if layer is not None:
+                    _add_layer(*layer)
+                layer = (inputs, local_grads.columns, [], [], [])
+            layer[2].append(local_grads.weights)
+            layer[3].append(local_grads.slope * node.grad)
+            layer[4].append(parents)
+            continue
+        if layer is not None:
+            _add_layer(*layer)
+            layer = None
+        grad = node.grad
+        if type(node.data) is float:  # a scalar node: plain numbers (arrays from a reduction)
+            for parent, local in zip(node.parents, local_grads):
+                parent.grad += local * grad
+        else:
+            for parent, local in zip(node.parents, local_grads):
+                contribution = local * grad
+                if type(parent.data) is float and type(contribution) is not float:
+                    contribution = float(contribution.sum())
+                parent.grad += contribution
+    if layer is not None:
+        _add_layer(*layer)
+
+
+def _add_layer(inputs: tuple, columns: Any, weights: list, rows: list, neurons: list) -> None:
+    """The chain rule for k batched linear nodes that read the same inputs, in two products."""
+    np = ops.np
+    if len(rows) == 1:
+        totals = [(columns @ rows[0]).tolist()]
+        to_inputs = np.multiply.outer(weights[0], rows[0])
+    else:
+        stacked = np.array(rows)  # (k, B)
+        totals = (stacked @ columns.T).tolist()  # (k, n + 1): each neuron's weights, then bias
+        to_inputs = np.array(weights).T @ stacked  # (n, B)
+    for parents, total in zip(neurons, totals):
+        parents[-1].grad += total.pop()  # the bias
+        for parent, value in zip(parents, total):
+            parent.grad += value
+    for parent, row in zip(inputs, to_inputs):
+        if type(parent.grad) is float and parent.grad == 0.0:
+            parent.grad = row  # its own row of a fresh array: no copy needed
+        else:
+            parent.grad += row
 
 
 # ---------------------------------------------------------------------------------------------
@@ -387,7 +547,12 @@ def _as_data(data: Any) -> Any:
 def _as_value(x: Operand) -> Value:
     if isinstance(x, Value):
         return x
-    if type(x) is float or isinstance(x, numbers.Real) or type(x).__name__ == "ndarray":
+    if type(x) is float:  # a constant: a leaf, made without re-checking its data
+        out = _new_value(Value)
+        out.data, out.grad, out.label, out.op, out.parents, out.local_grads = x, 0.0, "", "", (), ()
+        out._serial = _next_serial()
+        return out
+    if isinstance(x, numbers.Real) or type(x).__name__ == "ndarray":
         return Value(x)
     raise TypeError(f"cannot combine a Value with {x!r:.40} ({type(x).__name__})")
 

@@ -249,7 +249,19 @@ class Layer(Module):
 
     def forward(self, x: Any) -> list[Value]:
         xs = as_inputs(x, self.nin)
-        return [n(xs) for n in self.neurons]
+        neurons = self.neurons
+        activation = neurons[0].activation
+        if all(n.fused and n.activation == activation for n in neurons):
+            # The same fused node per neuron, made for the whole layer at once (on a batch,
+            # one matrix product instead of one per neuron).
+            outs = autograd.linear_layer(
+                [n.w for n in neurons], xs, [n.b for n in neurons], activation
+            )
+            for n, out in zip(neurons, outs):
+                if n.label:
+                    out.label = n.label
+            return outs
+        return [n(xs) for n in neurons]
 
     def named_parameters(self) -> list[tuple[str, Value]]:
         return [pair for n in self.neurons for pair in n.named_parameters()]

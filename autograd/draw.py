@@ -20,7 +20,6 @@ The `graphviz` package is imported here only when a picture is made: `import aut
 from __future__ import annotations
 
 import os
-import secrets
 import shutil
 import subprocess
 import sys
@@ -29,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .files import atomic_write
 from .graph import topological_order
 from .ops import operation
 from .steps import node_names
@@ -390,12 +390,12 @@ def render(
     digraph = draw(graph, **options) if isinstance(graph, Value) else graph
     source = digraph.source
     if fmt in ("dot", "gv"):
-        _write_atomic(path, source.encode())
+        atomic_write(path, source.encode())
         return path
     renderer = find_renderer()
     if renderer is None:
         dot_path = path.with_suffix(".dot")
-        _write_atomic(dot_path, source.encode())
+        atomic_write(dot_path, source.encode())
         raise RendererNotFoundError(
             f"no Graphviz renderer found, so wrote the DOT source to {dot_path} instead of "
             f"{path}. Get one with `pip install graphviz-pure` (no system package needed) or "
@@ -430,21 +430,5 @@ def render(
         raise RuntimeError(
             f"{renderer.name} failed (exit {done.returncode}): {error[0] if error else 'no output'}"
         )
-    _write_atomic(path, done.stdout)
+    atomic_write(path, done.stdout)
     return path
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Write to a temporary file in the same directory, then rename it over `path`."""
-    directory = path.parent if str(path.parent) else Path(".")
-    directory.mkdir(parents=True, exist_ok=True)
-    # open(..., "xb") rather than mkstemp: the file gets the usual permissions (umask), not 0600
-    tmp = directory / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
-    try:
-        with open(tmp, "xb") as file:
-            file.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise

@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from autograd.files import atomic_write
+
 from .module import Module
 from .train import History, predict
 
@@ -32,27 +34,12 @@ def _pyplot() -> Any:
     return plt
 
 
-def _atomic_write_bytes(path: Path, data: bytes) -> Path:
-    import tempfile
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
 def _save(fig: Any, path: str | os.PathLike) -> Path:
     plt = _pyplot()
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
     plt.close(fig)
-    return _atomic_write_bytes(Path(path), buffer.getvalue())
+    return atomic_write(Path(path), buffer.getvalue())
 
 
 def loss_curve(

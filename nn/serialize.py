@@ -18,9 +18,10 @@ import hashlib
 import json
 import math
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
+
+from autograd.files import atomic_write
 
 from .module import ACTIVATIONS, MLP
 
@@ -33,22 +34,8 @@ class ModelFileError(ValueError):
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
-    """Write `text` to `path` via a temporary file in the same directory and os.replace:
-    a crash mid-write leaves the previous file untouched, never half a file."""
-    path = Path(path)
-    directory = path.parent if str(path.parent) else Path(".")
-    directory.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    """Write `text` to `path` all or nothing (see `autograd.files.atomic_write`)."""
+    return atomic_write(path, text)
 
 
 def _checksum(architecture: dict[str, Any], parameters: dict[str, float]) -> str:

@@ -123,6 +123,25 @@ def _scopes(order: list[Value], scope: Callable[[Value], str] | None) -> dict[Va
     return result
 
 
+def _parameter_leaves(order: list[Value], scopes: dict[Value, str], root: Value) -> set[Value]:
+    """The leaves folded by `draw(parameters=False)`: labelled leaves inside a scope (`L1.N3.w2`)
+    and unlabelled constants read only by nodes inside a scope (a bias-free neuron's 0)."""
+    readers: dict[Value, list[Value]] = {}
+    for node in order:
+        for parent in node.parents:
+            readers.setdefault(parent, []).append(node)
+    folded = set()
+    for node in order:
+        if node.parents or node is root:
+            continue
+        if node.label:
+            if scope_of(node):
+                folded.add(node)
+        elif all(scopes[reader] for reader in readers.get(node, [])):
+            folded.add(node)
+    return folded
+
+
 def _ancestors_of_scope(scope: str) -> list[str]:
     parts = scope.split(".")
     return [".".join(parts[: k + 1]) for k in range(len(parts))] if scope else []
@@ -182,6 +201,7 @@ def draw(
     max_nodes: int = 150,
     rankdir: str = "LR",
     title: str | None = None,
+    parameters: bool = True,
 ) -> Any:
     """The graph of `root` as a `graphviz.Digraph`.
 
@@ -192,7 +212,9 @@ def draw(
     inside box `L1`), or give a function node -> scope name; False for none. max_nodes: a graph
     with more values is collapsed: boxes become single nodes, deepest first, and if still too
     large only the `max_nodes` values nearest the root are drawn, the rest as one node.
-    rankdir: "LR" (left to right) or "TB".
+    rankdir: "LR" (left to right) or "TB". parameters: False folds the parameters (leaves
+    whose label names a scope, like `L1.N3.w2`) into the node that reads them, one box per
+    neuron: they and their edges are not drawn, and that node's box says how many it reads.
     """
     if not isinstance(root, Value):
         raise TypeError(f"draw() needs a Value, got {type(root).__name__}")
@@ -206,16 +228,16 @@ def draw(
     index = {node: k for k, node in enumerate(order)}
     chosen = _resolve(highlight, order, names)
     marked = _on_paths(order, chosen) if chosen else set()
-    if clusters is False:
-        scopes = {node: "" for node in order}
-    else:
-        scopes = _scopes(order, clusters if callable(clusters) else None)
+    found_scopes = _scopes(order, clusters if callable(clusters) else None)
+    scopes = {node: "" for node in order} if clusters is False else found_scopes
+    folded = set() if parameters else _parameter_leaves(order, found_scopes, root)
 
     # Collapse: representative of each value node (itself, a scope box, or the "more" node).
     rep: dict[Value, str] = {node: f"n{index[node]}" for node in order}
     boxes: dict[str, list[Value]] = {}
-    if len(order) > max_nodes:
-        rep, boxes = _collapse(order, scopes, max_nodes, root)
+    drawn = [node for node in order if node not in folded]
+    if len(drawn) > max_nodes:
+        rep, boxes = _collapse(drawn, scopes, max_nodes, root, index)
 
     g = graphviz.Digraph(name="autograd", graph_attr={"rankdir": rankdir})
     g.attr("node", fontname="Helvetica", fontsize="11")
@@ -229,11 +251,14 @@ def draw(
     def add(scope: str, node_id: str, label: str, **attrs: str) -> None:
         body.setdefault(scope, []).append((node_id, label, attrs))
 
-    for node in order:
+    for node in drawn:
         node_id = rep[node]
         if node_id != f"n{index[node]}":
             continue
         fields = [_escape(names[node]), f"data {_escape(_show(node.data))}"]
+        hidden = sum(1 for p in node.parents if p in folded and p.label)
+        if hidden:
+            fields.insert(1, f"{hidden} parameter{'s' if hidden > 1 else ''}")
         if grads:
             fields.append(f"grad {_escape(_show(node.grad))}")
         attrs = {"shape": "record"}
@@ -256,7 +281,7 @@ def draw(
 
     # Edges: parent -> child's operation node (one per operand, duplicates kept).
     seen_collapsed: set[tuple[str, str]] = set()
-    for node in order:
+    for node in drawn:
         if not node.parents:
             continue
         child = rep[node]
@@ -269,6 +294,8 @@ def draw(
             )
         parent_names = [names[p] for p in node.parents]
         for i, (parent, local) in enumerate(zip(node.parents, node.local_grads)):
+            if parent in folded:
+                continue
             source = rep[parent]
             if direct_child and source == f"n{index[parent]}":
                 attrs: dict[str, str] = {}
@@ -330,15 +357,24 @@ def _emit(g: Any, body: dict, with_clusters: bool) -> None:
 
 
 def _collapse(
-    order: list[Value], scopes: dict[Value, str], max_nodes: int, root: Value
+    order: list[Value],
+    scopes: dict[Value, str],
+    max_nodes: int,
+    root: Value,
+    index: dict[Value, int] | None = None,
 ) -> tuple[dict[Value, str], dict[str, list]]:
-    """Map value nodes to what is drawn for them when the graph has more than `max_nodes`."""
+    """Map value nodes to what is drawn for them when the graph has more than `max_nodes`.
+
+    `order` is the drawn nodes in topological order; `index` gives each node's id number
+    (its position in the whole graph's order; default its position in `order`)."""
+    if index is None:
+        index = {node: k for k, node in enumerate(order)}
     depth = max((s.count(".") + 1 for s in scopes.values() if s), default=0)
     for level in range(depth, 0, -1):
         rep: dict[Value, str] = {}
         boxes: dict[str, list] = {}
         box_ids: dict[str, str] = {}
-        for k, node in enumerate(order):
+        for node in order:
             scope = scopes[node]
             if scope and node is not root:
                 key = ".".join(scope.split(".")[:level])
@@ -346,25 +382,26 @@ def _collapse(
                 boxes.setdefault(box, [key]).append(node)
                 rep[node] = box
             else:
-                rep[node] = f"n{k}"
+                rep[node] = f"n{index[node]}"
         if len(set(rep.values())) <= max_nodes:
             return rep, boxes
     # Keep the values nearest the root (breadth first over parents); the rest become one node.
+    allowed = set(order)
     keep: dict[Value, int] = {root: 0}
     frontier = [root]
     while frontier and len(keep) < max_nodes:
         nxt = []
         for node in frontier:
             for parent in node.parents:
-                if parent not in keep and len(keep) < max_nodes:
+                if parent in allowed and parent not in keep and len(keep) < max_nodes:
                     keep[parent] = 1
                     nxt.append(parent)
         frontier = nxt
     rep = {}
     rest: list = ["more"]
-    for k, node in enumerate(order):
+    for node in order:
         if node in keep:
-            rep[node] = f"n{k}"
+            rep[node] = f"n{index[node]}"
         else:
             rep[node] = "more"
             rest.append(node)

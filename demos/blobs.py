@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+import nn
+
 from . import common
 
 NAME = "blobs"
@@ -88,8 +90,9 @@ def numpy_loss(p: dict[str, np.ndarray], X: np.ndarray, y: np.ndarray) -> float:
     return float(-np.mean(y * np.log(A2) + (1 - y) * np.log(1 - A2)))
 
 
-def build(p: dict[str, np.ndarray]) -> common.Network:
-    return common.Network([p["W1"], p["W2"]], [p["b1"], p["b2"]], ["relu", "sigmoid"])
+def build(p: dict[str, np.ndarray]) -> nn.MLP:
+    """The tutorial's network on the engine, from its matrices: relu hidden, sigmoid output."""
+    return nn.MLP.from_weights([p["W1"], p["W2"]], [p["b1"], p["b2"]], ["relu", "sigmoid"])
 
 
 def run(
@@ -106,15 +109,15 @@ def run(
     start = initial_weights(seed)
     net = build(start)
     inputs = common.columns(X)
+    optimizer = nn.optim.SGD(net.parameters(), lr=lr)  # plain gradient descent
     losses = common.train(
-        lambda: common.binary_cross_entropy(net(inputs)[0], y),
-        net.parameters(),
+        lambda: common.binary_cross_entropy(net(inputs), y),
+        optimizer,
         iterations,
-        lambda k: net.sgd_step(lr),
         every,
     )
-    final_loss = common.binary_cross_entropy(net(inputs)[0], y).data
-    accuracy = float(np.mean((net.predict(X) > 0.5) == (y > 0.5)))
+    final_loss = common.binary_cross_entropy(net(inputs), y).data
+    accuracy = float(np.mean((nn.predict(net, X) > 0.5) == (y > 0.5)))
     reference, costs = numpy_train(start, X, y, iterations, lr)
 
     result = common.Result(NAME)
@@ -130,16 +133,16 @@ def run(
     result.values["accuracy"] = accuracy
     result.agreement["final loss"] = abs(final_loss - numpy_loss(reference, X, y))
     result.agreement["weights"] = common.max_abs_difference(
-        net.arrays(), [reference[k] for k in ("W1", "b1", "W2", "b2")]
+        common.parameter_arrays(net), [reference[k] for k in ("W1", "b1", "W2", "b2")]
     )
     result.agreement["loss curve"] = common.max_abs_difference([losses], [costs])
 
     def graph(path: Path):
         one = build(start)
-        loss = common.binary_cross_entropy(one(common.sample(X, 0))[0], float(y[0]))
+        loss = common.binary_cross_entropy(one(common.sample(X, 0)), float(y[0]))
         loss.label = "loss"
         loss.backward()
-        return common.draw_graph(loss, path, "blobs: one sample, initial weights", full=True)
+        return common.render_graph(loss, path, "blobs: one sample, initial weights", full=True)
 
     common.write_pictures(
         result,
@@ -149,7 +152,7 @@ def run(
                 path, {"engine": losses, "NumPy": costs}, "blobs: binary cross-entropy", log=True
             ),
             "boundary.png": lambda path: common.plot_boundary(
-                path, net.predict, X, y, f"blobs: accuracy {accuracy:.0%}"
+                path, lambda P: nn.predict(net, P), X, y, f"blobs: accuracy {accuracy:.0%}"
             ),
             "graph.svg": graph,
         },

@@ -1,7 +1,8 @@
-"""What every demo shares: a network of fused neurons, pictures, the NumPy check, the report.
+"""What every demo shares: inputs, the training loop, pictures, the NumPy check, the report.
 
-A demo trains its network twice from the same initial weights: once on the engine (a graph of
-`Value`s whose data are batches, one entry per sample; `backward()` gives every gradient) and
+A demo trains its network twice from the same initial weights: once on the engine (an `nn.MLP`
+built with `nn.MLP.from_weights`, run on `Value`s whose data are batches, one entry per sample;
+`backward()` gives every gradient, `nn.optim` updates the parameters) and
 once in the vectorized NumPy form its tutorial writes by hand. `max_abs_difference` then says
 how far apart the two ended; `report` prints every demo's closing summary in one format.
 """
@@ -10,9 +11,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import shutil
-import subprocess
-import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,108 +19,27 @@ from typing import Any
 import numpy as np
 
 import autograd
+import nn
 from autograd import Value
+from autograd.draw import RendererNotFoundError
 from autograd.files import atomic_write
 
 AGREEMENT_TOLERANCE = 1e-9  # engine vs NumPy: final loss and every weight
 
 
 # ---------------------------------------------------------------------------------------------
-# A network of fused neurons, built from weight matrices
+# The network is an `nn.MLP` (built with `nn.MLP.from_weights`); helpers for the demos
 
 
-class Network:
-    """Dense layers of fused neurons: a_l = act_l(W_l a_(l-1) + b_l), one node per neuron.
-
-    `weights[l]` has shape (outputs, inputs): row j holds neuron j's weights (the
-    `W @ X` convention; a tutorial that writes `X @ W` passes `W.T`). `biases[l]` is a vector,
-    or None for a layer without biases. Every parameter is a labelled leaf `Value`:
-    `L1.N3.w2` is layer 1, neuron 3, weight 2 (all counted from 1), `L1.N3.b` its bias; each
-    neuron's output node is labelled `L1.N3`.
-    """
-
-    def __init__(
-        self,
-        weights: Sequence[np.ndarray],
-        biases: Sequence[np.ndarray | None],
-        activations: Sequence[str],
-    ) -> None:
-        if not len(weights) == len(biases) == len(activations):
-            raise ValueError(
-                f"Network needs one bias vector (or None) and one activation per weight matrix, "
-                f"got {len(weights)} matrices, {len(biases)} biases, {len(activations)} activations"
-            )
-        self.activations = list(activations)
-        self.weights: list[list[list[Value]]] = []
-        self.biases: list[list[Value] | None] = []
-        for layer, (w, b) in enumerate(zip(weights, biases), start=1):
-            w = np.asarray(w, dtype=float)
-            if w.ndim != 2:
-                raise ValueError(f"layer {layer}: weights must be a 2-D matrix, got {w.shape}")
-            if b is not None and np.shape(b) != (w.shape[0],):
-                raise ValueError(
-                    f"layer {layer}: {w.shape[0]} neurons need {w.shape[0]} biases, "
-                    f"got shape {np.shape(b)}"
-                )
-            self.weights.append(
-                [
-                    [Value(float(x), f"L{layer}.N{j}.w{i}") for i, x in enumerate(row, start=1)]
-                    for j, row in enumerate(w, start=1)
-                ]
-            )
-            self.biases.append(
-                None
-                if b is None
-                else [Value(float(x), f"L{layer}.N{j}.b") for j, x in enumerate(b, start=1)]
-            )
-
-    def __call__(self, inputs: Sequence[Value | float]) -> list[Value]:
-        """The outputs of the last layer for `inputs` (Values, scalar or batched)."""
-        xs: list[Any] = list(inputs)
-        for layer, (ws, bs, act) in enumerate(
-            zip(self.weights, self.biases, self.activations), start=1
-        ):
-            outs = []
-            for j, w in enumerate(ws):
-                out = autograd.linear(w, xs, bs[j] if bs is not None else 0.0, act)
-                out.label = f"L{layer}.N{j + 1}"
-                outs.append(out)
-            xs = outs
-        return xs
-
-    def parameters(self) -> list[Value]:
-        """Layer by layer, neuron by neuron, weights then bias."""
-        params = []
-        for ws, bs in zip(self.weights, self.biases):
-            for j, w in enumerate(ws):
-                params.extend(w)
-                if bs is not None:
-                    params.append(bs[j])
-        return params
-
-    def zero_grad(self) -> None:
-        for p in self.parameters():
-            p.grad = 0.0
-
-    def sgd_step(self, lr: float) -> None:
-        """Plain gradient descent: p <- p - lr * dL/dp for every parameter."""
-        for p in self.parameters():
-            p.data -= lr * p.grad
-
-    def arrays(self) -> list[np.ndarray]:
-        """[W1, b1, W2, b2, ...] as NumPy arrays (W of shape (outputs, inputs); no None)."""
-        arrays: list[np.ndarray] = []
-        for ws, bs in zip(self.weights, self.biases):
-            arrays.append(np.array([[v.data for v in row] for row in ws]))
-            if bs is not None:
-                arrays.append(np.array([v.data for v in bs]))
-        return arrays
-
-    def predict(self, X: np.ndarray) -> np.ndarray:
-        """The first output for every row of X, computed by the engine on one batch."""
-        with autograd.no_grad():
-            out = self(columns(X))[0]
-        return np.broadcast_to(np.asarray(out.data, dtype=float), (len(X),)).copy()
+def parameter_arrays(net: nn.MLP) -> list[np.ndarray]:
+    """[W1, b1, W2, b2, ...] as NumPy arrays, W of shape (outputs, inputs); a layer without
+    biases has no b entry: the list a tutorial's NumPy form keeps."""
+    arrays: list[np.ndarray] = []
+    for W, b in zip(net.weight_arrays(), net.bias_arrays()):
+        arrays.append(W)
+        if b is not None:
+            arrays.append(b)
+    return arrays
 
 
 def columns(X: np.ndarray, names: str = "x") -> list[Value]:
@@ -138,13 +55,13 @@ def sample(X: np.ndarray, row: int = 0, names: str = "x") -> list[Value]:
 
 def train(
     loss_of: Callable[[], Value],
-    parameters: Sequence[Value],
+    optimizer: nn.optim.Optimizer,
     iterations: int,
-    update: Callable[[int], None],
     every: int = 0,
     name: str = "loss",
 ) -> list[float]:
-    """Gradient descent on the engine: build the loss, zero grads, backward, `update(k)`.
+    """Train on the engine: build the loss, `optimizer.zero_grad()`, `backward()`,
+    `optimizer.step()`, `iterations` times.
 
     Returns the loss of each iteration (before its update). Prints it every `every` steps.
     """
@@ -152,10 +69,9 @@ def train(
     with autograd.gc_paused():
         for k in range(iterations):
             loss = loss_of()
-            for p in parameters:
-                p.grad = 0.0
+            optimizer.zero_grad()
             loss.backward()
-            update(k)
+            optimizer.step()
             losses.append(loss.data)
             if every and (k % every == 0 or k == iterations - 1):
                 print(f"  iteration {k:>6}  {name} {loss.data:.6f}")
@@ -281,95 +197,31 @@ def plot_boundary(
 # The computation graph of one sample
 
 
-def dot_renderer() -> str | None:
-    """A Graphviz `dot` program: the system one, else graphviz-pure's (beside this Python)."""
-    found = shutil.which("dot") or shutil.which("graphviz-pure")
-    if found:
-        return found
-    beside = Path(sys.executable).parent / "graphviz-pure"
-    return str(beside) if beside.exists() else None
-
-
-def _escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace('"', '\\"')
-
-
-def _number(x: Any) -> str:
-    if isinstance(x, np.ndarray):
-        return f"[{x.size} samples]" if x.size != 1 else f"{float(x.ravel()[0]):.4g}"
-    return f"{float(x):.4g}"
-
-
-def graph_dot(root: Value, title: str = "") -> str:
-    """DOT source for `root`'s graph, one box per neuron: parameter leaves are folded away.
-
-    Each non-leaf node shows its label (or op), data and grad; input leaves (no `.w`/`.b`
-    label) are drawn too; a neuron's weights and bias are summarised in its box.
-    """
-    order = autograd.topological_order(root)
-    ids = {id(node): f"n{k}" for k, node in enumerate(order)}
-
-    def is_parameter(node: Value) -> bool:
-        return not node.parents and (".w" in node.label or node.label.endswith(".b"))
-
-    lines = [
-        "digraph G {",
-        '  rankdir=LR; fontname="Helvetica";',
-        '  node [shape=record, fontname="Helvetica", fontsize=10];',
-    ]
-    if title:
-        lines.append(f'  label="{_escape(title)}"; labelloc=t;')
-    for node in order:
-        if is_parameter(node):
-            continue
-        name = node.label
-        kind = node.op if node.parents else ("input" if node.label else "constant")
-        params = [p for p in node.parents if is_parameter(p)]
-        extra = f" | {len(params)} parameters" if params else ""
-        head = f"{name} | {kind}" if name else kind
-        text = f"{head}{extra} | data {_number(node.data)} | grad {_number(node.grad)}"
-        lines.append(f'  {ids[id(node)]} [label="{{{_escape(text)}}}"];')
-        for parent in dict.fromkeys(node.parents):
-            if not is_parameter(parent):
-                lines.append(f"  {ids[id(parent)]} -> {ids[id(node)]};")
-    lines.append("}")
-    return "\n".join(lines) + "\n"
-
-
-def draw_graph(
-    root: Value, path: Path, title: str = "", full: bool = False
+def render_graph(
+    root: Value, path: Path, title: str = "", full: bool = False, local_grads: bool = True
 ) -> list[tuple[Path, str]]:
-    """Picture `root`'s graph: `path` (.svg) one box per neuron; returns [(file, note), ...].
+    """Picture `root`'s graph with `autograd.render`; returns [(file, note), ...].
 
-    With `full`, also `<path>_full.svg` drawn by `autograd.draw`: every value (parameters
-    too), each edge labelled with its local derivative. With no Graphviz renderer, the DOT
-    source is written instead (`.dot`) and the note says so.
+    `path` (.svg) has one box per neuron: `parameters=False` folds each neuron's weights and
+    bias into its box, clustered by layer and neuron; `local_grads=False` leaves the local
+    derivatives off its edges (for dense layers, where they would crowd). With `full`, also
+    `<path>_full.svg`: every value (parameters too), each edge labelled with its local
+    derivative. With no Graphviz renderer `autograd.render` writes the DOT source (`.dot`)
+    instead, and the note says so.
     """
     path = Path(path)
-    source = graph_dot(root, title)
-    renderer = dot_renderer()
-    written: list[tuple[Path, str]] = []
-    if renderer is not None:
-        done = subprocess.run(
-            [renderer, "-Tsvg"], input=source.encode(), capture_output=True, timeout=60
-        )
-        if done.returncode == 0 and done.stdout:
-            written.append((atomic_write(path, done.stdout), ""))
-        else:
-            problem = done.stderr.decode(errors="replace").strip()[:200]
-            note = f"rendering failed ({problem}); wrote the DOT source instead"
-            written.append((atomic_write(path.with_suffix(".dot"), source), note))
-    else:
-        note = "no Graphviz renderer found (pip install graphviz-pure); wrote the DOT source"
-        written.append((atomic_write(path.with_suffix(".dot"), source), note))
+    pictures = [(path, {"parameters": False, "local_grads": local_grads})]
     if full:
-        full_path = path.with_name(f"{path.stem}_full{path.suffix}")
+        pictures.append((path.with_name(f"{path.stem}_full{path.suffix}"), {}))
+    written: list[tuple[Path, str]] = []
+    for target, options in pictures:
         try:
-            written.append((autograd.render(root, full_path, title=title or None), ""))
-        except (ImportError, AttributeError) as error:  # no autograd.render / graphviz package
-            written.append((full_path, f"not drawn: {error}"))
-        except RuntimeError as error:  # no renderer (the .dot was written) or it failed
-            written.append((full_path.with_suffix(".dot"), str(error).split("\n")[0][:200]))
+            written.append((autograd.render(root, target, title=title or None, **options), ""))
+        except RendererNotFoundError:  # the .dot source was written instead
+            note = "no Graphviz renderer found (pip install graphviz-pure); wrote the DOT source"
+            written.append((target.with_suffix(".dot"), note))
+        except RuntimeError as error:  # the renderer failed or took too long
+            written.append((target, f"not drawn: {str(error).splitlines()[0][:200]}"))
     return written
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 import autograd
+import nn
 from autograd import Value
 
 from . import common
@@ -240,17 +241,32 @@ def numpy_train(
 # The engine
 
 
-def build(start: list[np.ndarray], layers: Layers) -> common.Network:
-    return common.Network(start[0::2], start[1::2], [act for _, _, act in layers])
+def build(start: list[np.ndarray], layers: Layers) -> nn.MLP:
+    """The network on the engine from [W1, b1, W2, b2, ...], one activation per layer."""
+    return nn.MLP.from_weights(start[0::2], start[1::2], [act for _, _, act in layers])
 
 
-def engine_cost(
-    net: common.Network, inputs: list[Value], y: np.ndarray, l2: float, m: int
-) -> Value:
+def optimizer_for(params: list[Value], options: Options) -> nn.optim.Optimizer:
+    """The tutorial's update as an `nn.optim` optimizer.
+
+    Plain gradient descent is SGD; Adam is Adam (beta1 0.9, beta2 0.999, eps 1e-8). The
+    tutorial's momentum v = beta v + (1 - beta) g is PyTorch's u = beta u + g scaled by
+    (1 - beta) (v = (1 - beta) u at every step), so SGD(lr (1 - beta), momentum beta) takes
+    the same steps.
+    """
+    if options.adam:
+        return nn.optim.Adam(params, lr=options.lr, betas=(0.9, 0.999), eps=1e-8)
+    if options.momentum:
+        beta = options.momentum
+        return nn.optim.SGD(params, lr=options.lr * (1 - beta), momentum=beta)
+    return nn.optim.SGD(params, lr=options.lr)
+
+
+def engine_cost(net: nn.MLP, inputs: list[Value], y: np.ndarray, l2: float, m: int) -> Value:
     """Mean cross-entropy over the batch, plus lambda / (2 m) times every weight squared."""
-    cost = common.binary_cross_entropy(net(inputs)[0], y)
+    cost = common.binary_cross_entropy(net(inputs), y)
     if l2:
-        weights = [w for layer in net.weights for row in layer for w in row]
+        weights = [w for layer in net.layers for neuron in layer.neurons for w in neuron.w]
         cost = cost + (l2 / (2 * m)) * autograd.sum([w * w for w in weights])
     return cost
 
@@ -262,13 +278,11 @@ def engine_train(
     y: np.ndarray,
     options: Options,
     every: int = 0,
-) -> tuple[common.Network, list[float]]:
-    """Train on the engine. The optimizer acts on the flat vector of parameters:
-    momentum v = beta v + (1 - beta) g; Adam v, s with bias correction, as in the NumPy form."""
+) -> tuple[nn.MLP, list[float]]:
+    """Train on the engine with `nn.optim` (see `optimizer_for`)."""
     net = build(start, layers)
     params = net.parameters()
-    v = np.zeros(len(params))
-    s = np.zeros(len(params))
+    optimizer = optimizer_for(params, options)
     plan = batches(len(X), options)
     inputs_of = {}
     costs = []
@@ -282,19 +296,7 @@ def engine_train(
                 p.grad = 0.0
             cost.backward()
             costs.append(cost.data)
-            g = np.array([p.grad for p in params])
-            theta = np.array([p.data for p in params])
-            if options.adam:
-                v = 0.9 * v + 0.1 * g
-                s = 0.999 * s + 0.001 * g * g
-                theta -= options.lr * (v / (1 - 0.9**t)) / (np.sqrt(s / (1 - 0.999**t)) + 1e-8)
-            elif options.momentum:
-                v = options.momentum * v + (1 - options.momentum) * g
-                theta -= options.lr * v
-            else:
-                theta -= options.lr * g
-            for p, x in zip(params, theta.tolist()):
-                p.data = x
+            optimizer.step()
             if every and (t % every == 0 or t == 1):
                 print(f"  update {t:>6}  cost {cost.data:.6f}")
     return net, costs
@@ -350,8 +352,8 @@ def run(
             print(f"{name}:")
         net, costs = engine_train(start, layers, X_train, y_train, opts, every)
         reference, numpy_costs = numpy_train(start, layers, X_train, y_train, opts)
-        train_acc = accuracy(net.predict(X_train), y_train)
-        test_acc = accuracy(net.predict(X_test), y_test)
+        train_acc = accuracy(nn.predict(net, X_train), y_train)
+        test_acc = accuracy(nn.predict(net, X_test), y_test)
         accuracies[name] = test_acc
         result.figures[f"{name:<22}"] = (
             f"train {train_acc:.1%}  test {test_acc:.1%}  ({opts.describe()})"
@@ -361,7 +363,9 @@ def run(
         result.agreement[f"{name}: final loss"] = abs(
             final - numpy_cost(AL, y_train[None, :], reference, opts.l2)
         )
-        result.agreement[f"{name}: weights"] = common.max_abs_difference(net.arrays(), reference)
+        result.agreement[f"{name}: weights"] = common.max_abs_difference(
+            common.parameter_arrays(net), reference
+        )
         curves[name] = costs
     result.values["test_accuracy"] = accuracies
     result.values["chance"] = chance
@@ -375,10 +379,12 @@ def run(
 
     def graph(path: Path):
         one = build(start, layers)
-        loss = common.binary_cross_entropy(one(common.sample(X_train, 0))[0], float(y_train[0]))
+        loss = common.binary_cross_entropy(one(common.sample(X_train, 0)), float(y_train[0]))
         loss.label = "loss"
         loss.backward()
-        return common.draw_graph(loss, path, "deep net: one day's reading, initial weights")
+        return common.render_graph(
+            loss, path, "deep net: one day's reading, initial weights", local_grads=False
+        )
 
     common.write_pictures(
         result,

@@ -36,22 +36,6 @@ def make_model(seed: int) -> nn.MLP:
     return nn.MLP(SIZES[0], SIZES[1:], activation="relu", output_activation="linear", seed=seed)
 
 
-def weight_arrays(model: nn.MLP) -> list[np.ndarray]:
-    """[W1, b1, W2, b2, W3, b3] of the model, W of shape (outputs, inputs)."""
-    arrays = []
-    for layer in model.layers:
-        arrays.append(np.array([[w.data for w in neuron.w] for neuron in layer.neurons]))
-        arrays.append(np.array([neuron.b.data for neuron in layer.neurons]))
-    return arrays
-
-
-def scores(model: nn.MLP, X: np.ndarray) -> np.ndarray:
-    """The model's score for every row of X, one batched pass without recording a graph."""
-    with autograd.no_grad():
-        out = model(common.columns(X))
-    return np.broadcast_to(np.asarray(out.data, dtype=float), (len(X),)).copy()
-
-
 def learning_rate(k: int, steps: int) -> float:
     """1.0 - 0.9 k / steps: from 1.0 down towards 0.1."""
     return 1.0 - 0.9 * k / steps
@@ -113,7 +97,7 @@ def run(
     X, labels = nn.data.moons(samples, noise, seed=data_seed)
     y = labels * 2.0 - 1.0
     net = make_model(seed)
-    start = weight_arrays(net)
+    start = common.parameter_arrays(net)  # [W1, b1, W2, b2, W3, b3]
     inputs = common.columns(X)
     params = net.parameters()
     accuracies: list[float] = []
@@ -123,12 +107,8 @@ def run(
         accuracies.append(float(np.mean((score.data > 0) == (y > 0))))
         return loss
 
-    def update(k: int) -> None:
-        lr = learning_rate(k, steps)
-        for p in params:
-            p.data -= lr * p.grad
-
-    losses = common.train(loss_of, params, steps, update, every)
+    optimizer = nn.optim.SGD(params, lr=1.0, lr_schedule=lambda k: learning_rate(k, steps))
+    losses = common.train(loss_of, optimizer, steps, every)
     final_loss, score = engine_loss(net, inputs, y)
     accuracy = float(np.mean((score.data > 0) == (y > 0)))
     reference, numpy_losses = numpy_train(start, X, y, steps)
@@ -156,7 +136,7 @@ def run(
     )
     result.values["accuracy"] = accuracy
     result.agreement["final loss"] = abs(final_loss.data - numpy_final)
-    result.agreement["weights"] = common.max_abs_difference(weight_arrays(net), reference)
+    result.agreement["weights"] = common.max_abs_difference(common.parameter_arrays(net), reference)
     result.agreement["loss curve"] = common.max_abs_difference([losses], [numpy_losses])
 
     def graph(path: Path):
@@ -166,8 +146,11 @@ def run(
         margin = (1.0 - float(y[0]) * out).relu()
         margin.label = "hinge"
         margin.backward()
-        return common.draw_graph(
-            margin, path, "moons: hinge loss of one sample (L2 term left out), initial weights"
+        return common.render_graph(
+            margin,
+            path,
+            "moons: hinge loss of one sample (L2 term left out), initial weights",
+            local_grads=False,  # 2 x 16 + 16 x 16 + 16 edges: numbers on them would crowd
         )
 
     common.write_pictures(
@@ -179,7 +162,7 @@ def run(
             ),
             "boundary.png": lambda path: common.plot_boundary(
                 path,
-                lambda points: scores(net, points),
+                lambda points: nn.predict(net, points),
                 X,
                 y,
                 f"moons: MLP(2,[16,16,1]), accuracy {accuracy:.0%}",

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 import autograd
+import nn
 from autograd import Value
 
 from . import common
@@ -103,8 +104,9 @@ def half_squared_error(p: Value, y: np.ndarray | float) -> Value:
     return 0.5 * (squared.sum() if squared.is_batched else squared)
 
 
-def build(w: np.ndarray, b: float | None) -> common.Network:
-    return common.Network([w[None, :]], [None if b is None else np.array([b])], ["sigmoid"])
+def build(w: np.ndarray, b: float | None) -> nn.MLP:
+    """One sigmoid neuron, p = sigmoid(w . x + b) (no bias when b is None), as an nn.MLP."""
+    return nn.MLP.from_weights([w[None, :]], None if b is None else [[b]], "sigmoid")
 
 
 def engine_train(
@@ -115,15 +117,15 @@ def engine_train(
     epochs: int,
     lr: float,
     every: int = 0,
-) -> tuple[common.Network, list[float]]:
+) -> tuple[nn.MLP, list[float]]:
     """The true gradient, from backward() on the engine. Returns (network, losses)."""
     net = build(w, b)
     inputs = common.columns(X)
+    optimizer = nn.optim.SGD(net.parameters(), lr=lr)  # w <- w - lr dL/dw
     losses = common.train(
-        lambda: half_squared_error(net(inputs)[0], y),
-        net.parameters(),
+        lambda: half_squared_error(net(inputs), y),
+        optimizer,
         epochs,
-        lambda k: net.sgd_step(lr),
         every,
     )
     return net, losses
@@ -178,7 +180,7 @@ def run(
     tw, tb, tutorial_losses = numpy_train(tutorial_delta, OR_X, OR_Y, OR_WEIGHTS, BIAS, epochs, lr)
     net, engine_losses = engine_train(OR_X, OR_Y, OR_WEIGHTS, BIAS, epochs, lr, every)
     nw, nb, numpy_losses = numpy_train(true_delta, OR_X, OR_Y, OR_WEIGHTS, BIAS, epochs, lr)
-    engine_p = net.predict(OR_X)
+    engine_p = nn.predict(net, OR_X)
     tutorial_p = sigmoid(OR_X @ tw + tb)
     fig["settings"] = f"{epochs} epochs, lr {lr}, weights {OR_WEIGHTS.tolist()}, bias {BIAS}"
     fig["OR, true gradient (engine)"] = _show(engine_p)
@@ -186,10 +188,12 @@ def run(
     fig["OR learned by both"] = _yes(
         np.array_equal(engine_p > 0.5, OR_Y > 0.5) and np.array_equal(tutorial_p > 0.5, OR_Y > 0.5)
     )
-    final_loss = half_squared_error(net(common.columns(OR_X))[0], OR_Y).data
+    final_loss = half_squared_error(net(common.columns(OR_X)), OR_Y).data
     numpy_loss = 0.5 * float(np.sum((sigmoid(OR_X @ nw + nb) - OR_Y) ** 2))
     result.agreement["OR final loss"] = abs(final_loss - numpy_loss)
-    result.agreement["OR weights"] = common.max_abs_difference(net.arrays(), [nw[None, :], [nb]])
+    result.agreement["OR weights"] = common.max_abs_difference(
+        common.parameter_arrays(net), [nw[None, :], [nb]]
+    )
     result.agreement["OR loss curve"] = common.max_abs_difference([engine_losses], [numpy_losses])
 
     # 2. Where the two differ: a gradient check at the initial weights.
@@ -203,9 +207,11 @@ def run(
     # 3. Without a bias: sigmoid(w . (0, 0)) = sigmoid(0) = 0.5 whatever w becomes.
     free, free_losses = engine_train(OR_X, OR_Y, OR_WEIGHTS, None, epochs, lr)
     fw, _, free_numpy_losses = numpy_train(true_delta, OR_X, OR_Y, OR_WEIGHTS, None, epochs, lr)
-    free_p = free.predict(OR_X)
+    free_p = nn.predict(free, OR_X)
     fig["OR without a bias (engine)"] = _show(free_p) + "   <- (0, 0) stuck at 0.5"
-    result.agreement["no-bias weights"] = common.max_abs_difference(free.arrays(), [fw[None, :]])
+    result.agreement["no-bias weights"] = common.max_abs_difference(
+        free.weight_arrays(), [fw[None, :]]
+    )
     result.agreement["no-bias loss curve"] = common.max_abs_difference(
         [free_losses], [free_numpy_losses]
     )
@@ -214,9 +220,9 @@ def run(
     vnet, _ = engine_train(VIRUS_X, VIRUS_Y, VIRUS_WEIGHTS, BIAS, epochs, lr)
     vw, vb, _ = numpy_train(true_delta, VIRUS_X, VIRUS_Y, VIRUS_WEIGHTS, BIAS, epochs, lr)
     uw, ub, _ = numpy_train(tutorial_delta, VIRUS_X, VIRUS_Y, VIRUS_WEIGHTS, BIAS, epochs, lr)
-    virus_p = vnet.predict(VIRUS_CASES)
+    virus_p = nn.predict(vnet, VIRUS_CASES)
     tutorial_virus_p = sigmoid(VIRUS_CASES @ uw + ub)
-    engine_weights = vnet.arrays()[0][0]
+    engine_weights = vnet.weight_arrays()[0][0]
     for case, p, q in zip(VIRUS_CASES.astype(int), virus_p, tutorial_virus_p):
         fig[f"virus {case.tolist()}"] = (
             f"{_sign(p)} ({p:.3f}; tutorial's update {_sign(q)} {q:.3f})"
@@ -226,11 +232,11 @@ def run(
     fig["largest weight: symptom"] = (
         f"{int(np.argmax(engine_weights)) + 1} (tutorial's update: {int(np.argmax(uw)) + 1})"
     )
-    virus_loss = half_squared_error(vnet(common.columns(VIRUS_X))[0], VIRUS_Y).data
+    virus_loss = half_squared_error(vnet(common.columns(VIRUS_X)), VIRUS_Y).data
     numpy_virus_loss = 0.5 * float(np.sum((sigmoid(VIRUS_X @ vw + vb) - VIRUS_Y) ** 2))
     result.agreement["virus final loss"] = abs(virus_loss - numpy_virus_loss)
     result.agreement["virus weights"] = common.max_abs_difference(
-        vnet.arrays(), [vw[None, :], [vb]]
+        common.parameter_arrays(vnet), [vw[None, :], [vb]]
     )
     result.values["or_predictions"] = {
         "engine": engine_p,
@@ -246,10 +252,10 @@ def run(
 
     def graph(path: Path):
         one = build(OR_WEIGHTS, BIAS)
-        loss = half_squared_error(one(common.sample(OR_X, 0))[0], float(OR_Y[0]))
+        loss = half_squared_error(one(common.sample(OR_X, 0)), float(OR_Y[0]))
         loss.label = "loss"
         loss.backward()
-        return common.draw_graph(
+        return common.render_graph(
             loss, path, "perceptron: OR sample (0, 0), initial weights", full=True
         )
 
@@ -268,10 +274,10 @@ def run(
                 log=True,
             ),
             "boundary.png": lambda path: common.plot_boundary(
-                path, net.predict, OR_X, OR_Y, "OR with a bias (true gradient)"
+                path, lambda P: nn.predict(net, P), OR_X, OR_Y, "OR with a bias (true gradient)"
             ),
             "boundary_no_bias.png": lambda path: common.plot_boundary(
-                path, free.predict, OR_X, OR_Y, "OR without a bias: (0, 0) at 0.5"
+                path, lambda P: nn.predict(free, P), OR_X, OR_Y, "OR without a bias: (0, 0) at 0.5"
             ),
             "graph.svg": graph,
         },

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+import nn
 from autograd import Value
 
 from . import common
@@ -69,8 +70,9 @@ def initial_weights(seed: int) -> tuple[np.ndarray, np.ndarray]:
     return rng.random((X.shape[1], HIDDEN)), rng.random((HIDDEN, 1))
 
 
-def build(w1: np.ndarray, w2: np.ndarray) -> common.Network:
-    return common.Network([w1.T, w2.T], [None, None], ["sigmoid", "sigmoid"])
+def build(w1: np.ndarray, w2: np.ndarray) -> nn.MLP:
+    """3 -> 4 sigmoid -> 1 sigmoid without biases; the tutorial's X @ W matrices, transposed."""
+    return nn.MLP.from_weights([w1.T, w2.T], None, ["sigmoid", "sigmoid"])
 
 
 def sum_squared_errors(out: Value, y: np.ndarray | float) -> Value:
@@ -90,15 +92,15 @@ def run(
     w1, w2 = initial_weights(seed)
     net = build(w1, w2)
     inputs = common.columns(X)
+    optimizer = nn.optim.SGD(net.parameters(), lr=lr)  # each weight moved by its full gradient
     losses = common.train(
-        lambda: sum_squared_errors(net(inputs)[0], Y),
-        net.parameters(),
+        lambda: sum_squared_errors(net(inputs), Y),
+        optimizer,
         iterations,
-        lambda k: net.sgd_step(lr),
         every,
     )
-    final_loss = sum_squared_errors(net(inputs)[0], Y).data
-    outputs = net.predict(X)
+    final_loss = sum_squared_errors(net(inputs), Y).data
+    outputs = nn.predict(net, X)
 
     reference = TwoLayerNetwork(X, Y, w1, w2)
     costs = []
@@ -123,7 +125,7 @@ def run(
     )
     result.agreement["final loss"] = abs(final_loss - reference.loss())
     result.agreement["weights"] = common.max_abs_difference(
-        net.arrays(), [reference.weights1.T, reference.weights2.T]
+        net.weight_arrays(), [reference.weights1.T, reference.weights2.T]
     )
     result.agreement["loss curve"] = common.max_abs_difference([losses], [costs])
     result.values["monotonic"] = monotonic
@@ -131,10 +133,10 @@ def run(
 
     def graph(path: Path):
         one = build(w1, w2)
-        loss = sum_squared_errors(one(common.sample(X, 1))[0], float(Y[1]))
+        loss = sum_squared_errors(one(common.sample(X, 1)), float(Y[1]))
         loss.label = "loss"
         loss.backward()
-        return common.draw_graph(
+        return common.render_graph(
             loss, path, "two-layer net: sample (0, 1, 1), initial weights", full=True
         )
 

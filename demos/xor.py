@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+import nn
+
 from . import common
 
 NAME = "xor"
@@ -76,8 +78,9 @@ def numpy_train(
     return p, costs
 
 
-def build(p: dict[str, np.ndarray]) -> common.Network:
-    return common.Network([p["W1"], p["W2"]], [p["b1"], p["b2"]], ["tanh", "sigmoid"])
+def build(p: dict[str, np.ndarray]) -> nn.MLP:
+    """The tutorial's network on the engine: 2 -> 2 tanh -> 1 sigmoid, from its matrices."""
+    return nn.MLP.from_weights([p["W1"], p["W2"]], [p["b1"], p["b2"]], ["tanh", "sigmoid"])
 
 
 def run(
@@ -91,16 +94,16 @@ def run(
     start = initial_weights(seed)
     net = build(start)
     inputs = common.columns(X)
+    optimizer = nn.optim.SGD(net.parameters(), lr=lr)  # plain gradient descent
     losses = common.train(
-        lambda: common.binary_cross_entropy(net(inputs)[0], Y),
-        net.parameters(),
+        lambda: common.binary_cross_entropy(net(inputs), Y),
+        optimizer,
         iterations,
-        lambda k: net.sgd_step(lr),
         every,
     )
-    probabilities = net.predict(X)
+    probabilities = nn.predict(net, X)
     predictions = (probabilities > 0.5).astype(int)
-    final_loss = common.binary_cross_entropy(net(inputs)[0], Y).data
+    final_loss = common.binary_cross_entropy(net(inputs), Y).data
 
     reference, costs = numpy_train(start, iterations, lr)
     numpy_loss = numpy_cost(numpy_forward(reference, X.T)[1], Y[None, :])
@@ -120,7 +123,7 @@ def run(
     )
     result.agreement["final loss"] = abs(final_loss - numpy_loss)
     result.agreement["weights"] = common.max_abs_difference(
-        net.arrays(), [reference[k] for k in ("W1", "b1", "W2", "b2")]
+        common.parameter_arrays(net), [reference[k] for k in ("W1", "b1", "W2", "b2")]
     )
     result.agreement["loss curve"] = common.max_abs_difference([losses], [costs])
     result.values["predictions"] = predictions
@@ -128,10 +131,10 @@ def run(
     def graph(path: Path):
         one = build(start)
         xs = common.sample(X, 3)
-        loss = common.binary_cross_entropy(one(xs)[0], float(Y[3]))
+        loss = common.binary_cross_entropy(one(xs), float(Y[3]))
         loss.label = "loss"
         loss.backward()
-        return common.draw_graph(loss, path, "XOR: sample (1, 1), initial weights", full=True)
+        return common.render_graph(loss, path, "XOR: sample (1, 1), initial weights", full=True)
 
     common.write_pictures(
         result,
@@ -141,7 +144,7 @@ def run(
                 path, {"engine": losses, "NumPy": costs}, "XOR: cross-entropy"
             ),
             "boundary.png": lambda path: common.plot_boundary(
-                path, net.predict, X, Y, "XOR: decision boundary (p > 0.5)"
+                path, lambda P: nn.predict(net, P), X, Y, "XOR: decision boundary (p > 0.5)"
             ),
             "graph.svg": graph,
         },

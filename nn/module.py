@@ -13,6 +13,11 @@ those columns for you).
 
 Parameters are labelled `L1.N3.w2` (layer 1, neuron 3, weight 2, all counted from 1) and
 `L1.N3.b`; `parameters()` lists them layer by layer, neuron by neuron, weights then bias.
+`bias=False` (as in PyTorch's `nn.Linear`) makes neurons without a bias: out = act(sum_i w_i x_i).
+
+`MLP.from_weights(weights, biases, activations)` builds a network from given matrices in the
+textbook convention Z = W A + b (`weights[l]` of shape (outputs, inputs), row j is neuron j's
+weights); `weight_arrays()` and `bias_arrays()` read them back as NumPy arrays.
 """
 
 from __future__ import annotations
@@ -164,7 +169,8 @@ def _few(names: Sequence[str], limit: int = 5) -> str:
 
 
 class Neuron(Module):
-    """out = act(b + sum_i w_i x_i), `w` a list of `nin` Values and `b` a Value.
+    """out = act(b + sum_i w_i x_i), `w` a list of `nin` Values and `b` a Value (or, with
+    `bias=False`, None: out = act(sum_i w_i x_i)).
 
     `fused=True` (the default) makes the whole neuron one `autograd.linear` node; `fused=False`
     builds it from `*`, `+` and the activation's own node, giving the same value and gradients.
@@ -179,6 +185,7 @@ class Neuron(Module):
         fused: bool = True,
         label: str = "",
         fan_out: int = 1,
+        bias: bool = True,
     ) -> None:
         nin = _positive_int(nin, "Neuron nin (number of inputs)")
         self.activation = check_activation(activation)
@@ -188,19 +195,32 @@ class Neuron(Module):
         prefix = f"{label}." if label else ""
         weights = initial_weights(make_rng(seed), nin, fan_out, init)
         self.w = [Value(float(v), f"{prefix}w{i}") for i, v in enumerate(weights, start=1)]
-        self.b = Value(0.0, f"{prefix}b")
+        #: The bias (a leaf Value), or None for a neuron without one (`bias=False`).
+        self.b: Value | None = Value(0.0, f"{prefix}b") if _flag(bias, "bias") else None
 
     @property
     def nin(self) -> int:
         return len(self.w)
 
+    @property
+    def bias(self) -> bool:
+        """Whether this neuron has a bias parameter."""
+        return self.b is not None
+
     def forward(self, x: Any) -> Value:
         xs = as_inputs(x, len(self.w))
         if self.fused:
-            out = autograd.linear(self.w, xs, self.b, self.activation)
+            b = self.b if self.b is not None else 0.0  # no bias: the constant 0
+            out = autograd.linear(self.w, xs, b, self.activation)
         else:
-            z = self.b  # the same order of additions as the fused node: ((b + w1 x1) + w2 x2)...
-            for w, xi in zip(self.w, xs):
+            # the same order of additions as the fused node: ((b + w1 x1) + w2 x2)...
+            pairs = list(zip(self.w, xs))
+            if self.b is not None:
+                z: Any = self.b
+            else:  # no bias: start from the first product
+                w0, x0 = pairs.pop(0)
+                z = w0 * x0
+            for w, xi in pairs:
                 z = z + w * xi
             out = z if self.activation == "linear" else getattr(z, self.activation)()
         if self.label:
@@ -208,14 +228,19 @@ class Neuron(Module):
         return out
 
     def named_parameters(self) -> list[tuple[str, Value]]:
-        return [(p.label, p) for p in (*self.w, self.b)]
+        params = self.w if self.b is None else [*self.w, self.b]
+        return [(p.label, p) for p in params]
 
     def __repr__(self) -> str:
-        return f"Neuron({self.nin}, activation={self.activation!r})"
+        extra = "" if self.bias else ", bias=False"
+        return f"Neuron({self.nin}, activation={self.activation!r}{extra})"
 
 
 class Layer(Module):
-    """`nout` neurons that all see the same `nin` inputs; returns a list of `nout` Values."""
+    """`nout` neurons that all see the same `nin` inputs; returns a list of `nout` Values.
+
+    `bias=False` gives its neurons no bias. `weight_array()` / `bias_array()` read the layer's
+    parameters as W (nout, nin) and b (nout,)."""
 
     def __init__(
         self,
@@ -226,6 +251,7 @@ class Layer(Module):
         init: str = "uniform",
         fused: bool = True,
         label: str = "L1",
+        bias: bool = True,
     ) -> None:
         nin = _positive_int(nin, "Layer nin (number of inputs)")
         nout = _positive_int(nout, "Layer nout (number of neurons)")
@@ -233,9 +259,10 @@ class Layer(Module):
         rng = make_rng(seed)
         self.activation = activation
         self.label = label
+        self.bias = _flag(bias, "bias")
         prefix = f"{label}." if label else ""
         self.neurons = [
-            Neuron(nin, activation, rng, init, fused, label=f"{prefix}N{j}", fan_out=nout)
+            Neuron(nin, activation, rng, init, fused, f"{prefix}N{j}", nout, self.bias)
             for j in range(1, nout + 1)
         ]
 
@@ -254,9 +281,8 @@ class Layer(Module):
         if all(n.fused and n.activation == activation for n in neurons):
             # The same fused node per neuron, made for the whole layer at once (on a batch,
             # one matrix product instead of one per neuron).
-            outs = autograd.linear_layer(
-                [n.w for n in neurons], xs, [n.b for n in neurons], activation
-            )
+            biases = [n.b if n.b is not None else 0.0 for n in neurons]  # 0: no bias
+            outs = autograd.linear_layer([n.w for n in neurons], xs, biases, activation)
             for n, out in zip(neurons, outs):
                 if n.label:
                     out.label = n.label
@@ -266,54 +292,164 @@ class Layer(Module):
     def named_parameters(self) -> list[tuple[str, Value]]:
         return [pair for n in self.neurons for pair in n.named_parameters()]
 
+    def weight_array(self) -> np.ndarray:
+        """W, shape (nout, nin): row j holds neuron j's weights (a copy of their data)."""
+        return np.array([[w.data for w in n.w] for n in self.neurons], dtype=float)
+
+    def bias_array(self) -> np.ndarray | None:
+        """b, shape (nout,) (a copy), or None for a layer without biases."""
+        if not self.bias:
+            return None
+        return np.array([n.b.data for n in self.neurons], dtype=float)  # type: ignore[union-attr]
+
     def __repr__(self) -> str:
-        return f"Layer({self.nin}, {self.nout}, activation={self.activation!r})"
+        extra = "" if self.bias else ", bias=False"
+        return f"Layer({self.nin}, {self.nout}, activation={self.activation!r}{extra})"
 
 
 class MLP(Module):
     """A multi-layer perceptron: `MLP(2, [16, 16, 1])` is 2 inputs -> 16 -> 16 -> 1 output.
 
-    Hidden layers use `activation`, the last layer `output_activation`. `mlp(x)` returns a
+    Hidden layers use `activation`, the last layer `output_activation` (default "linear").
+    `activation` may instead be a list with one activation per layer, first to last (then
+    leave `output_activation` out: the list's last entry is the output layer's).
+    `bias=False` gives every neuron no bias (out = act(sum_i w_i x_i)). `mlp(x)` returns a
     Value when there is one output, else a list of Values. The same `seed` (and `init`) always
-    gives the same network.
+    gives the same network; `MLP.from_weights` builds one from given matrices instead.
     """
 
     def __init__(
         self,
         nin: int,
         nouts: Sequence[int],
-        activation: str = "relu",
-        output_activation: str = "linear",
+        activation: str | Sequence[str] = "relu",
+        output_activation: str | None = None,
         seed: Seed = None,
         init: str = "uniform",
         fused: bool = True,
+        bias: bool = True,
     ) -> None:
         nin = _positive_int(nin, "MLP nin (number of inputs)")
         if isinstance(nouts, int | np.integer) or not isinstance(nouts, Sequence) or not nouts:
             raise ValueError(f"MLP nouts must be a non-empty list of layer sizes, got {nouts!r}")
         sizes = [nin] + [_positive_int(n, "every MLP layer size") for n in nouts]
-        check_activation(activation)
-        check_activation(output_activation)
+        last = len(sizes) - 1
+        if isinstance(activation, str):
+            check_activation(activation)
+            output_activation = "linear" if output_activation is None else output_activation
+            check_activation(output_activation)
+            per_layer = [activation] * (last - 1) + [output_activation]
+            self.activation: str | list[str] = activation
+        else:
+            if not isinstance(activation, Sequence) or len(activation) != last:
+                raise ValueError(
+                    f"MLP activation must be one name or a list of {last} (one per layer), "
+                    f"got {activation!r}"
+                )
+            if output_activation is not None:
+                raise ValueError(
+                    "give output_activation only with a single activation name; with a list "
+                    "of activations, the last entry is the output layer's"
+                )
+            per_layer = [check_activation(a) for a in activation]
+            self.activation = list(per_layer)
+            output_activation = per_layer[-1]
         if init not in INITS:
             raise ValueError(f"unknown init {init!r}; choose one of {', '.join(INITS)}")
         rng = make_rng(seed)
-        self.activation = activation
         self.output_activation = output_activation
         self.init = init
         self.fused = bool(fused)
-        last = len(sizes) - 1
+        self.bias = _flag(bias, "bias")
         self.layers = [
             Layer(
                 sizes[i],
                 sizes[i + 1],
-                output_activation if i + 1 == last else activation,
+                per_layer[i],
                 rng,
                 init,
                 fused,
                 label=f"L{i + 1}",
+                bias=self.bias,
             )
             for i in range(last)
         ]
+
+    @classmethod
+    def from_weights(
+        cls,
+        weights: Sequence[Any],
+        biases: Sequence[Any] | None = None,
+        activations: str | Sequence[str] = "linear",
+        fused: bool = True,
+    ) -> MLP:
+        """The network a_l = act_l(W_l a_(l-1) + b_l) with the given parameters (copied).
+
+        `weights[l]` has shape (outputs, inputs): row j is neuron j's weights (the `W @ X`
+        convention; a tutorial that writes `X @ W` passes `W.T`), and each matrix's inputs are
+        the previous one's outputs. `biases` is one vector of `outputs` entries per layer, or
+        None (or a list of None) for a network without biases. `activations` is one name for
+        every layer or a list, one per layer.
+        """
+        if isinstance(weights, np.ndarray) or not isinstance(weights, Sequence) or not weights:
+            raise ValueError("from_weights needs a non-empty list of weight matrices")
+        matrices = []
+        for layer, w in enumerate(weights, start=1):
+            w = np.asarray(w, dtype=float)
+            if w.ndim != 2 or 0 in w.shape:
+                raise ValueError(
+                    f"layer {layer}: weights must be a non-empty 2-D (outputs, inputs) matrix, "
+                    f"got shape {w.shape}"
+                )
+            if matrices and w.shape[1] != matrices[-1].shape[0]:
+                raise ValueError(
+                    f"layer {layer}: weights of shape {w.shape} read {w.shape[1]} inputs, but "
+                    f"layer {layer - 1} has {matrices[-1].shape[0]} outputs"
+                )
+            matrices.append(w)
+        if biases is None or all(b is None for b in biases):
+            vectors = None
+        elif any(b is None for b in biases):
+            raise ValueError(
+                "from_weights: give a bias vector for every layer or for none "
+                "(some layers with and some without biases is not supported)"
+            )
+        else:
+            if len(biases) != len(matrices):
+                raise ValueError(
+                    f"from_weights got {len(matrices)} weight matrices but {len(biases)} "
+                    "bias vectors"
+                )
+            vectors = []
+            for layer, (w, b) in enumerate(zip(matrices, biases), start=1):
+                b = np.asarray(b, dtype=float)
+                if b.shape not in ((w.shape[0],), (w.shape[0], 1)):
+                    raise ValueError(
+                        f"layer {layer}: {w.shape[0]} neurons need {w.shape[0]} biases, "
+                        f"got shape {b.shape}"
+                    )
+                vectors.append(b.reshape(-1))
+        if isinstance(activations, str):
+            activations = [activations] * len(matrices)
+        elif len(activations) != len(matrices):
+            raise ValueError(
+                f"from_weights got {len(matrices)} weight matrices but {len(activations)} "
+                "activations"
+            )
+        model = cls(
+            matrices[0].shape[1],
+            [w.shape[0] for w in matrices],
+            activation=list(activations),
+            fused=fused,
+            bias=vectors is not None,
+        )
+        for k, layer in enumerate(model.layers):
+            for j, neuron in enumerate(layer.neurons):
+                for w, value in zip(neuron.w, matrices[k][j].tolist()):
+                    w.data = value
+                if neuron.b is not None and vectors is not None:
+                    neuron.b.data = float(vectors[k][j])
+        return model
 
     @property
     def nin(self) -> int:
@@ -328,6 +464,14 @@ class MLP(Module):
         """The activation of each layer, first to last."""
         return [layer.activation for layer in self.layers]
 
+    def weight_arrays(self) -> list[np.ndarray]:
+        """[W_1, W_2, ...], W_l of shape (outputs, inputs) (copies): what `from_weights` takes."""
+        return [layer.weight_array() for layer in self.layers]
+
+    def bias_arrays(self) -> list[np.ndarray | None]:
+        """[b_1, b_2, ...], b_l of shape (outputs,) (copies), or None for layers without."""
+        return [layer.bias_array() for layer in self.layers]
+
     def forward(self, x: Any) -> Value | list[Value]:
         xs: list[Any] = as_inputs(x, self.nin)
         for layer in self.layers:
@@ -338,13 +482,20 @@ class MLP(Module):
         return [pair for layer in self.layers for pair in layer.named_parameters()]
 
     def config(self) -> dict[str, Any]:
-        """The architecture: what `MLP(**config)` needs to rebuild this network's shape."""
-        return {
-            "nin": self.nin,
-            "nouts": self.nouts,
-            "activation": self.activation,
-            "output_activation": self.output_activation,
-        }
+        """The architecture: what `MLP(**config)` needs to rebuild this network's shape.
+
+        `activation` is a name (with `output_activation`) or a list, one per layer (then no
+        `output_activation`); `bias` appears only when it is False.
+        """
+        config: dict[str, Any] = {"nin": self.nin, "nouts": self.nouts}
+        if isinstance(self.activation, str):
+            config["activation"] = self.activation
+            config["output_activation"] = self.output_activation
+        else:
+            config["activation"] = list(self.activation)
+        if not self.bias:
+            config["bias"] = False
+        return config
 
     def save(self, path: Any) -> Any:
         """Write this network to a JSON file (atomically); see `nn.serialize.save`."""
@@ -364,7 +515,15 @@ class MLP(Module):
 
     def __repr__(self) -> str:
         sizes = " -> ".join(str(n) for n in [self.nin, *self.nouts])
-        return (
-            f"MLP({sizes}, activation={self.activation!r}, "
-            f"output_activation={self.output_activation!r}, {self.num_parameters()} parameters)"
-        )
+        if isinstance(self.activation, str):
+            acts = f"activation={self.activation!r}, output_activation={self.output_activation!r}"
+        else:
+            acts = f"activation={self.activation!r}"
+        extra = "" if self.bias else ", bias=False"
+        return f"MLP({sizes}, {acts}{extra}, {self.num_parameters()} parameters)"
+
+
+def _flag(value: Any, what: str) -> bool:
+    if not isinstance(value, bool | np.bool_):
+        raise TypeError(f"{what} must be True or False, got {value!r}")
+    return bool(value)

@@ -15,6 +15,9 @@ Backward, for a loss L averaged as in `nn.losses` (the 1/N lives in dAL):
     dZ_l = dA_l * g_l'(Z_l)
     dW_l = dZ_l A_{l-1}^T,   db_l = sum over samples of dZ_l,   dA_{l-1} = W_l^T dZ_l
 
+A layer without biases (`nn.MLP(..., bias=False)`) simply has no `b_l`: Z_l = W_l A_{l-1}
+and no db_l.
+
 `ReferenceMLP.from_mlp(mlp)` copies an `nn.MLP`'s weights; `loss_and_gradients(X, y, ...)`
 takes X of shape (samples, features) like the engine and returns the loss and the gradient of
 every parameter in `mlp.parameters()` order (layer by layer, neuron by neuron, weights, bias).
@@ -113,15 +116,17 @@ def loss_backward(AL: np.ndarray, Y: np.ndarray, loss: str) -> np.ndarray:
 
 
 class ReferenceMLP:
-    """`parameters` = {"W1": (n_1, n_0), "b1": (n_1, 1), ...}; one activation per layer."""
+    """`parameters` = {"W1": (n_1, n_0), "b1": (n_1, 1), ...}; one activation per layer.
+
+    A layer whose `b_l` is absent has no biases."""
 
     def __init__(self, parameters: dict[str, np.ndarray], activations: list[str]) -> None:
         self.parameters = {k: np.array(v, dtype=float) for k, v in parameters.items()}
         self.activations = list(activations)
         self.L = len(self.activations)
         for l in range(1, self.L + 1):  # noqa: E741 (l for layer, as the textbooks write)
-            if f"W{l}" not in self.parameters or f"b{l}" not in self.parameters:
-                raise ValueError(f"missing W{l} or b{l}")
+            if f"W{l}" not in self.parameters:
+                raise ValueError(f"missing W{l}")
         self.velocity: dict[str, np.ndarray] = {}  # SGD momentum
         self.v: dict[str, np.ndarray] = {}  # Adam first moment
         self.s: dict[str, np.ndarray] = {}  # Adam second moment
@@ -134,7 +139,8 @@ class ReferenceMLP:
         activations = []
         for l, layer in enumerate(mlp.layers, start=1):  # noqa: E741
             parameters[f"W{l}"] = np.array([[w.data for w in n.w] for n in layer.neurons])
-            parameters[f"b{l}"] = np.array([[n.b.data] for n in layer.neurons])
+            if all(n.b is not None for n in layer.neurons):
+                parameters[f"b{l}"] = np.array([[n.b.data] for n in layer.neurons])
             activations.append(layer.activation)
         return cls(parameters, activations)
 
@@ -144,9 +150,9 @@ class ReferenceMLP:
         caches = []
         A = X
         for l in range(1, self.L + 1):  # noqa: E741
-            W, b = self.parameters[f"W{l}"], self.parameters[f"b{l}"]
+            W, b = self.parameters[f"W{l}"], self.parameters.get(f"b{l}")
             A_prev = A
-            Z = W @ A_prev + b
+            Z = W @ A_prev if b is None else W @ A_prev + b
             A = activation_forward(Z, self.activations[l - 1])
             caches.append((A_prev, Z, A))
         return A, caches
@@ -160,10 +166,11 @@ class ReferenceMLP:
         dA = loss_backward(AL, Y, loss)
         for l in reversed(range(1, self.L + 1)):  # noqa: E741
             A_prev, Z, A = caches[l - 1]
-            W, b = self.parameters[f"W{l}"], self.parameters[f"b{l}"]
+            W, b = self.parameters[f"W{l}"], self.parameters.get(f"b{l}")
             dZ = activation_backward(dA, Z, A, self.activations[l - 1])
             grads[f"dW{l}"] = dZ @ A_prev.T + 2.0 * l2 * W
-            grads[f"db{l}"] = np.sum(dZ, axis=1, keepdims=True) + 2.0 * l2 * b
+            if b is not None:
+                grads[f"db{l}"] = np.sum(dZ, axis=1, keepdims=True) + 2.0 * l2 * b
             dA = W.T @ dZ
         return grads
 
@@ -171,7 +178,9 @@ class ReferenceMLP:
         """l2 * (sum of every W and b entry squared), as `nn.losses.l2` over all parameters."""
         total = 0.0
         for l in range(1, self.L + 1):  # noqa: E741
-            total += np.sum(self.parameters[f"W{l}"] ** 2) + np.sum(self.parameters[f"b{l}"] ** 2)
+            total += np.sum(self.parameters[f"W{l}"] ** 2)
+            if f"b{l}" in self.parameters:
+                total += np.sum(self.parameters[f"b{l}"] ** 2)
         return float(l2 * total)
 
     def loss_and_grads(
@@ -202,23 +211,29 @@ class ReferenceMLP:
 
     # -- parameters in engine order ---------------------------------------------------------
     def flatten(self, arrays: dict[str, np.ndarray] | None = None, prefix: str = "") -> np.ndarray:
-        """W_l row j then b_l[j], layer by layer: the order of `mlp.parameters()`."""
+        """W_l row j then b_l[j] (if the layer has biases), layer by layer: the order of
+        `mlp.parameters()`."""
         arrays = self.parameters if arrays is None else arrays
         flat = []
         for l in range(1, self.L + 1):  # noqa: E741
-            W, b = arrays[f"{prefix}W{l}"], arrays[f"{prefix}b{l}"]
+            W, b = arrays[f"{prefix}W{l}"], arrays.get(f"{prefix}b{l}")
             for j in range(W.shape[0]):
                 flat.extend(W[j])
-                flat.append(b[j, 0])
+                if b is not None:
+                    flat.append(b[j, 0])
         return np.array(flat)
 
     # -- optimizers (the formulas of nn.optim) ----------------------------------------------
+    def _names(self, l: int) -> list[str]:  # noqa: E741
+        """The parameters of layer l: W_l, and b_l if the layer has biases."""
+        return [f"W{l}", f"b{l}"] if f"b{l}" in self.parameters else [f"W{l}"]
+
     def update_parameters_with_gd(
         self, grads: dict[str, np.ndarray], learning_rate: float, momentum: float = 0.0
     ) -> None:
         """SGD: v = momentum v + dW (v = dW without momentum); W = W - learning_rate v."""
         for l in range(1, self.L + 1):  # noqa: E741
-            for name in (f"W{l}", f"b{l}"):
+            for name in self._names(l):
                 g = grads[f"d{name}"]
                 if momentum:
                     g = momentum * self.velocity.get(name, np.zeros_like(g)) + g
@@ -238,7 +253,7 @@ class ReferenceMLP:
         self.t += 1
         t = self.t
         for l in range(1, self.L + 1):  # noqa: E741
-            for name in (f"W{l}", f"b{l}"):
+            for name in self._names(l):
                 g = grads[f"d{name}"]
                 v = beta1 * self.v.get(name, np.zeros_like(g)) + (1.0 - beta1) * g
                 s = beta2 * self.s.get(name, np.zeros_like(g)) + (1.0 - beta2) * (g * g)

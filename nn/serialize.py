@@ -10,6 +10,10 @@ round trip gives bit-for-bit the same network.
                       "output_activation": "linear"},
      "parameters": {"L1.N1.w1": 0.27, ..., "L3.N1.b": -0.1},
      "sha256": "..."}
+
+A network with one activation per layer stores `"activation": ["tanh", "sigmoid"]` (and no
+`output_activation`); one without biases adds `"bias": false`. Files of plain networks are
+unchanged, so older files load as they did.
 """
 
 from __future__ import annotations
@@ -104,13 +108,29 @@ def from_dict(content: Any, source: str = "model file", verify: bool = True) -> 
         or not all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in nouts)
     ):
         raise fail(f"architecture 'nouts' must be a list of positive integers, got {nouts!r}")
-    for key in ("activation", "output_activation"):
-        if architecture.get(key) not in ACTIVATIONS:
+    activation = architecture.get("activation")
+    if isinstance(activation, list):  # one per layer: no output_activation
+        if len(activation) != len(nouts) or not all(a in ACTIVATIONS for a in activation):
+            raise fail(
+                f"architecture 'activation' is {activation!r}; a list needs one of "
+                f"{', '.join(ACTIVATIONS)} per layer ({len(nouts)})"
+            )
+        if "output_activation" in architecture:
+            raise fail("architecture gives both a list of activations and 'output_activation'")
+        keys: tuple[str, ...] = ()
+    else:
+        keys = ("activation", "output_activation")
+    for key in keys:
+        if not isinstance(architecture.get(key), str) or architecture[key] not in ACTIVATIONS:
             raise fail(
                 f"architecture {key!r} is {architecture.get(key)!r}; expected one of "
                 f"{', '.join(ACTIVATIONS)}"
             )
-    unknown = sorted(set(architecture) - {"nin", "nouts", "activation", "output_activation"})
+    bias = architecture.get("bias", True)
+    if not isinstance(bias, bool):
+        raise fail(f"architecture 'bias' must be true or false, got {bias!r}")
+    known = {"nin", "nouts", "activation", "output_activation", "bias"}
+    unknown = sorted(set(architecture) - known)
     if unknown:
         raise fail(f"architecture has unknown field(s): {', '.join(unknown)}")
 
@@ -123,8 +143,9 @@ def from_dict(content: Any, source: str = "model file", verify: bool = True) -> 
     model = MLP(
         nin,
         nouts,
-        activation=architecture["activation"],
-        output_activation=architecture["output_activation"],
+        activation=activation,
+        output_activation=architecture.get("output_activation"),
+        bias=bias,
     )
     expected = [name for name, _ in model.named_parameters()]
     expected_set = set(expected)

@@ -15,7 +15,9 @@ import numpy as np
 import pytest
 
 import autograd
+import nn
 from autograd import Value
+from autograd.draw import find_renderer
 from demos import DEMOS, blobs, common, deep, moons, perceptron, two_layer, xor
 from demos.__main__ import main as demos_main
 
@@ -185,8 +187,8 @@ def test_network_gradients_match_central_differences():
 
     report = autograd.gradcheck(loss, arrays)
     assert report.passed
-    net = common.Network(arrays[0::2], arrays[1::2], ["tanh", "sigmoid"])
-    common.binary_cross_entropy(net(common.columns(X))[0], y).backward()
+    net = nn.MLP.from_weights(arrays[0::2], arrays[1::2], ["tanh", "sigmoid"])
+    common.binary_cross_entropy(net(common.columns(X)), y).backward()
     engine = [p.grad for p in net.parameters()]
     analytic = [row.actual for row in report.rows]  # W1 row-major, b1, W2, b2
     by_layer = [*np.column_stack([np.reshape(analytic[:6], (3, 2)), analytic[6:9]]).ravel()]
@@ -194,8 +196,9 @@ def test_network_gradients_match_central_differences():
     np.testing.assert_allclose(engine, by_layer, rtol=1e-10, atol=1e-12)
 
 
-def test_network_labels_and_parameter_order():
-    net = common.Network([np.ones((2, 3))], [np.zeros(2)], ["relu"])
+def test_network_labels_parameter_order_and_arrays():
+    W, b = np.arange(6.0).reshape(2, 3), np.array([7.0, 8.0])
+    net = nn.MLP.from_weights([W], [b], ["relu"])
     labels = [p.label for p in net.parameters()]
     assert labels == ["L1.N1.w1", "L1.N1.w2", "L1.N1.w3", "L1.N1.b"] + [
         "L1.N2.w1",
@@ -203,10 +206,14 @@ def test_network_labels_and_parameter_order():
         "L1.N2.w3",
         "L1.N2.b",
     ]
-    with pytest.raises(ValueError, match="one bias vector"):
-        common.Network([np.ones((2, 3))], [], ["relu"])
+    assert [p.data for p in net.parameters()] == [0.0, 1.0, 2.0, 7.0, 3.0, 4.0, 5.0, 8.0]
+    W_back, b_back = common.parameter_arrays(net)
+    np.testing.assert_array_equal(W_back, W)
+    np.testing.assert_array_equal(b_back, b)
+    no_bias = nn.MLP.from_weights([W], None, "relu")
+    assert len(common.parameter_arrays(no_bias)) == 1  # no b entry for a layer without biases
     with pytest.raises(ValueError, match="need 2 biases"):
-        common.Network([np.ones((2, 3))], [np.zeros(3)], ["relu"])
+        nn.MLP.from_weights([np.ones((2, 3))], [np.zeros(3)], ["relu"])
 
 
 def test_max_abs_difference_sees_nan_and_shape_mismatch():
@@ -260,7 +267,7 @@ def test_moons_command_writes_valid_pictures(tmp_path, capsys):
     if common.plots_available():
         _check_png(out / "loss.png")
         _check_png(out / "boundary.png")
-    if common.dot_renderer() is None:
+    if find_renderer() is None:
         assert (out / "graph.dot").read_text().startswith("digraph")
     else:
         _check_svg(out / "graph.svg", "L1.N1", "L2.N16", "score", "hinge")
@@ -272,7 +279,7 @@ def test_xor_pictures_include_the_full_graph(tmp_path):
     if common.plots_available():
         assert {"loss.png", "boundary.png"} <= names
         _check_png(tmp_path / "loss.png")
-    if common.dot_renderer() is None:
+    if find_renderer() is None:
         pytest.skip("no Graphviz renderer: the SVG checks need one")
     _check_svg(tmp_path / "graph.svg", "L1.N1", "L1.N2", "L2.N1", "loss")
     _check_svg(tmp_path / "graph_full.svg", "L1.N1.w1", "L2.N1.b")

@@ -113,6 +113,27 @@ def test_clusters_follow_label_prefixes():
     assert "subgraph cluster_" not in draw(tiny_mlp(), clusters=False).source
 
 
+def test_parameters_false_folds_each_neurons_parameters_into_its_box():
+    loss = tiny_mlp()
+    full, folded = draw(loss).source, draw(loss, parameters=False).source
+    # no parameter box and no edge from one; inputs, neurons and the loss stay
+    assert "L1.N0.w0" in full and "L1.N0.w0" not in folded and "L2.N0.b" not in folded
+    for name in ["x1", "x2", "loss"]:
+        assert f"{{{name} |" in folded, name
+    assert 'label="L1.N0"' in folded and 'label="L2.N0"' in folded  # the neurons' boxes
+    assert folded.count("3 parameters") == 3  # two weights and a bias per hidden neuron
+    assert folded.count("4 parameters") == 1  # three weights and a bias in the output neuron
+    # 2 inputs x 3 hidden + 3 hidden x 1 output edges into neurons; 16 parameter edges gone
+    assert len(edges_of(full)) - len(edges_of(folded)) == 3 * 3 + 4
+    # a neuron without a bias reads a constant 0: folded too, and not counted as a parameter
+    xs = [Value(1.0, "x1"), Value(2.0, "x2")]
+    out = autograd.linear([Value(0.5, "N.w1"), Value(-1.0, "N.w2")], xs, 0.0, "tanh")
+    out.label = "N"
+    src = draw(out, parameters=False).source
+    assert "2 parameters" in src and "data 0" not in src
+    assert len(edges_of(src)) == 3  # x1 -> op, x2 -> op, op -> N
+
+
 def test_large_graph_is_collapsed():
     loss = tiny_mlp()
     full = draw(loss)

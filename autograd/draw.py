@@ -20,6 +20,7 @@ The `graphviz` package is imported here only when a picture is made: `import aut
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -30,7 +31,7 @@ from typing import Any
 
 from .files import atomic_write
 from .graph import topological_order
-from .ops import operation
+from .ops import LINEAR_OPS, operation
 from .steps import node_names
 from .value import Value, _show
 
@@ -137,9 +138,20 @@ def _parameter_leaves(order: list[Value], scopes: dict[Value, str], root: Value)
         if node.label:
             if scope_of(node):
                 folded.add(node)
-        elif all(scopes[reader] for reader in readers.get(node, [])):
-            folded.add(node)
+        elif all(_reads_as_bias(reader, node) for reader in readers.get(node, [])):
+            folded.add(node)  # the constant 0 of a bias-free neuron, not an input
     return folded
+
+
+def _reads_as_bias(reader: Value, leaf: Value) -> bool:
+    """True if `reader` is a neuron (a linear node) that reads `leaf` only as its bias."""
+    is_neuron = reader.op in LINEAR_OPS.values()
+    return is_neuron and reader.parents[-1] is leaf and leaf not in reader.parents[:-1]
+
+
+def _natural_key(scope: str) -> list:
+    """Sort `L1.N2` before `L1.N10`: digit runs compare as numbers."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", scope)]
 
 
 def _ancestors_of_scope(scope: str) -> list[str]:
@@ -337,7 +349,9 @@ def _emit(g: Any, body: dict, with_clusters: bool) -> None:
             node_lines(g, scope)
         return
     node_lines(g, "")
-    all_scopes = sorted({s for scope in body if scope for s in _ancestors_of_scope(scope)})
+    all_scopes = sorted(
+        {s for scope in body if scope for s in _ancestors_of_scope(scope)}, key=_natural_key
+    )
     children: dict[str, list[str]] = {}
     for scope in all_scopes:
         parent = scope.rpartition(".")[0] if "." in scope else ""

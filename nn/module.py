@@ -86,11 +86,13 @@ def _positive_int(n: Any, what: str) -> int:
 
 
 def as_inputs(x: Any, nin: int) -> list[Any]:
-    """The inputs of a network as a list of `nin` numbers or Values.
+    """The inputs of a network as a list of `nin` Values.
 
     `x` is a sequence of numbers or Values (one sample, scalar or batched Values), a 1-D
     NumPy array (one sample), or a 2-D array of shape (samples, nin): a batch, turned into
-    one batched Value per column.
+    one batched Value per column. Numbers become leaf Values labelled `x1, x2, ...`, made once
+    here, so every neuron of the first layer reads the same input node (one node per input
+    in the pictures, and `x1.grad` is d out/d x1 summed over all of its uses).
     """
     if isinstance(x, np.ndarray):
         if x.ndim == 2:
@@ -99,7 +101,9 @@ def as_inputs(x: Any, nin: int) -> list[Any]:
                     f"expected {nin} input features, got an array of shape {x.shape} "
                     f"(rows are samples, columns features)"
                 )
-            return [Value(np.ascontiguousarray(x[:, j], dtype=float)) for j in range(nin)]
+            return [
+                Value(np.ascontiguousarray(x[:, j], dtype=float), f"x{j + 1}") for j in range(nin)
+            ]
         if x.ndim != 1:
             raise ValueError(f"inputs must be 1-D (one sample) or 2-D (a batch), got {x.shape}")
         x = [float(v) for v in x]
@@ -110,7 +114,7 @@ def as_inputs(x: Any, nin: int) -> list[Any]:
         )
     if len(x) != nin:
         raise ValueError(f"expected {nin} inputs, got {len(x)}")
-    return list(x)
+    return [v if isinstance(v, Value) else Value(v, f"x{j}") for j, v in enumerate(x, start=1)]
 
 
 class Module:

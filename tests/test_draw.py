@@ -248,3 +248,17 @@ def test_written_files_get_ordinary_permissions(tmp_path, monkeypatch):
     finally:
         os.umask(old)
     assert path.stat().st_mode & 0o777 == 0o644
+
+
+def test_parameters_false_keeps_unlabelled_number_inputs_and_orders_neurons_naturally():
+    nn = pytest.importorskip("nn")
+    model = nn.MLP(2, [12, 1], seed=0)
+    out = model([0.3, -0.2])  # plain numbers: the network makes one input node for each
+    out.backward()
+    src = draw(out, parameters=False).source
+    for name in ["x1", "x2"]:  # drawn (not folded like a bias-free neuron's 0), once each
+        ids = re.findall(r"(n\d+) \[label=\"\{" + name + r" \|", src)
+        assert len(ids) == 1, name
+        assert len(re.findall(rf"\b{ids[0]} -> ", src)) == 12  # read by all 12 hidden neurons
+    numbers = [int(n) for n in re.findall(r'label="L1\.N(\d+)" style', src)]
+    assert numbers == list(range(1, 13))  # clusters in natural order: N2 before N10

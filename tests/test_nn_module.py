@@ -168,3 +168,18 @@ def test_fused_flag_passes_through_layers_and_mlp():
     ops_fused = {node.op for node in topological_order(fused([0.5, -0.5]))}
     assert {"*", "+", "tanh"} <= ops_plain and "tanh(linear)" not in ops_plain
     assert "tanh(linear)" in ops_fused and "*" not in ops_fused
+
+
+def test_number_inputs_become_one_labelled_node_each_shared_by_the_first_layer():
+    model = nn.MLP(2, [5, 1], activation="tanh", seed=3)
+    out = model([0.3, -0.2])
+    out.backward()
+    inputs = [node for node in topological_order(out) if node.label in ("x1", "x2")]
+    assert [node.label for node in inputs] == ["x1", "x2"]
+    # d out/d x1 by the chain rule through every hidden neuron, written out with NumPy
+    W1 = np.array([[w.data for w in n.w] for n in model.layers[0].neurons])
+    b1 = np.array([n.b.data for n in model.layers[0].neurons])
+    w2 = np.array([w.data for w in model.layers[1].neurons[0].w])
+    h = np.tanh(W1 @ np.array([0.3, -0.2]) + b1)
+    expected = (w2 * (1 - h**2)) @ W1
+    assert np.allclose([inputs[0].grad, inputs[1].grad], expected, rtol=1e-12, atol=1e-15)

@@ -229,10 +229,14 @@ def _abs(x):
 
 
 def _sum(*xs):
-    total = 0.0
-    for x in xs:
-        total = total + x
-    return total, (1.0,) * len(xs)
+    """x_1 + ... + x_n, added left to right: d/dx_i = 1."""
+    return sum(xs, 0.0), (1.0,) * len(xs)  # builtin sum: the loop in C (see `_linear`)
+
+
+def _sum_of_squares(*xs):
+    """x_1**2 + ... + x_n**2 (an L2 penalty in one node): d/dx_i = 2 x_i."""
+    # the sum in C (map, sum); x + x is exactly 2x (the faster of the ways to write it here)
+    return sum(map(operator.mul, xs, xs), 0.0), tuple([x + x for x in xs])
 
 
 def _batch_sum(x):
@@ -401,7 +405,8 @@ def _linear(activation: str):
 
     d/dw_i = act'(z) * x_i,  d/dx_i = act'(z) * w_i,  d/db = act'(z).
     """
-    f, df = ACTIVATIONS[activation]
+    # The activation's own row gives act(z) and act'(z) together (tanh, sigmoid: one exp)
+    rule = {"relu": _relu, "tanh": _tanh, "sigmoid": _sigmoid}.get(activation)
 
     def compute(*operands):
         n = (len(operands) - 1) // 2
@@ -410,17 +415,21 @@ def _linear(activation: str):
             done = _linear_batch(activation, ws, xs, b)
             if done is not None:
                 return done
-        z = b
-        scalar = type(b) is float
-        for w, x in zip(ws, xs):
-            z = z + w * x
-            scalar = scalar and type(w) is float and type(x) is float
-        if scalar and activation == "relu":  # the common case, inlined: most of a network
-            if z > 0.0:
+        # z = b + w_1 x_1 + ... + w_n x_n, added left to right as the same neuron made of `+`
+        # and `*` nodes adds it; map and sum do the loop in C (most of a network's forward).
+        # (Python 3.12+ sums floats with compensation: then z can differ in the last bit.)
+        z = sum(map(operator.mul, ws, xs), b)
+        if type(z) is float:  # every operand a number (any array would make z one)
+            if activation == "relu":  # the common case, inlined
+                if z > 0.0:
+                    return z, (*xs, *ws, 1.0)
+                return (z if z != z else 0.0), (0.0,) * len(operands)
+            if activation == "linear":  # act' = 1, and 1.0 * x is exactly x
                 return z, (*xs, *ws, 1.0)
-            return (z if z != z else 0.0), (0.0,) * len(operands)
-        out = f(z)
-        d = df(z, out)
+        if rule is None:  # linear
+            out, d = z, 1.0
+        else:
+            out, (d,) = rule(z)
         return out, (*[d * x for x in xs], *[d * w for w in ws], d)
 
     return compute
@@ -481,6 +490,12 @@ OPERATIONS: dict[str, Operation] = {
             lambda names: " + ".join(names),
             lambda i, names: "1",
             _sum,
+        ),
+        Operation(
+            "sum_of_squares",
+            lambda names: " + ".join(f"{name}^2" for name in names),
+            lambda i, names: f"2 * {names[i]}",
+            _sum_of_squares,
         ),
     ]
 }

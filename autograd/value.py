@@ -287,20 +287,25 @@ def linear(
     d/dx_i = act'(z) * w_i, d/db = act'(z). `activation` is one of linear, relu, tanh,
     sigmoid. It gives exactly the gradients of the same neuron built from `*` and `+` nodes.
     """
-    if activation not in ops.LINEAR_OPS:
+    row = _LINEAR_ROWS.get(activation)
+    if row is None:
         raise ValueError(
             f"unknown activation {activation!r}; choose one of {', '.join(ops.ACTIVATIONS)}"
         )
     if len(weights) != len(inputs):
         raise ValueError(f"linear() got {len(weights)} weights but {len(inputs)} inputs")
-    parents = (*weights, *inputs)
-    if set(map(type, parents)) != _JUST_VALUES:  # numbers or arrays among them: wrap those
-        parents = tuple(_as_value(x) for x in parents)
-    parents = (*parents, bias if type(bias) is Value else _as_value(bias))
-    return _node(ops.OPERATIONS[ops.LINEAR_OPS[activation]], parents)
+    parents = (*weights, *inputs, bias if type(bias) is Value else _as_value(bias))
+    # `_node` inlined, the type test done while reading the data (a network's hot path)
+    operands = [p.data for p in parents if type(p) is Value]
+    if len(operands) != len(parents):  # numbers or arrays among them: wrap those
+        parents = tuple(map(_as_value, parents))
+        operands = [p.data for p in parents]
+    data, local_grads = row.compute(*operands)
+    return _make(data, parents, local_grads, row.name)
 
 
 _JUST_VALUES = {Value}
+_LINEAR_ROWS = {activation: ops.OPERATIONS[op] for activation, op in ops.LINEAR_OPS.items()}
 
 
 def linear_layer(
@@ -320,13 +325,13 @@ def linear_layer(
         raise ValueError(f"linear_layer() got {len(weights)} weight rows but {len(biases)} biases")
     inputs = tuple(inputs)
     rows = [tuple(row) for row in weights]
-    if set(map(type, itertools.chain(biases, *rows))) != _JUST_VALUES:  # numbers: constants
+    if not _JUST_VALUES.issuperset(map(type, itertools.chain(biases, *rows))):  # numbers
         rows = [tuple(_as_value(w) for w in row) for row in rows]
         biases = [_as_value(b) for b in biases]
     if (
         inputs
         and activation in ops.LINEAR_OPS
-        and set(map(type, inputs)) == _JUST_VALUES
+        and _JUST_VALUES.issuperset(map(type, inputs))
         and type(inputs[0].data) is not float
         and all(len(row) == len(inputs) for row in rows)
     ):
@@ -347,15 +352,30 @@ def linear_layer(
 
 def sum(values: Iterable[Operand]) -> Value:  # noqa: A001 - deliberately like builtins.sum
     """One n-ary node for v_1 + v_2 + ... + v_n; every local derivative is 1."""
-    parents = tuple(_as_value(x) for x in values)
+    return _n_ary("sum", values)
+
+
+def sum_of_squares(values: Iterable[Operand]) -> Value:
+    """One n-ary node for v_1**2 + ... + v_n**2 (an L2 penalty); d out/dv_i = 2 v_i."""
+    return _n_ary("sum_of_squares", values)
+
+
+def _n_ary(op: str, values: Iterable[Operand]) -> Value:
+    """`apply(op, *values)` for the table's n-ary operations, fast for many operands."""
+    parents = tuple(values)
     if not parents:
-        raise ValueError("sum() of no values: give at least one")
-    return _node(ops.OPERATIONS["sum"], parents)
+        raise ValueError(f"{op}() of no values: give at least one")
+    operands = [p.data for p in parents if type(p) is Value]  # the type test while reading
+    if len(operands) != len(parents):  # numbers or arrays among them: wrap those
+        parents = tuple(map(_as_value, parents))
+        operands = [p.data for p in parents]
+    data, local_grads = ops.OPERATIONS[op].compute(*operands)
+    return _make(data, parents, local_grads, op)
 
 
 def mean(values: Iterable[Operand]) -> Value:
     """(v_1 + ... + v_n) / n, as an n-ary sum node followed by one division."""
-    parents = tuple(_as_value(x) for x in values)
+    parents = tuple(values)
     return sum(parents) / len(parents) if parents else sum(parents)
 
 
@@ -549,7 +569,10 @@ def _as_value(x: Operand) -> Value:
         return x
     if type(x) is float:  # a constant: a leaf, made without re-checking its data
         out = _new_value(Value)
-        out.data, out.grad, out.label, out.op, out.parents, out.local_grads = x, 0.0, "", "", (), ()
+        out.data = x
+        out.grad = 0.0
+        out.label = out.op = ""
+        out.parents = out.local_grads = ()
         out._serial = _next_serial()
         return out
     if isinstance(x, numbers.Real) or type(x).__name__ == "ndarray":

@@ -58,19 +58,20 @@ class Optimizer:
         return self.lr
 
     def _grads(self) -> list[float]:
-        grads = []
-        for p in self.params:
-            g = p.grad
-            if type(g) is not float:
-                raise TypeError(
-                    f"parameter {p.label or p!r} has a batched gradient; parameters must be "
-                    "scalar Values"
-                )
-            grads.append(g)
+        grads = [p.grad for p in self.params]
+        if not _JUST_FLOATS.issuperset(map(type, grads)):  # one C-level pass over the types
+            p = next(p for p in self.params if type(p.grad) is not float)
+            raise TypeError(
+                f"parameter {p.label or p!r} has a batched gradient; parameters must be "
+                "scalar Values"
+            )
         return grads
 
     def step(self) -> None:
         raise NotImplementedError
+
+
+_JUST_FLOATS = frozenset({float})
 
 
 class SGD(Optimizer):
@@ -97,10 +98,12 @@ class SGD(Optimizer):
         lr = self._next_lr()
         grads = self._grads()
         mu = self.momentum
-        for i, (p, g) in enumerate(zip(self.params, grads)):
-            if mu:
-                g = mu * self.velocity[i] + g
-                self.velocity[i] = g
+        if mu:
+            velocity = self.velocity
+            for i, g in enumerate(grads):
+                velocity[i] = mu * velocity[i] + g
+            grads = velocity
+        for p, g in zip(self.params, grads):
             p.data -= lr * g
         self.steps += 1
 

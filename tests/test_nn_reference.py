@@ -30,13 +30,15 @@ LOSS_SETUPS = {
 }
 
 
-def assert_close(actual, expected, rtol=1e-10, what="value"):
-    """|a - e| <= rtol * max(|e|, scale): relative, with the scale of the whole vector for
-    entries that are near zero by cancellation (a gradient summed over samples)."""
+def assert_close(actual, expected, rtol=1e-10, what="value", atol=1e-15):
+    """|a - e| <= rtol * max(|e|, scale) + atol: relative, with the scale of the whole vector
+    for entries that are near zero by cancellation (a gradient summed over samples), and an
+    absolute floor of a few float64 roundings of O(1) terms, for a gradient whose every entry
+    cancels to (nearly) zero: both sides are then rounding noise of the order 1e-17."""
     actual, expected = np.atleast_1d(actual), np.atleast_1d(expected)
     assert actual.shape == expected.shape, what
     scale = max(float(np.max(np.abs(expected))), 1e-300)
-    bound = rtol * np.maximum(np.abs(expected), 1e-3 * scale)
+    bound = rtol * np.maximum(np.abs(expected), 1e-3 * scale) + atol
     bad = np.abs(actual - expected) > bound
     assert not bad.any(), f"{what}: {actual[bad][:5]} vs {expected[bad][:5]}"
 

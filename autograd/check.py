@@ -22,6 +22,7 @@ array of that shape holding one scalar Value per entry, labelled `W1[0,2]`, so N
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -195,16 +196,32 @@ def _prepare(name: str, item: Any) -> _Input:
     return _Input(name, "array", array.shape, [float(x) for x in array.ravel()])
 
 
+def _parameter_names(f: Callable[..., Any] | None, count: int) -> list[str]:
+    """Names for positional inputs: f's own parameter names where it has that many plain
+    positional parameters (`lambda x, w, b: ...` -> x, w, b), else x1, x2, ..."""
+    try:
+        parameters = list(inspect.signature(f).parameters.values()) if f else []
+    except (TypeError, ValueError):  # a builtin or other callable without a signature
+        parameters = []
+    plain = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    if len(parameters) == count and all(p.kind in plain for p in parameters):
+        return [p.name for p in parameters]
+    return [f"x{k + 1}" for k in range(count)]
+
+
 class _Arguments:
     """The inputs of f: rebuild them from flat data, call f, return (output, leaves)."""
 
-    def __init__(self, inputs: Sequence[Any] | Mapping[str, Any]) -> None:
+    def __init__(
+        self, inputs: Sequence[Any] | Mapping[str, Any], f: Callable[..., Any] | None = None
+    ) -> None:
         if isinstance(inputs, Mapping):
             self.keys: list[str] | None = list(inputs)
             items = list(inputs.items())
         elif isinstance(inputs, (Sequence,)) and not isinstance(inputs, (str, bytes)):
             self.keys = None
-            items = [(f"x{k + 1}", item) for k, item in enumerate(inputs)]
+            names = _parameter_names(f, len(inputs))
+            items = list(zip(names, inputs))
         else:
             raise TypeError(
                 "inputs must be a sequence (f(*inputs)) or a mapping of names (f(**inputs)), "
@@ -280,7 +297,7 @@ def gradcheck(
     """
     if not eps > 0:
         raise ValueError(f"eps must be positive, got {eps!r}")
-    arguments = _Arguments(inputs)
+    arguments = _Arguments(inputs, f)
     value, analytic = _engine_gradients(f, arguments)
     rows = []
     flat = list(arguments.flat)

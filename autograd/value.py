@@ -557,7 +557,12 @@ def _as_data(data: Any) -> Any:
                 "Value(data) takes a 1-D array of real numbers (one per sample), got a "
                 f"{data.ndim}-D array of {data.dtype}"
             )
-        return np.array(data, dtype=float)
+        # A copy of its own, read-only: the engine shares batched arrays between nodes (a
+        # layer's neurons stack the same inputs once), so data is never changed in place;
+        # give a Value new data by assigning `value.data = ...` instead.
+        array = np.array(data, dtype=float)
+        array.flags.writeable = False
+        return array
     hint = "; use the Value itself" if isinstance(data, Value) else ""
     raise TypeError(
         f"Value(data) needs a real number, got {data!r:.40} ({type(data).__name__}){hint}"

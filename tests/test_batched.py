@@ -366,3 +366,17 @@ def test_linear_layer_under_no_grad_records_nothing_and_computes_the_same():
     for got, want in zip(constants, np.tanh(W @ X + b[:, None])):
         assert close(got.data, want, 1e-13)
     assert close([o.data for o in outputs()], [o.data for o in constants], 1e-15)
+
+
+def test_batched_data_is_read_only_and_new_data_gives_new_results():
+    x1 = Value(np.array([1.0, 2.0, 3.0]), "x1")
+    x2 = Value(np.array([0.5, -1.0, 2.0]), "x2")
+    with pytest.raises(ValueError, match="read-only"):
+        x1.data[0] = 10.0  # an in-place change could desynchronize shared stacked inputs
+    w = [Value(0.3), Value(-0.7)]
+    first = autograd.linear(w, [x1, x2], 0.1, "tanh").data.copy()
+    x1.data = np.array([10.0, 20.0, 30.0])  # assigned, not changed in place
+    second = autograd.linear(w, [x1, x2], 0.1, "tanh").data
+    expected = np.tanh(0.1 + 0.3 * np.array([10.0, 20.0, 30.0]) - 0.7 * x2.data)
+    assert not np.allclose(first, second)
+    assert np.allclose(second, expected, rtol=1e-15)

@@ -549,7 +549,13 @@ def _as_data(data: Any) -> Any:
     if type(data) is float:
         return data
     if isinstance(data, numbers.Real) and not isinstance(data, Value):
-        return float(data)
+        try:
+            return float(data)
+        except OverflowError:  # an int beyond float64's range (about 1.8e308)
+            raise ValueError(
+                f"Value(data) holds a float64, and this {type(data).__name__} of "
+                f"{abs(int(data)).bit_length()} bits is beyond its range (2**1024, about 1.8e308)"
+            ) from None
     if type(data).__name__ == "ndarray":
         np = ops.use_numpy()
         if data.ndim != 1 or data.dtype.kind not in "biuf":

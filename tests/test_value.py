@@ -466,3 +466,13 @@ def test_detect_anomaly_changes_nothing_on_a_clean_graph():
     du_dx = s * (1 - s) * w + (1 - t * t) / w - 3 * x**2
     du_dw = s * (1 - s) * x + (1 - t * t) * (-x / w**2) + 2**w * math.log(2)
     assert plain == pytest.approx([du_dx / u, du_dw / u], rel=1e-13)
+
+
+def test_an_int_beyond_float64_is_a_clear_error():
+    with pytest.raises(ValueError, match="1329 bits is beyond its range"):
+        Value(10**400)
+    with pytest.raises(ValueError, match="beyond its range"):
+        Value(10**5000)  # too long even to print in full
+    with pytest.raises(ValueError, match="beyond its range"):
+        Value(2.0) * -(10**400)
+    assert Value(2**1000).data == 2.0**1000  # large but representable: exact

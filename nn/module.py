@@ -231,9 +231,12 @@ class Neuron(Module):
             out.label = self.label
         return out
 
+    def parameters(self) -> list[Value]:
+        """Weights then bias (no bias: weights only)."""
+        return [*self.w] if self.b is None else [*self.w, self.b]
+
     def named_parameters(self) -> list[tuple[str, Value]]:
-        params = self.w if self.b is None else [*self.w, self.b]
-        return [(p.label, p) for p in params]
+        return [(p.label, p) for p in self.parameters()]
 
     def __repr__(self) -> str:
         extra = "" if self.bias else ", bias=False"
@@ -292,6 +295,10 @@ class Layer(Module):
                     out.label = n.label
             return outs
         return [n(xs) for n in neurons]
+
+    def parameters(self) -> list[Value]:
+        """Neuron by neuron, each one's weights then bias."""
+        return [p for n in self.neurons for p in n.parameters()]
 
     def named_parameters(self) -> list[tuple[str, Value]]:
         return [pair for n in self.neurons for pair in n.named_parameters()]
@@ -481,6 +488,10 @@ class MLP(Module):
         for layer in self.layers:
             xs = layer(xs)
         return xs[0] if len(xs) == 1 else xs
+
+    def parameters(self) -> list[Value]:
+        """Layer by layer, neuron by neuron, weights then bias (as `named_parameters`)."""
+        return [p for layer in self.layers for p in layer.parameters()]
 
     def named_parameters(self) -> list[tuple[str, Value]]:
         return [pair for layer in self.layers for pair in layer.named_parameters()]

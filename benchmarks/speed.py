@@ -40,7 +40,6 @@ import statistics
 import subprocess
 import sys
 import time
-import tracemalloc
 from collections.abc import Callable
 
 import numpy as np
@@ -398,19 +397,13 @@ def per_node(forward: Callable[[], object], repeats: int) -> dict[str, float]:
             gc.enable()
         forward_times.append(middle - start)
         backward_times.append(end - middle)
-    gc.collect()
-    tracemalloc.start()
-    before = tracemalloc.get_traced_memory()[0]
-    root = forward()
-    after = tracemalloc.get_traced_memory()[0]
-    tracemalloc.stop()
-    del root
-    gc.collect()
+    from benchmarks.engine import allocated_bytes
+
     return {
         "nodes": nodes,
         "forward": statistics.median(forward_times) * 1e9 / nodes,
         "backward": statistics.median(backward_times) * 1e9 / nodes,
-        "bytes": (after - before) / nodes,
+        "bytes": allocated_bytes(forward) / nodes,
     }
 
 

@@ -162,15 +162,11 @@ def run(
 
 def main(argv: list[str] | None = None) -> int:
     p = common.parser(NAME, __doc__, every=1000)
-    p.add_argument("--iterations", type=common.positive_int, default=DEFAULTS["iterations"])
-    p.add_argument("--lr", type=common.positive_float, default=DEFAULTS["lr"])
-    p.add_argument("--seed", type=int, default=DEFAULTS["seed"], help="initial weights")
+    common.add_descent_flags(p, DEFAULTS)
     p.add_argument("--samples", type=common.positive_int, default=DEFAULTS["samples"])
     p.add_argument("--std", type=common.positive_float, default=DEFAULTS["std"])
     p.add_argument("--data-seed", type=int, default=DEFAULTS["data_seed"])
-    args = p.parse_args(argv)
-    if args.quick:
-        args.iterations = min(args.iterations, QUICK["iterations"])
+    args = common.parse(p, argv, QUICK)
     out = None if args.no_pictures else args.out
     result = run(
         args.iterations, args.lr, args.seed, args.samples, args.std, args.data_seed, out, args.every

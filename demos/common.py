@@ -247,6 +247,24 @@ def parser(name: str, description: str | None, every: int = 0) -> argparse.Argum
     return p
 
 
+def add_descent_flags(p: argparse.ArgumentParser, defaults: dict[str, Any]) -> None:
+    """--iterations, --lr and --seed (initial weights), defaulting to the tutorial's settings."""
+    p.add_argument("--iterations", type=positive_int, default=defaults["iterations"])
+    p.add_argument("--lr", type=positive_float, default=defaults["lr"])
+    p.add_argument("--seed", type=int, default=defaults["seed"], help="initial weights")
+
+
+def parse(
+    p: argparse.ArgumentParser, argv: list[str] | None, quick: dict[str, int]
+) -> argparse.Namespace:
+    """Parse argv; with --quick, cap each setting named in `quick` at its reduced value."""
+    args = p.parse_args(argv)
+    if args.quick:
+        for name, limit in quick.items():
+            setattr(args, name, min(getattr(args, name), limit))
+    return args
+
+
 def positive_int(text: str) -> int:
     value = int(text)
     if value <= 0:

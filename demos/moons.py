@@ -181,9 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--samples", type=common.positive_int, default=DEFAULTS["samples"])
     p.add_argument("--noise", type=float, default=DEFAULTS["noise"])
     p.add_argument("--data-seed", type=int, default=DEFAULTS["data_seed"])
-    args = p.parse_args(argv)
-    if args.quick:
-        args.steps = min(args.steps, QUICK["steps"])
+    args = common.parse(p, argv, QUICK)
     out = None if args.no_pictures else args.out
     result = run(args.steps, args.seed, args.samples, args.noise, args.data_seed, out, args.every)
     return common.report(result)

@@ -301,9 +301,7 @@ def main(argv: list[str] | None = None) -> int:
     p = common.parser(NAME, __doc__, every=0)
     p.add_argument("--epochs", type=common.positive_int, default=DEFAULTS["epochs"])
     p.add_argument("--lr", type=common.positive_float, default=DEFAULTS["lr"])
-    args = p.parse_args(argv)
-    if args.quick:
-        args.epochs = min(args.epochs, QUICK["epochs"])
+    args = common.parse(p, argv, QUICK)
     return common.report(
         run(args.epochs, args.lr, None if args.no_pictures else args.out, args.every)
     )

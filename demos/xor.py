@@ -154,12 +154,8 @@ def run(
 
 def main(argv: list[str] | None = None) -> int:
     p = common.parser(NAME, __doc__, every=100)
-    p.add_argument("--iterations", type=common.positive_int, default=DEFAULTS["iterations"])
-    p.add_argument("--lr", type=common.positive_float, default=DEFAULTS["lr"])
-    p.add_argument("--seed", type=int, default=DEFAULTS["seed"])
-    args = p.parse_args(argv)
-    if args.quick:
-        args.iterations = min(args.iterations, QUICK["iterations"])
+    common.add_descent_flags(p, DEFAULTS)
+    args = common.parse(p, argv, QUICK)
     result = run(
         args.iterations, args.lr, args.seed, None if args.no_pictures else args.out, args.every
     )

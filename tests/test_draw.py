@@ -8,6 +8,7 @@ import sys
 import xml.etree.ElementTree as ET
 
 import pytest
+from examples import neuron
 
 import autograd
 from autograd import Value, draw, render
@@ -16,16 +17,6 @@ from autograd.draw import RendererNotFoundError, find_renderer
 draw_module = sys.modules["autograd.draw"]
 RENDERER = find_renderer()
 needs_renderer = pytest.mark.skipif(RENDERER is None, reason="no Graphviz renderer installed")
-
-
-def neuron():
-    x, w, b = Value(2.0, "x"), Value(-3.0, "w"), Value(6.8813735870195432, "b")
-    n = x * w + b
-    n.label = "n"
-    o = n.tanh()
-    o.label = "o"
-    o.backward()
-    return o, x, w, b, n
 
 
 def tiny_mlp():

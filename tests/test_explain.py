@@ -5,6 +5,7 @@ import random
 
 import numpy as np
 import pytest
+from examples import neuron
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -68,12 +69,7 @@ def test_path_sum_equals_the_gradient_of_backward(seed):
 
 
 def test_neuron_explanation_shows_formulas_numbers_and_total():
-    x, w, b = Value(2.0, "x"), Value(-3.0, "w"), Value(6.8813735870195432, "b")
-    n = x * w + b
-    n.label = "n"
-    o = n.tanh()
-    o.label = "o"
-    o.backward()
+    o, x, w, b, n = neuron()
     text = str(o.explain(w))
     local = 1 - math.tanh(n.data) ** 2  # computed here, not by the engine
     assert "1 path" in text

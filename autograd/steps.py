@@ -35,7 +35,7 @@ from typing import Any
 
 from .graph import topological_order
 from .ops import operation
-from .value import Value, _show, propagate, reset_gradients
+from .value import Value, _show, propagate, start_backward
 
 __all__ = [
     "BackwardSteps",
@@ -155,19 +155,12 @@ class BackwardSteps(Iterator[Step]):
     def __init__(self, root: Value) -> None:
         if not isinstance(root, Value):
             raise TypeError(f"backward_steps() needs a Value, got {type(root).__name__}")
-        if type(root.data) is not float:
-            raise ValueError(
-                "backward_steps() needs a scalar root, but this value holds a batch of "
-                f"{len(root.data)}; reduce it first with .sum() or .mean()"
-            )
         self.root = root
         self.order = topological_order(root)
         self.names = node_names(root, self.order)
-        self._pending = _backward_order(root, self.order)
+        self._pending, _ = start_backward(root, "backward_steps()")
         self.total = len(self._pending)
         self._done = 0
-        reset_gradients(self.order)
-        root.grad = 1.0 if root.parents else root.grad + 1.0
 
     def __iter__(self) -> BackwardSteps:
         return self
@@ -237,20 +230,6 @@ class BackwardSteps(Iterator[Step]):
     def run(self) -> list[Step]:
         """Run every remaining step and return them."""
         return list(self)
-
-
-def _backward_order(root: Value, order: list[Value]) -> list[Value]:
-    """The nodes with parents in the order `backward()` visits them (each before its parents).
-
-    The engine's own `graph.propagation_order` when it has one (so sums happen in the same
-    order and the gradients match `backward()` bit for bit), else reversed topological order.
-    """
-    from . import graph
-
-    fast = getattr(graph, "propagation_order", None)
-    if fast is not None:
-        return list(fast(root))
-    return [node for node in reversed(order) if node.parents]
 
 
 def backward_steps(root: Value) -> BackwardSteps:

@@ -171,22 +171,8 @@ class Value:
         (`graph.propagation_order`: every node is made after its parents, so newest first is
         a valid order), and the cyclic garbage collector is paused meanwhile.
         """
-        if type(self.data) is not float:
-            raise ValueError(
-                "backward() needs a scalar root, but this value holds a batch of "
-                f"{len(self.data)}; reduce it first with .sum() or .mean()"
-            )
-        if not self.parents:  # a leaf: d self/d self = 1, accumulated like any leaf
-            self.grad += 1.0
-            return
         with gc_paused():  # backward makes no cycles; skip the collector's walks of the graph
-            nodes = propagation_order(self)  # non-leaf nodes, each before its parents
-            batched = False
-            for node in nodes:
-                node.grad = 0.0  # non-leaf nodes show this pass only
-                if type(node.data) is not float:
-                    batched = True
-            self.grad = 1.0
+            nodes, batched = start_backward(self)
             if _anomaly:  # the same order, each step checked
                 for node in nodes:
                     propagate(node)
@@ -383,15 +369,29 @@ def mean(values: Iterable[Operand]) -> Value:
 # The chain rule at one node (shared by backward's general path and the step-through)
 
 
-def reset_gradients(order: Sequence[Value]) -> bool:
-    """Zero the grad of every non-leaf node in `order`; say whether any node is batched."""
+def start_backward(root: Value, caller: str = "backward()") -> tuple[list[Value], bool]:
+    """Begin a backward pass from `root`, as `backward()` and the step-through both do.
+
+    Every non-leaf node is reset to grad 0 (it shows this pass only) and d root/d root = 1 is
+    seeded (a leaf root accumulates 1, like any leaf). Returns the nodes to apply the chain
+    rule at, each before its parents (`graph.propagation_order`), and whether any is batched.
+    """
+    if type(root.data) is not float:
+        raise ValueError(
+            f"{caller} needs a scalar root, but this value holds a batch of "
+            f"{len(root.data)}; reduce it first with .sum() or .mean()"
+        )
+    if not root.parents:
+        root.grad += 1.0
+        return [], False
+    nodes = propagation_order(root)
     batched = False
-    for node in order:
-        if node.parents:
-            node.grad = 0.0
+    for node in nodes:
+        node.grad = 0.0
         if type(node.data) is not float:
             batched = True
-    return batched
+    root.grad = 1.0
+    return nodes, batched
 
 
 def propagate(node: Value) -> None:

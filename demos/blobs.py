@@ -108,7 +108,7 @@ def run(
     X, y = make_blobs(samples, std, data_seed)
     start = initial_weights(seed)
     net = build(start)
-    inputs = common.columns(X)
+    inputs = nn.columns(X)
     optimizer = nn.optim.SGD(net.parameters(), lr=lr)  # plain gradient descent
     losses = common.train(
         lambda: common.binary_cross_entropy(net(inputs), y),

@@ -42,12 +42,6 @@ def parameter_arrays(net: nn.MLP) -> list[np.ndarray]:
     return arrays
 
 
-def columns(X: np.ndarray, names: str = "x") -> list[Value]:
-    """One batched input Value per feature: `Value(X[:, j], "x<j+1>")`."""
-    X = np.asarray(X, dtype=float)
-    return [Value(X[:, j].copy(), f"{names}{j + 1}") for j in range(X.shape[1])]
-
-
 def sample(X: np.ndarray, row: int = 0, names: str = "x") -> list[Value]:
     """Scalar input Values for one sample (for the picture of one sample's graph)."""
     return [Value(float(x), f"{names}{j + 1}") for j, x in enumerate(np.asarray(X)[row])]

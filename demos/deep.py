@@ -290,7 +290,7 @@ def engine_train(
         for t, idx in enumerate(plan, start=1):
             key = (int(idx[0]), len(idx)) if len(idx) < len(X) else None
             if key not in inputs_of or len(idx) < len(X):
-                inputs_of[key] = common.columns(X[idx])
+                inputs_of[key] = nn.columns(X[idx])
             cost = engine_cost(net, inputs_of[key], y[idx], options.l2, len(idx))
             for p in params:
                 p.grad = 0.0
@@ -358,7 +358,7 @@ def run(
         result.figures[f"{name:<22}"] = (
             f"train {train_acc:.1%}  test {test_acc:.1%}  ({opts.describe()})"
         )
-        final = engine_cost(net, common.columns(X_train), y_train, opts.l2, len(X_train)).data
+        final = engine_cost(net, nn.columns(X_train), y_train, opts.l2, len(X_train)).data
         AL, _ = numpy_forward(reference, layers, X_train.T)
         result.agreement[f"{name}: final loss"] = abs(
             final - numpy_cost(AL, y_train[None, :], reference, opts.l2)

@@ -98,7 +98,7 @@ def run(
     y = labels * 2.0 - 1.0
     net = make_model(seed)
     start = common.parameter_arrays(net)  # [W1, b1, W2, b2, W3, b3]
-    inputs = common.columns(X)
+    inputs = nn.columns(X)
     params = net.parameters()
     accuracies: list[float] = []
 

@@ -120,7 +120,7 @@ def engine_train(
 ) -> tuple[nn.MLP, list[float]]:
     """The true gradient, from backward() on the engine. Returns (network, losses)."""
     net = build(w, b)
-    inputs = common.columns(X)
+    inputs = nn.columns(X)
     optimizer = nn.optim.SGD(net.parameters(), lr=lr)  # w <- w - lr dL/dw
     losses = common.train(
         lambda: half_squared_error(net(inputs), y),
@@ -138,7 +138,7 @@ def gradient_check(
     then the tutorial's hand-written update against the engine's gradient
     (`autograd.check_gradient_function`), which points at every entry where they differ.
     """
-    inputs = common.columns(X)
+    inputs = nn.columns(X)
 
     def loss(w, b):  # w: the entries as Values (an object array), b: a Value
         return half_squared_error(autograd.linear(list(w), inputs, b, "sigmoid"), y)
@@ -188,7 +188,7 @@ def run(
     fig["OR learned by both"] = _yes(
         np.array_equal(engine_p > 0.5, OR_Y > 0.5) and np.array_equal(tutorial_p > 0.5, OR_Y > 0.5)
     )
-    final_loss = half_squared_error(net(common.columns(OR_X)), OR_Y).data
+    final_loss = half_squared_error(net(nn.columns(OR_X)), OR_Y).data
     numpy_loss = 0.5 * float(np.sum((sigmoid(OR_X @ nw + nb) - OR_Y) ** 2))
     result.agreement["OR final loss"] = abs(final_loss - numpy_loss)
     result.agreement["OR weights"] = common.max_abs_difference(
@@ -232,7 +232,7 @@ def run(
     fig["largest weight: symptom"] = (
         f"{int(np.argmax(engine_weights)) + 1} (tutorial's update: {int(np.argmax(uw)) + 1})"
     )
-    virus_loss = half_squared_error(vnet(common.columns(VIRUS_X)), VIRUS_Y).data
+    virus_loss = half_squared_error(vnet(nn.columns(VIRUS_X)), VIRUS_Y).data
     numpy_virus_loss = 0.5 * float(np.sum((sigmoid(VIRUS_X @ vw + vb) - VIRUS_Y) ** 2))
     result.agreement["virus final loss"] = abs(virus_loss - numpy_virus_loss)
     result.agreement["virus weights"] = common.max_abs_difference(

@@ -91,7 +91,7 @@ def run(
     """Train on the engine and with the tutorial's class from the same weights."""
     w1, w2 = initial_weights(seed)
     net = build(w1, w2)
-    inputs = common.columns(X)
+    inputs = nn.columns(X)
     optimizer = nn.optim.SGD(net.parameters(), lr=lr)  # each weight moved by its full gradient
     losses = common.train(
         lambda: sum_squared_errors(net(inputs), Y),

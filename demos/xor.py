@@ -93,7 +93,7 @@ def run(
     """Train on the engine and in NumPy from the same weights; pictures under `out`."""
     start = initial_weights(seed)
     net = build(start)
-    inputs = common.columns(X)
+    inputs = nn.columns(X)
     optimizer = nn.optim.SGD(net.parameters(), lr=lr)  # plain gradient descent
     losses = common.train(
         lambda: common.binary_cross_entropy(net(inputs), Y),

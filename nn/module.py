@@ -85,6 +85,18 @@ def _positive_int(n: Any, what: str) -> int:
     return int(n)
 
 
+def columns(X: Any) -> list[Value]:
+    """A batch as the inputs of one graph: one batched Value per feature, `x1, x2, ...`.
+
+    `X` has shape (samples, features); column j becomes `Value(X[:, j], f"x{j + 1}")`, whose
+    data is its own read-only copy.
+    """
+    X = np.asarray(X, dtype=float)
+    if X.ndim != 2:
+        raise ValueError(f"X must be 2-D (samples, features), got shape {X.shape}")
+    return [Value(X[:, j], f"x{j + 1}") for j in range(X.shape[1])]
+
+
 def as_inputs(x: Any, nin: int) -> list[Any]:
     """The inputs of a network as a list of `nin` Values.
 
@@ -101,9 +113,7 @@ def as_inputs(x: Any, nin: int) -> list[Any]:
                     f"expected {nin} input features, got an array of shape {x.shape} "
                     f"(rows are samples, columns features)"
                 )
-            return [
-                Value(np.ascontiguousarray(x[:, j], dtype=float), f"x{j + 1}") for j in range(nin)
-            ]
+            return columns(x)
         if x.ndim != 1:
             raise ValueError(f"inputs must be 1-D (one sample) or 2-D (a batch), got {x.shape}")
         x = [float(v) for v in x]

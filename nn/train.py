@@ -21,7 +21,7 @@ from autograd import Value
 
 from . import losses as losses_module
 from .data import minibatches
-from .module import Module, Seed, make_rng
+from .module import Module, Seed, columns, make_rng
 from .optim import SGD, Adam, Optimizer
 
 
@@ -48,14 +48,6 @@ class History:
             "val_loss": self.val_loss,
             "val_accuracy": self.val_accuracy,
         }
-
-
-def columns(X: np.ndarray) -> list[Value]:
-    """One batched input Value per feature: Value(X[:, j]) for every column j."""
-    X = np.asarray(X, dtype=float)
-    if X.ndim != 2:
-        raise ValueError(f"X must be 2-D (samples, features), got shape {X.shape}")
-    return [Value(np.ascontiguousarray(X[:, j]), f"x{j + 1}") for j in range(X.shape[1])]
 
 
 def forward(model: Module, X: np.ndarray, batched: bool = True) -> Any:

@@ -188,7 +188,7 @@ def test_network_gradients_match_central_differences():
     report = autograd.gradcheck(loss, arrays)
     assert report.passed
     net = nn.MLP.from_weights(arrays[0::2], arrays[1::2], ["tanh", "sigmoid"])
-    common.binary_cross_entropy(net(common.columns(X)), y).backward()
+    common.binary_cross_entropy(net(nn.columns(X)), y).backward()
     engine = [p.grad for p in net.parameters()]
     analytic = [row.actual for row in report.rows]  # W1 row-major, b1, W2, b2
     by_layer = [*np.column_stack([np.reshape(analytic[:6], (3, 2)), analytic[6:9]]).ravel()]

@@ -40,10 +40,6 @@ def use_numpy() -> Any:
     return np
 
 
-def is_scalar(x: object) -> bool:
-    return type(x) is float
-
-
 # ---------------------------------------------------------------------------------------------
 # IEEE-safe scalar helpers (Python's float raises where IEEE returns inf or nan).
 
@@ -96,11 +92,6 @@ def sigmoid(x: float) -> float:
         return NAN
     e = exp(x)
     return e / (1.0 + e)
-
-
-def times(local: float, grad: float) -> float:
-    """local * grad for the chain rule (plain multiplication; named for the step-through)."""
-    return local * grad
 
 
 # ---------------------------------------------------------------------------------------------

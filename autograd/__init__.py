@@ -23,6 +23,7 @@ from .value import (
     no_grad,
     sum,
     sum_of_squares,
+    tape,
 )
 
 __all__ = [
@@ -46,5 +47,6 @@ __all__ = [
     "no_grad",
     "sum",
     "sum_of_squares",
+    "tape",
     "topological_order",
 ]

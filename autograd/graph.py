@@ -41,20 +41,19 @@ def topological_order(root: Value) -> list[Value]:
     return order
 
 
-def propagation_order(root: Value) -> list[Value]:
-    """The nodes `backward()` applies the chain rule at: every non-leaf node `root` depends on,
-    each before all of its parents (so after everything that uses it), `root` first.
+def propagation_order(*roots: Value) -> list[Value]:
+    """The nodes `backward()` applies the chain rule at: every non-leaf node the `roots`
+    depend on (the roots included), each before all of its parents (so after everything that
+    uses it); for one root, `root` first.
 
     The fast order for backward. Every node is made after its parents, so the creation number
     each node carries (`_serial`) sorted downwards is a reverse topological order; finding the
     nodes is then one walk with one set, and the sort (in C) is nearly free because the walk
     already meets nodes mostly newest first. Leaves are left out: nothing flows through them.
     """
-    if not root.parents:
-        return []
-    nodes = [root]
-    seen = {root}
-    stack = [root]  # depth-first with an explicit stack: no recursion, and nodes near in memory
+    nodes = [root for root in dict.fromkeys(roots) if root.parents]
+    seen = set(nodes)
+    stack = nodes[:]  # depth-first with an explicit stack: no recursion, and nodes near in memory
     mark, append, push, pop = seen.add, nodes.append, stack.append, stack.pop
     while stack:
         for parent in pop().parents:

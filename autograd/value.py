@@ -23,6 +23,8 @@ import itertools
 import math
 import numbers
 import operator
+import sys
+from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Union
@@ -35,6 +37,11 @@ Operand = Union["Value", int, float]  # noqa: UP007 (a forward reference)
 
 _recording = True  # False inside `no_grad()`
 _anomaly = False  # True inside `detect_anomaly()`
+_tape: Tape | None = None  # the tape being recorded, inside `tape()`
+
+# The `_serial` of every leaf. Nodes made by operations are numbered in the order they are
+# made; a leaf has no parents, so it needs no place in backward's order.
+LEAF = sys.maxsize
 
 
 class Value:
@@ -45,8 +52,8 @@ class Value:
     `local_grads` (d self / d parent for each parent, same order).
     """
 
-    # `_serial`: creation number. Every node is made after its parents, so sorting by it gives
-    # backward its order (`graph.propagation_order`).
+    # `_serial`: creation number (LEAF for leaves). Every node is made after its parents, so
+    # sorting by it gives backward its order (`graph.propagation_order`).
     __slots__ = ("data", "grad", "label", "op", "parents", "local_grads", "_serial", "__weakref__")
     __array_ufunc__ = None  # make `numpy_array * value` call Value.__rmul__, not NumPy
 
@@ -59,7 +66,7 @@ class Value:
         self.op = ""
         self.parents: tuple[Value, ...] = ()
         self.local_grads: tuple = ()
-        self._serial = _next_serial()
+        self._serial = LEAF
 
     # -- operators: each one is a single node ------------------------------------------------
     def __add__(self, other: Operand) -> Value:
@@ -169,9 +176,21 @@ class Value:
         Leaves accumulate across calls (use `zero_grad()`); non-leaf nodes are reset first,
         so they show this pass's gradient. The order is found without recursion
         (`graph.propagation_order`: every node is made after its parents, so newest first is
-        a valid order), and the cyclic garbage collector is paused meanwhile.
+        a valid order), and the cyclic garbage collector is paused meanwhile. Inside `tape()`,
+        a root made on the tape needs no search: the tape is that order already.
         """
         with gc_paused():  # backward makes no cycles; skip the collector's walks of the graph
+            on = _tape
+            if (
+                on is not None
+                and not on.batched
+                and self.parents
+                and self._serial >= on.start
+                and type(self.data) is float
+                and not _anomaly
+            ):
+                _backward_on_tape(self, on)
+                return
             nodes, batched = start_backward(self)
             if _anomaly:  # the same order, each step checked
                 for node in nodes:
@@ -241,11 +260,16 @@ def _make(data: Any, parents: tuple, local_grads: tuple, op: str) -> Value:
     out.data = data
     out.grad = 0.0
     out.label = ""
-    out._serial = _next_serial()
     if _recording:
         out.op, out.parents, out.local_grads = op, parents, local_grads
+        out._serial = _next_serial()
+        if _tape is not None:  # record it; note what would keep backward from the tape
+            _tape.nodes.append(out)
+            if type(data) is not float:
+                _tape.batched = True
     else:
         out.op, out.parents, out.local_grads = "", (), ()
+        out._serial = LEAF
     if _anomaly:
         _check_forward(op, parents, data, local_grads)
     return out
@@ -253,6 +277,7 @@ def _make(data: Any, parents: tuple, local_grads: tuple, op: str) -> Value:
 
 _new_value = object.__new__
 _next_serial = itertools.count().__next__
+_serial_of = operator.attrgetter("_serial")
 
 
 def _reduce(op: str, value: Value) -> Value:
@@ -394,6 +419,78 @@ def start_backward(root: Value, caller: str = "backward()") -> tuple[list[Value]
     return nodes, batched
 
 
+def _backward_on_tape(root: Value, tape: Tape) -> None:
+    """`backward()` of a root made on a (scalar) tape: the chain rule at every node recorded up
+    to `root`, newest first. Each node is recorded after its parents: no search, no sort.
+
+    The tape may hold nodes `root` does not depend on. They are told apart as the pass goes:
+    every recorded node starts with the grad `_UNREACHED` (a 0.0 of its own, so adding to it
+    is adding to 0), and a node that still holds it when its turn comes has received nothing:
+    it passes nothing on and keeps grad 0, which is d root/d node. So the same nodes pass on
+    the same sums in the same order as after a search: identical gradients, IEEE cases
+    (0 * inf) included. A non-leaf made before the tape began that a recorded node reads is
+    collected as the pass goes, and its part of the graph searched at the end.
+    """
+    recorded, start, unreached = tape.nodes, tape.start, _UNREACHED
+    end = bisect_right(recorded, root._serial, key=_serial_of)  # root is recorded[end - 1]
+    nodes = recorded if end == len(recorded) else recorded[:end]
+    for node in nodes:
+        node.grad = unreached
+    root.grad = 1.0
+    outside: set[Value] = set()  # non-leaves made before the tape, reached from it
+    for node in reversed(nodes):  # backward's scalar loop, skipping what was not reached
+        grad = node.grad
+        if grad is unreached:  # root does not depend on this node
+            continue
+        parents = node.parents
+        if len(parents) == 2:
+            a, b = parents
+            local_a, local_b = node.local_grads
+            a.grad += local_a * grad
+            b.grad += local_b * grad
+            if a._serial < start or b._serial < start:  # (LEAF, a leaf's, is the largest)
+                _reach_outside(node, start, outside)
+        elif len(parents) == 1:
+            a = parents[0]
+            a.grad += node.local_grads[0] * grad
+            if a._serial < start:
+                _reach_outside(node, start, outside)
+        else:
+            before_tape = False
+            for parent, local in zip(parents, node.local_grads):
+                parent.grad += local * grad
+                if parent._serial < start:
+                    before_tape = True
+            if before_tape:
+                _reach_outside(node, start, outside)
+    if outside:  # the rest of the graph is not on the tape: search it, as backward does
+        rest = propagation_order(*outside)
+        for node in rest:
+            if node not in outside:
+                node.grad = 0.0
+        backward_batched(rest)
+
+
+def _reach_outside(node: Value, start: int, outside: set[Value]) -> None:
+    """`node`, on the tape, has just passed gradient to non-leaves made before the tape began.
+    The first time one is met in a pass, its grad still holds an earlier pass's gradient too:
+    start it again from this node's contributions alone (as backward's reset would have),
+    and note it, so that its part of the graph is searched at the end."""
+    first = {p for p in node.parents if p._serial < start and p not in outside}
+    for parent in first:
+        parent.grad = 0.0
+    grad = node.grad
+    for parent, local in zip(node.parents, node.local_grads):
+        if parent in first:
+            parent.grad += local * grad
+    outside.update(first)
+
+
+# The grad of a node on a tape that backward has not reached (yet): a 0.0 told apart by
+# identity. Arithmetic on floats always makes new objects, so no sum is ever this one.
+_UNREACHED = float("0.0")
+
+
 def propagate(node: Value) -> None:
     """Apply the chain rule at `node`: parent.grad += local * node.grad for each parent.
 
@@ -494,6 +591,63 @@ def _add_layer(inputs: tuple, columns: Any, weights: list, rows: list, neurons: 
 # Modes
 
 
+class Tape:
+    """The nodes made inside one `tape()` block, in the order they were made.
+
+    Every node is made after its parents, so this list read backwards is an order in which
+    to apply the chain rule (each node before its parents): `backward()` of a root made on
+    the tape reads it instead of searching the graph. `nodes` is the list itself (look, do
+    not change).
+    """
+
+    __slots__ = ("nodes", "start", "batched", "outside")
+
+    def __init__(self) -> None:
+        self.nodes: list[Value] = []
+        self.start = _next_serial()  # every node made from now on has a larger number
+        # Either turns backward back to searching the graph: a batched node is recorded (the
+        # bulk path needs the search's order), or a node with one or two parents reads a
+        # non-leaf made before the tape began (part of the graph is not on the tape).
+        self.batched = False
+        self.outside = False
+
+    def __len__(self) -> int:
+        return len(self.nodes)
+
+    def __repr__(self) -> str:
+        return f"Tape({len(self.nodes)} nodes)"
+
+
+@contextmanager
+def tape() -> Iterator[Tape]:
+    """Inside, every node made is also appended to a tape, and `backward()` of a root made
+    there reads the tape backwards instead of searching the graph for an order.
+
+    The same chain rule, the same order of sums and the same gradients, without the search
+    (about a third of backward's time on a scalar graph). The tape keeps every node made in
+    the block alive until the block ends (and the `Tape` it gives is dropped), so open one
+    per training step:
+
+        for step in range(steps):
+            with autograd.tape():
+                loss = model_loss()
+                loss.backward()
+
+    Nodes made on the tape that the root does not depend on end backward with grad 0 (their
+    derivative), where a searched backward leaves them as they were. A `tape()` inside
+    another records on the outer one.
+    """
+    global _tape
+    if _tape is not None:
+        yield _tape
+        return
+    _tape = Tape()
+    try:
+        yield _tape
+    finally:
+        _tape = None
+
+
 @contextmanager
 def no_grad() -> Iterator[None]:
     """Inside, operations record no parents: results are constants (for inference)."""
@@ -584,7 +738,7 @@ def _as_value(x: Operand) -> Value:
         out.grad = 0.0
         out.label = out.op = ""
         out.parents = out.local_grads = ()
-        out._serial = _next_serial()
+        out._serial = LEAF
         return out
     if isinstance(x, numbers.Real) or type(x).__name__ == "ndarray":
         return Value(x)

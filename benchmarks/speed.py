@@ -18,6 +18,9 @@ Rows:
   `autograd.linear` call per neuron, or one `autograd.linear_layer` call per layer (the same
   nodes, computed with one matrix product per layer);
 - nn: what `nn.fit` does for the same step (nn.MLP, nn.losses.hinge + l2, nn.optim.SGD);
+- each row of this engine three ways: the collector on, paused (`autograd.gc_paused()`), and
+  paused with the step on a tape (`autograd.tape()`: backward reads the recorded nodes
+  instead of searching the graph), which is how `nn.fit` runs a step;
 - NumPy reference: `nn.reference.ReferenceMLP` (the textbook forward/backward), and a minimal
   vectorized NumPy step written below (the fastest NumPy can be here);
 - PyTorch eager (CPU, one thread) if `torch` imports here or `--torch-python` names a Python
@@ -377,38 +380,43 @@ def graph_nodes(root) -> int:
     return len(seen)
 
 
-def per_node(forward: Callable[[], object], repeats: int) -> dict[str, float]:
-    """ns per node forward and backward (collector paused), bytes per node (tracemalloc)."""
+def per_node(forward: Callable[[], object], repeats: int, taped: bool) -> dict[str, float]:
+    """ns per node forward and backward (collector paused), bytes per node (tracemalloc);
+    with `taped`, also forward and backward inside autograd.tape()."""
+    import contextlib
+
+    import autograd
+
     root = forward()
     nodes = graph_nodes(root)
     del root
-    forward_times, backward_times = [], []
-    for _ in range(repeats):
-        gc.collect()
-        gc.disable()
-        try:
-            start = time.perf_counter()
-            root = forward()
-            middle = time.perf_counter()
-            root.backward()
-            end = time.perf_counter()
-            del root
-        finally:
-            gc.enable()
-        forward_times.append(middle - start)
-        backward_times.append(end - middle)
+    times: dict[str, list[float]] = {}
+    for mode in ("", " on tape") if taped else ("",):
+        times["forward" + mode], times["backward" + mode] = [], []
+        for _ in range(repeats):
+            gc.collect()
+            gc.disable()
+            try:
+                with autograd.tape() if mode else contextlib.nullcontext():
+                    start = time.perf_counter()
+                    root = forward()
+                    middle = time.perf_counter()
+                    root.backward()
+                    end = time.perf_counter()
+                    del root
+            finally:
+                gc.enable()
+            times["forward" + mode].append(middle - start)
+            times["backward" + mode].append(end - middle)
     from benchmarks.engine import allocated_bytes
 
-    return {
-        "nodes": nodes,
-        "forward": statistics.median(forward_times) * 1e9 / nodes,
-        "backward": statistics.median(backward_times) * 1e9 / nodes,
-        "bytes": allocated_bytes(forward) / nodes,
-    }
+    result = {key: statistics.median(t) * 1e9 / nodes for key, t in times.items()}
+    return {"nodes": nodes, **result, "bytes": allocated_bytes(forward) / nodes}
 
 
-def gc_cost(step: Callable[[], object], steps: int) -> tuple[float, float]:
-    """(ms per step with the cyclic GC on, ms per step inside autograd.gc_paused())."""
+def gc_cost(step: Callable[[], object], steps: int) -> tuple[float, float, float]:
+    """ms per step: with the cyclic GC on; inside autograd.gc_paused(); inside gc_paused()
+    and autograd.tape() (as nn.fit runs each step)."""
     import autograd
 
     on = median_ms(step, steps)
@@ -417,7 +425,11 @@ def gc_cost(step: Callable[[], object], steps: int) -> tuple[float, float]:
         with autograd.gc_paused():
             step()
 
-    return on, median_ms(paused, steps)
+    def taped():
+        with autograd.gc_paused(), autograd.tape():
+            step()
+
+    return on, median_ms(paused, steps), median_ms(taped, steps)
 
 
 # -- the report -------------------------------------------------------------------------------
@@ -441,8 +453,9 @@ def main(argv: list[str] | None = None) -> int:
     X, y = moons()
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 100_000))  # classic's recursive sort
 
-    # (label, ms with the cyclic GC on, ms with every step inside autograd.gc_paused())
-    rows: list[tuple[str, float, float | None]] = []
+    # (label, ms with the cyclic GC on, ms inside autograd.gc_paused(), ms inside gc_paused()
+    # and autograd.tape()); None where the row has no such mode
+    rows: list[tuple[str, float, float | None, float | None]] = []
     grads: dict[str, np.ndarray] = {}
     forwards: dict[str, Callable[[], object]] = {}
     for kind, label, count in [
@@ -457,7 +470,7 @@ def main(argv: list[str] | None = None) -> int:
         forwards[kind] = forward
         step = engine_step(kind, X, y)[0]
         if kind == "classic":  # its closures are reference cycles: it needs the collector
-            rows.append((label, median_ms(step, count), None))
+            rows.append((label, median_ms(step, count), None, None))
         else:
             rows.append((label, *gc_cost(step, count)))
     made = nn_step(X, y)
@@ -471,17 +484,17 @@ def main(argv: list[str] | None = None) -> int:
     if reference is not None:
         step, gradients = reference
         grads["NumPy reference"] = gradients()
-        rows.append((numpy_label, median_ms(step, fast_steps * 5), None))
+        rows.append((numpy_label, median_ms(step, fast_steps * 5), None, None))
     step, gradients = numpy_minimal(X, y)
     grads["NumPy minimal"] = gradients()
     minimal_label = "NumPy, minimal vectorized step"
-    rows.append((minimal_label, median_ms(step, fast_steps * 5), None))
+    rows.append((minimal_label, median_ms(step, fast_steps * 5), None, None))
     torch = torch_row(args.torch_python, fast_steps * 2)
     if torch is not None:
         grads["PyTorch"] = np.array(torch["grads"])
-        rows.append((f"PyTorch {torch['version']} eager, CPU, 1 thread", torch["ms"], None))
+        rows.append((f"PyTorch {torch['version']} eager, CPU, 1 thread", torch["ms"], None, None))
 
-    ms = {label: on for label, on, _ in rows}
+    ms = {label: on for label, on, *_ in rows}
     classic_ms = rows[0][1]
     numpy_ms = ms.get(numpy_label, ms[minimal_label])
     minimal_ms = ms[minimal_label]
@@ -491,19 +504,20 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(
         "'GC on': the cyclic garbage collector left on; 'paused': each step inside "
-        "autograd.gc_paused(), as nn.fit runs. Ratios use the paused column where there is one.\n"
+        "autograd.gc_paused();\n'+ tape': inside gc_paused() and autograd.tape(), as nn.fit "
+        "runs each step. Ratios use the last column a row has.\n"
     )
     header = (
-        f"{'engine design':<46} {'GC on':>9} {'paused':>9} {'vs classic':>11}"
+        f"{'engine design':<46} {'GC on':>9} {'paused':>9} {'+ tape':>9} {'vs classic':>11}"
         f" {'/ NumPy ref':>12} {'/ NumPy min':>12}"
     )
     print(header)
     print("-" * len(header))
-    for label, on, paused in rows:
-        best = on if paused is None else paused
-        shown = "" if paused is None else f"{paused:.3f}"
+    for label, on, paused, taped in rows:
+        best = next(t for t in (taped, paused, on) if t is not None)
+        shown = ["" if t is None else f"{t:.3f}" for t in (paused, taped)]
         print(
-            f"{label:<46} {on:>9.3f} {shown:>9} {classic_ms / best:>10.1f}x"
+            f"{label:<46} {on:>9.3f} {shown[0]:>9} {shown[1]:>9} {classic_ms / best:>10.1f}x"
             f" {best / numpy_ms:>11.2f}x {best / minimal_ms:>11.2f}x"
         )
     print(
@@ -521,16 +535,16 @@ def main(argv: list[str] | None = None) -> int:
         "for 100 points;\nbatched: the one-sample graph); times with the collector paused:"
     )
     header = f"  {'graph':<12} {'nodes':>8} {'forward ns/node':>16} {'backward ns/node':>17}"
-    header += f" {'bytes/node':>11}"
+    header += f" {'on a tape: fw':>14} {'bw':>6} {'bytes/node':>11}"
     print(header)
     repeats = 1 if args.quick else 5
     nodes = {}
     for kind in ("classic", "primitive", "fused", "batched"):
-        nodes[kind] = per_node(forwards[kind], repeats)
-        n = nodes[kind]
+        nodes[kind] = n = per_node(forwards[kind], repeats, taped=kind != "classic")
+        taped = [f"{n[k]:.0f}" if k in n else "" for k in ("forward on tape", "backward on tape")]
         print(
             f"  {kind:<12} {n['nodes']:>8} {n['forward']:>16.0f} {n['backward']:>17.0f}"
-            f" {n['bytes']:>11.0f}"
+            f" {taped[0]:>14} {taped[1]:>6} {n['bytes']:>11.0f}"
         )
     ratio = nodes["primitive"]["bytes"] / nodes["classic"]["bytes"]
     print(f"  bytes per node, primitive / classic: {ratio:.2f}")

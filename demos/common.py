@@ -62,9 +62,10 @@ def train(
     losses = []
     with autograd.gc_paused():
         for k in range(iterations):
-            loss = loss_of()
-            optimizer.zero_grad()
-            loss.backward()
+            with autograd.tape():
+                loss = loss_of()
+                optimizer.zero_grad()
+                loss.backward()
             optimizer.step()
             losses.append(loss.data)
             if every and (k % every == 0 or k == iterations - 1):

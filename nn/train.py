@@ -233,9 +233,10 @@ def fit(
                 for Xb, yb in minibatches(
                     X, y, batch_size, shuffle and batch_size is not None, rng
                 ):
-                    loss_value, outputs = build_loss(model, Xb, yb, loss_fn, l2, batched)
-                    opt.zero_grad()
-                    loss_value.backward()
+                    with autograd.tape():  # backward reads the step's nodes off the tape
+                        loss_value, outputs = build_loss(model, Xb, yb, loss_fn, l2, batched)
+                        opt.zero_grad()
+                        loss_value.backward()
                     opt.step()
                     total += loss_value.data * len(Xb)
                     count += len(Xb)

@@ -1,0 +1,196 @@
+"""`autograd.tape()`: backward reads the recorded nodes instead of searching the graph.
+
+The oracle is the searched backward itself, on a second copy of the very same graph: every
+gradient must be identical (==, not close), because the tape must make the same sums in the
+same order. Random programs come from test_graphs (shared subexpressions, n-ary and fused
+nodes); parts of each graph are made before the tape began, and nodes the root does not
+depend on are recorded too.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_graphs import OPERATIONS, programs, resolve, run
+
+import autograd
+from autograd import Value
+
+
+def same(x: float, y: float) -> bool:
+    return x == y or (math.isnan(x) and math.isnan(y))
+
+
+def build(program, leaves, split: int):
+    """The program's values; steps before `split` made now, the rest by the caller's tape."""
+    values = [Value(x, f"x{i}") for i, x in enumerate(leaves)]
+    before = run(program[:split], values, 1)
+    return values, before
+
+
+def finish(program, before: list, split: int, n_leaves: int):
+    """Run the steps from `split` on, then the root (as `output` does), plus a dead branch."""
+    results = list(before)
+    for name, indices in program[split:]:
+        results.append(OPERATIONS[name][1](*[results[i] for i in indices]))
+    used = {i for _, indices in program for i in indices}
+    unused = [r for i, r in enumerate(results) if i >= n_leaves and i not in used]
+    dead = (results[-1] * 3.0).exp()  # recorded, but the root does not read it
+    root = autograd.sum(unused) if unused else results[-1]
+    return results, root, dead
+
+
+@settings(max_examples=200, deadline=None)
+@given(programs, st.integers(0, 20), st.booleans())
+def test_tape_gives_exactly_the_searched_gradients(case, split_at, stale):
+    leaves, steps = case
+    program = resolve(leaves, steps)
+    split = min(split_at, len(program))
+    n = len(leaves)
+
+    # the oracle: the same graph, searched
+    values_a, before_a = build(program, leaves, split)
+    results_a, root_a, _ = finish(program, before_a, split, n)
+    if stale:  # an earlier pass leaves gradients behind on the pre-tape nodes
+        results_a[-1].backward()
+    root_a.backward()
+
+    values_b, before_b = build(program, leaves, split)
+    with autograd.tape() as tape:
+        results_b, root_b, dead = finish(program, before_b, split, n)
+        if stale:
+            results_b[-1].backward()
+        root_b.backward()
+    assert len(tape) >= len(program) - split
+    assert root_a.data == root_b.data or math.isnan(root_a.data)
+    for a, b in zip(results_a, results_b):
+        if not same(a.grad, b.grad):
+            assert (a.grad, b.grad) == "identical", program
+    assert dead.grad == 0.0  # recorded, not reached: d root / d dead = 0
+
+
+def test_nodes_the_root_does_not_read_end_with_zero_even_through_inf():
+    a = Value(0.0, "a")
+    with autograd.tape():
+        side = a.log()  # -inf, with local derivative 1/0 = inf
+        root = a * 2.0
+        root.backward()
+    assert a.grad == 2.0  # 0 * inf from `side` would make it nan
+    assert side.grad == 0.0
+
+
+def test_ieee_zero_times_inf_is_kept_where_the_root_does_read_it():
+    # d/da of relu(-1) * log(a) at a = 0: the searched backward gives 0 * inf = nan, as
+    # PyTorch does; the tape must agree.
+    a = Value(0.0)
+    (Value(-1.0).relu() * a.log()).backward()
+    assert math.isnan(a.grad)
+    a = Value(0.0)
+    with autograd.tape():
+        (Value(-1.0).relu() * a.log()).backward()
+    assert math.isnan(a.grad)
+
+
+def test_a_root_recorded_earlier_leaves_later_nodes_alone():
+    x = Value(1.5, "x")
+    with autograd.tape() as tape:
+        first = x * x
+        later = first.tanh()
+        later.backward()
+        assert later.grad == 1.0
+        x.zero_grad()
+        first.backward()  # later was recorded after first: not part of this pass
+    assert x.grad == 3.0
+    assert first.grad == 1.0
+    assert later.grad == 1.0  # kept from its own pass
+    assert len(tape) == 2
+
+
+def test_backward_twice_on_a_tape_leaves_accumulate_inner_nodes_show_the_latest():
+    x = Value(2.0)
+    with autograd.tape():
+        y = x * x
+        z = y + 1.0
+        z.backward()
+        z.backward()
+    assert x.grad == 8.0
+    assert y.grad == 1.0 and z.grad == 1.0
+
+
+def test_inner_nodes_made_before_the_tape_are_finished_by_a_search():
+    x = Value(0.7, "x")
+    u = x.tanh()  # made before the tape
+    v = u * u
+    expected = 2 * math.tanh(0.7) * (1 - math.tanh(0.7) ** 2) * 3 + 1
+    for make in (
+        lambda: (v * 3.0) + x,  # binary nodes read it
+        lambda: autograd.sum([v, v, v, x]),  # an n-ary node reads it three times
+        lambda: autograd.linear([v, x], [Value(3.0), Value(1.0)]),  # a fused node
+    ):
+        x.grad = 0.0
+        with autograd.tape():
+            root = make()
+            root.backward()
+        assert math.isclose(x.grad, expected, rel_tol=1e-15), make
+        assert v.grad == 3.0 and math.isclose(u.grad, 6 * math.tanh(0.7), rel_tol=1e-15)
+
+
+def test_batched_graphs_on_a_tape_are_searched_and_agree():
+    X = np.array([[0.5, -1.0], [2.0, 0.25], [-0.5, 1.5]])
+    grads = []
+    for taped in (False, True):
+        w = [Value(0.3), Value(-0.8)]
+        b = Value(0.1)
+        cols = [Value(X[:, 0]), Value(X[:, 1])]
+        if taped:
+            with autograd.tape() as tape:
+                loss = (autograd.linear(w, cols, b, "tanh") ** 2).mean()
+                loss.backward()
+            assert tape.batched
+        else:
+            loss = (autograd.linear(w, cols, b, "tanh") ** 2).mean()
+            loss.backward()
+        grads.append([p.grad for p in (*w, b)])
+    assert grads[0] == grads[1]
+
+
+def test_nested_tapes_record_on_the_outer_one_and_no_grad_records_nothing():
+    x = Value(1.0)
+    with autograd.tape() as outer:
+        a = x + 1.0
+        with autograd.tape() as inner:
+            b = a * 2.0
+            with autograd.no_grad():
+                c = b * 5.0
+        assert inner is outer
+        assert outer.nodes == [a, b]
+        assert c.is_leaf
+        b.backward()
+    assert x.grad == 2.0
+    assert repr(outer) == "Tape(2 nodes)"
+
+
+def test_after_the_block_backward_searches_and_the_tape_is_gone():
+    x = Value(3.0)
+    with autograd.tape():
+        y = x * x
+    assert autograd.value._tape is None
+    y.backward()
+    assert x.grad == 6.0
+
+
+def test_anomaly_mode_still_names_the_operation_on_a_tape():
+    x = Value(0.0, "x")
+    with autograd.tape():
+        y = x.log().exp()  # exp(-inf) = 0: finite; backward then meets 0 * inf at x
+        with autograd.detect_anomaly():
+            try:
+                (y * 2.0).backward()
+            except FloatingPointError as error:
+                message = str(error)
+            else:
+                message = ""
+    assert "x=0.0" in message

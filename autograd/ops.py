@@ -247,8 +247,26 @@ ACTIVATIONS: dict[str, tuple[Callable, Callable]] = {
 }
 
 
+class LinearLayerGrads:
+    """What the batched linear nodes made together (a layer's neurons, or one neuron) share.
+
+    `matrix` (k, n + 1): row j holds neuron j's weights then its bias; `columns` (n + 1, B):
+    the inputs x_1..x_n as rows, then a row of ones (the bias's "input"); `slopes` (k, B):
+    act'(z) of neuron j in row j; `sources`: the input arrays `columns` was stacked from;
+    `reads`: the input Values as one tuple (set by `linear_layer`, else None).
+    """
+
+    __slots__ = ("matrix", "columns", "slopes", "sources", "reads", "__weakref__")
+
+    def __init__(
+        self, matrix: Any, columns: Any, slopes: Any, sources: tuple, reads: Any = None
+    ) -> None:
+        self.matrix, self.columns, self.slopes = matrix, columns, slopes
+        self.sources, self.reads = sources, reads
+
+
 class LinearGrads:
-    """The local derivatives of one batched linear node, kept as three arrays, read by row.
+    """The local derivatives of one batched linear node: row `row` of a `LinearLayerGrads`.
 
     For out = act(z), z = b + sum_i w_i x_i over a batch (scalar weights w and bias b, batched
     inputs x_i), with `slope` = act'(z) (one entry per sample):
@@ -258,30 +276,44 @@ class LinearGrads:
         self[2n]      = d out/d b   = slope
 
     It behaves like the tuple of those 2n + 1 arrays (len, indexing, iteration, zip with the
-    parents), but holds only `weights` (n,), `slope` (B,) and `columns` (n + 1, B): the inputs
-    x_1..x_n as rows, then a row of ones (the bias's "input"), shared by the neurons of a layer.
-    Making the node costs no per-edge work, and backward reads the arrays in bulk: the sums
-    over the batch for every weight and the bias are one product, columns @ (slope * g).
+    parents), but holds only a reference to what the layer's neurons share and its row there.
+    Making the node costs no per-edge work, and backward reads a layer's arrays in bulk: the
+    sums over the batch for every weight and bias of the layer are one product,
+    (slopes * G) @ columns^T, with G the neurons' gradients as rows.
     """
 
-    __slots__ = ("weights", "columns", "slope", "sources", "__weakref__")
+    __slots__ = ("shared", "row", "__weakref__")
 
-    def __init__(self, weights: Any, columns: Any, slope: Any, sources: tuple = ()) -> None:
-        self.weights, self.columns, self.slope = weights, columns, slope
-        self.sources = sources  # the input arrays `columns` was stacked from
+    def __init__(self, shared: LinearLayerGrads, row: int) -> None:
+        self.shared, self.row = shared, row
+
+    @property
+    def weights(self) -> Any:
+        """w_1..w_n, shape (n,)."""
+        return self.shared.matrix[self.row, :-1]
+
+    @property
+    def slope(self) -> Any:
+        """act'(z), one entry per sample."""
+        return self.shared.slopes[self.row]
+
+    @property
+    def columns(self) -> Any:
+        """[x_1; ...; x_n; 1], shape (n + 1, B)."""
+        return self.shared.columns
 
     @property
     def inputs(self) -> Any:
         """The inputs x_1..x_n as the rows of an (n, B) array."""
-        return self.columns[:-1]
+        return self.shared.columns[:-1]
 
     def __len__(self) -> int:
-        return 2 * len(self.weights) + 1
+        return 2 * self.shared.matrix.shape[1] - 1
 
     def __getitem__(self, index: Any) -> Any:
         if isinstance(index, slice):
             return tuple(self[i] for i in range(*index.indices(len(self))))
-        n, size = len(self.weights), len(self)
+        n, size = self.shared.matrix.shape[1] - 1, len(self)
         i = index + size if index < 0 else index
         if not 0 <= i < size:
             raise IndexError(f"local derivative {index} out of range for {size} parents")
@@ -292,19 +324,20 @@ class LinearGrads:
         return self.slope
 
     def __iter__(self) -> Any:
-        yield from self.slope * self.inputs
-        yield from np.multiply.outer(self.weights, self.slope)
-        yield self.slope
+        slope = self.slope
+        yield from slope * self.inputs
+        yield from np.multiply.outer(self.weights, slope)
+        yield slope
 
     def __repr__(self) -> str:
         return f"LinearGrads({len(self)} local derivatives, batch of {len(self.slope)})"
 
 
-# The local derivatives of the last batched linear node made, held weakly (so a dropped graph
-# frees its arrays). The neurons of a layer all read the same inputs, so they share its stacked
+# What the last batched linear nodes made share, held weakly (so a dropped graph frees its
+# arrays). The neurons of a layer all read the same inputs, so they share its stacked
 # `columns`. Valid because batched data is never changed in place (other nodes' local
 # derivatives hold the very same arrays too).
-_last_linear: Callable[[], LinearGrads | None] = lambda: None
+_last_linear: Callable[[], LinearLayerGrads | None] = lambda: None
 
 
 def _stack(xs: tuple) -> Any:
@@ -362,16 +395,19 @@ def _linear_batch(activation: str, ws: tuple, xs: tuple, b: Any) -> Any:
     if weights.ndim != 1 or columns.ndim != 2:
         return None
     out, slope = _activate(activation, weights @ columns)
-    local_grads = LinearGrads(weights[:-1], columns, slope, xs)
-    _last_linear = weakref.ref(local_grads)
-    return out, local_grads
+    shared = LinearLayerGrads(weights[None, :], columns, slope[None, :], xs)
+    _last_linear = weakref.ref(shared)
+    return out, LinearGrads(shared, 0)
 
 
-def linear_layer_batch(activation: str, flat: list, count: int, xs: tuple) -> Any:
+def linear_layer_batch(
+    activation: str, flat: list, count: int, xs: tuple, reads: tuple | None = None
+) -> Any:
     """A layer of batched linear nodes at once: Z = [W, b] @ [X; 1], one matrix product.
 
     `flat` holds, neuron after neuron, each neuron's weights then its bias (numbers); `count`
-    is the number of neurons and `xs` the batched inputs (arrays) they all read. Returns
+    is the number of neurons, `xs` the batched inputs (arrays) they all read and `reads` the
+    Values those arrays are the data of (kept on each node's local derivatives). Returns
     (rows of act(Z), local derivatives per neuron): exactly what `linear` would make for each
     neuron; or None when the operands do not have that shape (then use `linear` per neuron).
     """
@@ -385,10 +421,9 @@ def linear_layer_batch(activation: str, flat: list, count: int, xs: tuple) -> An
         return None
     matrix = matrix.reshape(count, columns.shape[0])
     outs, slopes = _activate(activation, matrix @ columns)
-    made = [LinearGrads(w, columns, s, xs) for w, s in zip(matrix[:, :-1], slopes)]
-    if made:
-        _last_linear = weakref.ref(made[-1])
-    return outs, made
+    shared = LinearLayerGrads(matrix, columns, slopes, xs, reads)
+    _last_linear = weakref.ref(shared)
+    return outs, [LinearGrads(shared, j) for j in range(count)]
 
 
 def _linear(activation: str):

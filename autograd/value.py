@@ -336,21 +336,22 @@ def linear_layer(
         raise ValueError(f"linear_layer() got {len(weights)} weight rows but {len(biases)} biases")
     inputs = tuple(inputs)
     rows = [tuple(row) for row in weights]
-    if not _JUST_VALUES.issuperset(map(type, itertools.chain(biases, *rows))):  # numbers
-        rows = [tuple(_as_value(w) for w in row) for row in rows]
-        biases = [_as_value(b) for b in biases]
+    n = len(inputs)
     if (
         inputs
         and activation in ops.LINEAR_OPS
         and _JUST_VALUES.issuperset(map(type, inputs))
         and type(inputs[0].data) is not float
-        and all(len(row) == len(inputs) for row in rows)
+        and all(map(n.__eq__, map(len, rows)))
     ):
+        # every weight's and bias's data, neuron after neuron, the type test while reading
+        flat = [p.data for row, b in zip(rows, biases) for p in (*row, b) if type(p) is Value]
+        if len(flat) != len(rows) * (n + 1):  # numbers among them: make them constant leaves
+            rows = [tuple(map(_as_value, row)) for row in rows]
+            biases = list(map(_as_value, biases))
+            flat = [p.data for row, b in zip(rows, biases) for p in (*row, b)]
         made = ops.linear_layer_batch(
-            activation,
-            [p.data for row, b in zip(rows, biases) for p in (*row, b)],
-            len(rows),
-            tuple(x.data for x in inputs),
+            activation, flat, len(rows), tuple([x.data for x in inputs]), inputs
         )
         if made is not None:
             op = ops.LINEAR_OPS[activation]
@@ -529,25 +530,27 @@ def backward_batched(nodes: Sequence[Value]) -> None:
     """
     linear_grads = ops.LinearGrads
     is_ = operator.is_
-    layer = None  # (inputs, columns, weight vectors, rows slope * g, parents of each neuron)
+    layer = None  # (inputs, columns, [(local derivatives, gradient, parents) of each neuron])
     for node in nodes:
         local_grads = node.local_grads
         if type(local_grads) is linear_grads:
-            parents = node.parents
-            n = len(local_grads.weights)
-            inputs = parents[n : 2 * n]
+            shared = local_grads.shared
+            inputs = shared.reads  # made by linear_layer: the layer's one tuple
+            if inputs is None:
+                n = shared.matrix.shape[1] - 1
+                inputs = node.parents[n : 2 * n]
             if (
                 layer is None
-                or local_grads.columns is not layer[1]
-                or len(inputs) != len(layer[0])
-                or not all(map(is_, inputs, layer[0]))
+                or shared.columns is not layer[1]
+                or (
+                    inputs is not layer[0]
+                    and (len(inputs) != len(layer[0]) or not all(map(is_, inputs, layer[0])))
+                )
             ):
                 if layer is not None:
                     _add_layer(*layer)
-                layer = (inputs, local_grads.columns, [], [], [])
-            layer[2].append(local_grads.weights)
-            layer[3].append(local_grads.slope * node.grad)
-            layer[4].append(parents)
+                layer = (inputs, shared.columns, [])
+            layer[2].append((local_grads, node.grad, node.parents))
             continue
         if layer is not None:
             _add_layer(*layer)
@@ -566,17 +569,29 @@ def backward_batched(nodes: Sequence[Value]) -> None:
         _add_layer(*layer)
 
 
-def _add_layer(inputs: tuple, columns: Any, weights: list, rows: list, neurons: list) -> None:
-    """The chain rule for k batched linear nodes that read the same inputs, in two products."""
+def _add_layer(inputs: tuple, columns: Any, neurons: list) -> None:
+    """The chain rule for k batched linear nodes that read the same inputs, in two products.
+
+    `neurons`: (local derivatives, gradient, parents) of each node, in backward's order.
+    """
     np = ops.np
-    if len(rows) == 1:
-        totals = [(columns @ rows[0]).tolist()]
-        to_inputs = np.multiply.outer(weights[0], rows[0])
-    else:
-        stacked = np.array(rows)  # (k, B)
-        totals = (stacked @ columns.T).tolist()  # (k, n + 1): each neuron's weights, then bias
-        to_inputs = np.array(weights).T @ stacked  # (n, B)
-    for parents, total in zip(neurons, totals):
+    shared = neurons[0][0].shared
+    rows = [local_grads.row for local_grads, _, _ in neurons]
+    if all(local_grads.shared is shared for local_grads, _, _ in neurons):
+        if rows == list(range(len(shared.matrix) - 1, -1, -1)):  # a whole layer, newest first
+            weights, slopes = shared.matrix[::-1, :-1], shared.slopes[::-1]
+        else:
+            weights, slopes = shared.matrix[rows, :-1], shared.slopes[rows]
+    else:  # nodes made one by one (`linear`), reading the same inputs: stack their arrays
+        weights = np.array([local_grads.weights for local_grads, _, _ in neurons])
+        slopes = np.array([local_grads.slope for local_grads, _, _ in neurons])
+    gradients = [g for _, g, _ in neurons]
+    if not all(type(g) is not float for g in gradients):  # (a number: the same for every sample)
+        gradients = [np.broadcast_to(g, columns.shape[1:]) for g in gradients]
+    scaled = slopes * np.array(gradients)  # S, (k, B)
+    totals = (scaled @ columns.T).tolist()  # (k, n + 1): each neuron's weights, then bias
+    to_inputs = weights.T @ scaled  # (n, B)
+    for (_, _, parents), total in zip(neurons, totals):
         parents[-1].grad += total.pop()  # the bias
         for parent, value in zip(parents, total):
             parent.grad += value

@@ -380,3 +380,27 @@ def test_batched_data_is_read_only_and_new_data_gives_new_results():
     expected = np.tanh(0.1 + 0.3 * np.array([10.0, 20.0, 30.0]) - 0.7 * x2.data)
     assert not np.allclose(first, second)
     assert np.allclose(second, expected, rtol=1e-15)
+
+
+@pytest.mark.parametrize("picks", [(3, 1), (0,), (2, 0, 3), (1, 2)])
+def test_some_neurons_of_a_layer_read_in_any_order_match_the_scalar_engine(picks):
+    # Backward meets only the picked neurons of a 4-neuron layer (the root reads no others),
+    # and, with a tanh node between them, not as one run: rows of the layer's arrays in bulk.
+    rng = np.random.default_rng(len(picks))
+    W, b, X = rng.normal(size=(4, 3)), rng.normal(size=4), rng.normal(size=(3, 6))
+
+    def gradients(inputs):
+        ws = [[Value(float(v)) for v in row] for row in W]
+        bs = [Value(float(v)) for v in b]
+        outs = autograd.linear_layer(ws, inputs, bs, "tanh")
+        terms = [outs[j] * float(j + 1) if k % 2 else outs[j].tanh() for k, j in enumerate(picks)]
+        root = autograd.sum(terms)
+        root = root.sum() if root.is_batched else root
+        root.backward()
+        return [p.grad for row in ws for p in row] + [p.grad for p in bs]
+
+    batched = gradients([Value(x) for x in X])
+    each = np.sum([gradients([Value(float(v)) for v in X[:, s]]) for s in range(6)], axis=0)
+    assert close(batched, each, 1e-12)
+    unread = [j for j in range(4) if j not in picks]
+    assert all(batched[j * 3 + i] == 0.0 for j in unread for i in range(3))

@@ -253,16 +253,23 @@ class LinearLayerGrads:
     `matrix` (k, n + 1): row j holds neuron j's weights then its bias; `columns` (n + 1, B):
     the inputs x_1..x_n as rows, then a row of ones (the bias's "input"); `slopes` (k, B):
     act'(z) of neuron j in row j; `sources`: the input arrays `columns` was stacked from;
-    `reads`: the input Values as one tuple (set by `linear_layer`, else None).
+    `reads`: the input Values as one tuple, and `parameters`: the weight and bias Values in
+    the order of `matrix`'s entries (both set by `linear_layer`, else None).
     """
 
-    __slots__ = ("matrix", "columns", "slopes", "sources", "reads", "__weakref__")
+    __slots__ = ("matrix", "columns", "slopes", "sources", "reads", "parameters", "__weakref__")
 
     def __init__(
-        self, matrix: Any, columns: Any, slopes: Any, sources: tuple, reads: Any = None
+        self,
+        matrix: Any,
+        columns: Any,
+        slopes: Any,
+        sources: tuple,
+        reads: Any = None,
+        parameters: Any = None,
     ) -> None:
         self.matrix, self.columns, self.slopes = matrix, columns, slopes
-        self.sources, self.reads = sources, reads
+        self.sources, self.reads, self.parameters = sources, reads, parameters
 
 
 class LinearGrads:
@@ -401,13 +408,19 @@ def _linear_batch(activation: str, ws: tuple, xs: tuple, b: Any) -> Any:
 
 
 def linear_layer_batch(
-    activation: str, flat: list, count: int, xs: tuple, reads: tuple | None = None
+    activation: str,
+    flat: list,
+    count: int,
+    xs: tuple,
+    reads: tuple | None = None,
+    parameters: list | None = None,
 ) -> Any:
     """A layer of batched linear nodes at once: Z = [W, b] @ [X; 1], one matrix product.
 
     `flat` holds, neuron after neuron, each neuron's weights then its bias (numbers); `count`
-    is the number of neurons, `xs` the batched inputs (arrays) they all read and `reads` the
-    Values those arrays are the data of (kept on each node's local derivatives). Returns
+    is the number of neurons, `xs` the batched inputs (arrays) they all read; `reads` the
+    Values those arrays are the data of and `parameters` the Values `flat` holds the data of
+    (both kept on what the nodes' local derivatives share). Returns
     (rows of act(Z), local derivatives per neuron): exactly what `linear` would make for each
     neuron; or None when the operands do not have that shape (then use `linear` per neuron).
     """
@@ -421,7 +434,7 @@ def linear_layer_batch(
         return None
     matrix = matrix.reshape(count, columns.shape[0])
     outs, slopes = _activate(activation, matrix @ columns)
-    shared = LinearLayerGrads(matrix, columns, slopes, xs, reads)
+    shared = LinearLayerGrads(matrix, columns, slopes, xs, reads, parameters)
     _last_linear = weakref.ref(shared)
     return outs, [LinearGrads(shared, j) for j in range(count)]
 

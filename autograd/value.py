@@ -344,14 +344,16 @@ def linear_layer(
         and type(inputs[0].data) is not float
         and all(map(n.__eq__, map(len, rows)))
     ):
-        # every weight's and bias's data, neuron after neuron, the type test while reading
-        flat = [p.data for row, b in zip(rows, biases) for p in (*row, b) if type(p) is Value]
-        if len(flat) != len(rows) * (n + 1):  # numbers among them: make them constant leaves
+        # every weight and bias, neuron after neuron; their data, the type test while reading
+        parameters = [p for row, b in zip(rows, biases) for p in (*row, b)]
+        flat = [p.data for p in parameters if type(p) is Value]
+        if len(flat) != len(parameters):  # numbers among them: make them constant leaves
             rows = [tuple(map(_as_value, row)) for row in rows]
             biases = list(map(_as_value, biases))
-            flat = [p.data for row, b in zip(rows, biases) for p in (*row, b)]
+            parameters = [p for row, b in zip(rows, biases) for p in (*row, b)]
+            flat = [p.data for p in parameters]
         made = ops.linear_layer_batch(
-            activation, flat, len(rows), tuple([x.data for x in inputs]), inputs
+            activation, flat, len(rows), tuple([x.data for x in inputs]), inputs, parameters
         )
         if made is not None:
             op = ops.LINEAR_OPS[activation]
@@ -572,29 +574,38 @@ def backward_batched(nodes: Sequence[Value]) -> None:
 def _add_layer(inputs: tuple, columns: Any, neurons: list) -> None:
     """The chain rule for k batched linear nodes that read the same inputs, in two products.
 
-    `neurons`: (local derivatives, gradient, parents) of each node, in backward's order.
+    `neurons`: (local derivatives, gradient, parents) of each node, in backward's order. A
+    whole layer made by `linear_layer` reads its shared arrays as they are; any other group
+    stacks its nodes' own rows.
     """
     np = ops.np
     shared = neurons[0][0].shared
-    rows = [local_grads.row for local_grads, _, _ in neurons]
-    if all(local_grads.shared is shared for local_grads, _, _ in neurons):
-        if rows == list(range(len(shared.matrix) - 1, -1, -1)):  # a whole layer, newest first
-            weights, slopes = shared.matrix[::-1, :-1], shared.slopes[::-1]
-        else:
-            weights, slopes = shared.matrix[rows, :-1], shared.slopes[rows]
-    else:  # nodes made one by one (`linear`), reading the same inputs: stack their arrays
-        weights = np.array([local_grads.weights for local_grads, _, _ in neurons])
-        slopes = np.array([local_grads.slope for local_grads, _, _ in neurons])
     gradients = [g for _, g, _ in neurons]
     if not all(type(g) is not float for g in gradients):  # (a number: the same for every sample)
         gradients = [np.broadcast_to(g, columns.shape[1:]) for g in gradients]
-    scaled = slopes * np.array(gradients)  # S, (k, B)
-    totals = (scaled @ columns.T).tolist()  # (k, n + 1): each neuron's weights, then bias
-    to_inputs = weights.T @ scaled  # (n, B)
-    for (_, _, parents), total in zip(neurons, totals):
-        parents[-1].grad += total.pop()  # the bias
-        for parent, value in zip(parents, total):
-            parent.grad += value
+    if (
+        shared.parameters is not None
+        and len(neurons) == len(shared.matrix)
+        and all(local_grads.shared is shared for local_grads, _, _ in neurons)
+    ):  # the whole layer (each of its nodes once): its arrays as they are, rows in its order
+        by_row = gradients[:]
+        for (local_grads, _, _), g in zip(neurons, gradients):
+            by_row[local_grads.row] = g
+        scaled = shared.slopes * np.array(by_row)  # S, (k, B)
+        totals = (scaled @ columns.T).ravel().tolist()  # W then b of each neuron, as made
+        for parameter, value in zip(shared.parameters, totals):
+            parameter.grad += value
+        to_inputs = shared.matrix[:, :-1].T @ scaled  # (n, B)
+    else:
+        weights = np.array([local_grads.weights for local_grads, _, _ in neurons])  # (k, n)
+        slopes = np.array([local_grads.slope for local_grads, _, _ in neurons])
+        scaled = slopes * np.array(gradients)
+        totals = (scaled @ columns.T).tolist()  # (k, n + 1): each neuron's weights, then bias
+        for (_, _, parents), total in zip(neurons, totals):
+            parents[-1].grad += total.pop()  # the bias
+            for parent, value in zip(parents, total):
+                parent.grad += value
+        to_inputs = weights.T @ scaled
     for parent, row in zip(inputs, to_inputs):
         if type(parent.grad) is float and parent.grad == 0.0:
             parent.grad = row  # its own row of a fresh array: no copy needed

@@ -250,7 +250,8 @@ ACTIVATIONS: dict[str, tuple[Callable, Callable]] = {
 class LinearLayerGrads:
     """What the batched linear nodes made together (a layer's neurons, or one neuron) share.
 
-    `matrix` (k, n + 1): row j holds neuron j's weights then its bias; `columns` (n + 1, B):
+    `matrix` (k, n + 1): row j holds neuron j's weights then its bias (one neuron made alone:
+    its row, shape (n + 1,), and `slopes` likewise its (B,)); `columns` (n + 1, B):
     the inputs x_1..x_n as rows, then a row of ones (the bias's "input"); `slopes` (k, B):
     act'(z) of neuron j in row j; `sources`: the input arrays `columns` was stacked from;
     `reads`: the input Values as one tuple, and `parameters`: the weight and bias Values in
@@ -273,7 +274,8 @@ class LinearLayerGrads:
 
 
 class LinearGrads:
-    """The local derivatives of one batched linear node: row `row` of a `LinearLayerGrads`.
+    """The local derivatives of one batched linear node: row `row` of a `LinearLayerGrads`
+    (`row` None: a node made alone, whose `matrix` and `slopes` are its own 1-D rows).
 
     For out = act(z), z = b + sum_i w_i x_i over a batch (scalar weights w and bias b, batched
     inputs x_i), with `slope` = act'(z) (one entry per sample):
@@ -291,17 +293,21 @@ class LinearGrads:
 
     __slots__ = ("shared", "row", "__weakref__")
 
-    def __init__(self, shared: LinearLayerGrads, row: int) -> None:
+    def __init__(self, shared: LinearLayerGrads, row: int | None) -> None:
         self.shared, self.row = shared, row
 
     @property
     def weights(self) -> Any:
         """w_1..w_n, shape (n,)."""
+        if self.row is None:
+            return self.shared.matrix[:-1]
         return self.shared.matrix[self.row, :-1]
 
     @property
     def slope(self) -> Any:
         """act'(z), one entry per sample."""
+        if self.row is None:
+            return self.shared.slopes
         return self.shared.slopes[self.row]
 
     @property
@@ -315,12 +321,12 @@ class LinearGrads:
         return self.shared.columns[:-1]
 
     def __len__(self) -> int:
-        return 2 * self.shared.matrix.shape[1] - 1
+        return 2 * self.shared.matrix.shape[-1] - 1
 
     def __getitem__(self, index: Any) -> Any:
         if isinstance(index, slice):
             return tuple(self[i] for i in range(*index.indices(len(self))))
-        n, size = self.shared.matrix.shape[1] - 1, len(self)
+        n, size = self.shared.matrix.shape[-1] - 1, len(self)
         i = index + size if index < 0 else index
         if not 0 <= i < size:
             raise IndexError(f"local derivative {index} out of range for {size} parents")
@@ -402,9 +408,9 @@ def _linear_batch(activation: str, ws: tuple, xs: tuple, b: Any) -> Any:
     if weights.ndim != 1 or columns.ndim != 2:
         return None
     out, slope = _activate(activation, weights @ columns)
-    shared = LinearLayerGrads(weights[None, :], columns, slope[None, :], xs)
+    shared = LinearLayerGrads(weights, columns, slope, xs)
     _last_linear = weakref.ref(shared)
-    return out, LinearGrads(shared, 0)
+    return out, LinearGrads(shared, None)
 
 
 def linear_layer_batch(

@@ -539,7 +539,7 @@ def backward_batched(nodes: Sequence[Value]) -> None:
             shared = local_grads.shared
             inputs = shared.reads  # made by linear_layer: the layer's one tuple
             if inputs is None:
-                n = shared.matrix.shape[1] - 1
+                n = shared.matrix.shape[-1] - 1
                 inputs = node.parents[n : 2 * n]
             if (
                 layer is None

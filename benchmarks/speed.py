@@ -192,10 +192,11 @@ def nn_step(X, y):
             for p, v in zip(neuron.w, w_row):
                 p.data = float(v)
             neuron.b.data = float(bias)
-    optimizer = optim.SGD(model.parameters(), lr=LEARNING_RATE)
+    params = model.parameters()
+    optimizer = optim.SGD(params, lr=LEARNING_RATE)
 
     def forward():
-        return train.build_loss(model, X, y, losses.hinge, L2, True)[0]
+        return train.build_loss(model, X, y, losses.hinge, L2, True, params)[0]
 
     def step():
         loss = forward()

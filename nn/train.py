@@ -65,16 +65,19 @@ def build_loss(
     loss: Callable[[Any, Any], Value],
     l2: float = 0.0,
     batched: bool = True,
+    parameters: list[Value] | None = None,
 ) -> tuple[Value, Any]:
     """The graph of one training step: (loss(outputs, y) + l2 * sum p**2, outputs).
 
     The loss functions take either form of outputs (batched or per sample), so this is the
-    one place that decides how the graph is built.
+    one place that decides how the graph is built. `parameters`: the model's, if the caller
+    has them at hand (a training loop reads them once), else `model.parameters()`.
     """
     outputs = forward(model, X, batched)
     total = loss(outputs, y)
     if l2:
-        total = total + losses_module.l2(model.parameters(), l2)
+        params = model.parameters() if parameters is None else parameters
+        total = total + losses_module.l2(params, l2)
     return total, outputs
 
 
@@ -222,6 +225,7 @@ def fit(
     if threshold is None:
         threshold = loss_threshold
     opt = make_optimizer(optimizer, model, lr)
+    parameters = model.parameters()  # read once: a model's parameters are fixed Values
     rng = make_rng(seed)
     history = History()
     show = sys.stderr.isatty() if progress is None else bool(progress)
@@ -234,7 +238,9 @@ def fit(
                     X, y, batch_size, shuffle and batch_size is not None, rng
                 ):
                     with autograd.tape():  # backward reads the step's nodes off the tape
-                        loss_value, outputs = build_loss(model, Xb, yb, loss_fn, l2, batched)
+                        loss_value, outputs = build_loss(
+                            model, Xb, yb, loss_fn, l2, batched, parameters
+                        )
                         opt.zero_grad()
                         loss_value.backward()
                     opt.step()

@@ -7,12 +7,15 @@ Measures, for both engines in the same run (medians over repeats; the cyclic gar
 is left on, as a learner's script would have it, and `gc.collect()` runs between repeats):
 
 - a deep chain, v = tanh(v * w) repeated: forward and backward ns per node, bytes per node;
+  ours also with the chain built inside `autograd.tape()` (backward reads the recorded nodes
+  instead of searching the graph);
 - a wide sum of n leaves: ours as one n-ary `autograd.sum` node and as binary `+`, the classic
   engine with the builtin `sum`: ns and bytes per term;
 - one full-batch training step of an MLP(2, [16, 16, 1]) (relu, relu, linear) on 100 points:
   forward, hinge loss + 1e-4 * L2, backward, SGD update. Built from Value ops directly, the same
   code for both engines, plus ours with one fused `autograd.linear` node per neuron, and both of
-  ours with each step inside `autograd.gc_paused()` (timed as consecutive steps of a loop).
+  ours with each step inside `autograd.gc_paused()`, and inside gc_paused() and
+  `autograd.tape()` (as nn.fit runs a step); timed as consecutive steps of a loop.
 
 At the end it checks the targets of issue 2 (backward >= 5x faster per node, memory per node
 <= half, training step >= 10x faster) and says which are met.
@@ -142,29 +145,35 @@ def training_step(V, layers, xs, ys, fused: bool = False, learning_rate: float =
 # -- measurements ---------------------------------------------------------------------------
 
 
-STEP_VARIANTS = [  # name, engine, one fused linear node per neuron?, inside gc_paused()?
-    ("classic", classic.Value, False, False),
-    ("ours, same code", Value, False, False),
-    ("ours, fused linear", Value, True, False),
-    ("ours, same code, steps inside gc_paused()", Value, False, True),
-    ("ours, fused linear, steps inside gc_paused()", Value, True, True),
+STEP_VARIANTS = [  # name, engine, one fused linear node per neuron?, how each step runs
+    ("classic", classic.Value, False, ""),
+    ("ours, same code", Value, False, ""),
+    ("ours, fused linear", Value, True, ""),
+    ("ours, same code, steps inside gc_paused()", Value, False, "paused"),
+    ("ours, fused linear, steps inside gc_paused()", Value, True, "paused"),
+    ("ours, same code, gc_paused() + tape()", Value, False, "tape"),
+    ("ours, fused linear, gc_paused() + tape()", Value, True, "tape"),
 ]
 
 
-def training_ns(V, layers, xs, ys, fused: bool, paused: bool, repeats: int) -> float:
+def training_ns(V, layers, xs, ys, fused: bool, mode: str, repeats: int) -> float:
     """Median ns of one step over `repeats` consecutive steps, as in a training loop.
 
     No gc.collect() between the steps: each step pays for the garbage the last one left, as
     it would in a real loop (the classic engine's closures make reference cycles, which only
-    the cyclic collector frees; our graphs are freed by reference counting). With `paused`,
-    each step runs inside `autograd.gc_paused()`, as a training loop on our engine can.
+    the cyclic collector frees; our graphs are freed by reference counting). `mode` "paused":
+    each step inside `autograd.gc_paused()`, as a training loop on our engine can; "tape":
+    also inside `autograd.tape()` (backward reads the recorded nodes), as `nn.fit` runs it.
     """
     training_step(V, layers, xs, ys, fused)  # warm up
     gc.collect()
     times = []
     for _ in range(repeats):
         start = time.perf_counter_ns()
-        if paused:
+        if mode == "tape":
+            with autograd.gc_paused(), autograd.tape():
+                training_step(V, layers, xs, ys, fused)
+        elif mode == "paused":
             with autograd.gc_paused():
                 training_step(V, layers, xs, ys, fused)
         else:
@@ -179,6 +188,29 @@ def measure_graph(V, build: Callable[[], object], nodes: int, repeats: int) -> d
     backward = median_ns(lambda root: root.backward(), repeats, setup=build)
     memory = allocated_bytes(build)
     return {"forward": forward / nodes, "backward": backward / nodes, "bytes": memory / nodes}
+
+
+def measure_on_tape(build: Callable[[], object], nodes: int, repeats: int) -> dict[str, float]:
+    """Ours with the graph built inside `autograd.tape()`: forward (recording) and backward
+    (reading the tape) ns per node; bytes as without a tape (the tape itself is a list)."""
+    forward, backward = [], []
+    for _ in range(repeats):
+        gc.collect()
+        with autograd.tape():
+            start = time.perf_counter_ns()
+            root = build()
+            middle = time.perf_counter_ns()
+            root.backward()
+            end = time.perf_counter_ns()
+        del root
+        forward.append(middle - start)
+        backward.append(end - middle)
+    gc.collect()
+    return {
+        "forward": statistics.median(forward) / nodes,
+        "backward": statistics.median(backward) / nodes,
+        "bytes": allocated_bytes(build) / nodes,
+    }
 
 
 def measure_wide_sums(width: int, repeats: int) -> list:
@@ -212,7 +244,9 @@ def main(argv: list[str] | None = None) -> int:
     title = f"deep chain, tanh(v*w) x {depth:,} ({nodes:,} nodes)"
     ours = measure_graph(Value, lambda: chain(Value, depth), nodes, repeats)
     theirs = measure_graph(classic.Value, lambda: chain(classic.Value, depth), nodes, repeats)
+    taped = measure_on_tape(lambda: chain(Value, depth), nodes, repeats)
     rows.append((title, "per node", ours, theirs))
+    rows.append((title.split(",")[0] + ", ours on a tape()", "per node", taped, theirs))
 
     rows.extend(measure_wide_sums(width, repeats))
     gc.collect()
@@ -220,9 +254,9 @@ def main(argv: list[str] | None = None) -> int:
     xs, ys = moons(100)
     sizes = [2, 16, 16, 1]
     step: dict[str, float] = {}
-    for name, V, fused, paused in STEP_VARIANTS:
+    for name, V, fused, mode in STEP_VARIANTS:
         layers = mlp_parameters(V, sizes)
-        step[name] = training_ns(V, layers, xs, ys, fused, paused, step_repeats)
+        step[name] = training_ns(V, layers, xs, ys, fused, mode, step_repeats)
     elapsed = time.perf_counter() - began
 
     print(f"Engine benchmark (python {sys.version.split()[0]}), medians of {repeats} repeats")
@@ -252,9 +286,16 @@ def main(argv: list[str] | None = None) -> int:
     for name, *_ in STEP_VARIANTS:
         ratio = step["classic"] / step[name]
         print(f"  {name:<42} {step[name] / 1e6:>8.1f} ms   classic/this = {ratio:>5.1f}x")
-    chain_ours, chain_classic = rows[0][2], rows[0][3]
+    chain_ours, chain_classic, chain_taped = rows[0][2], rows[0][3], rows[1][2]
     targets = [
         ("backward >= 5x faster per node (deep chain)", chain_classic, chain_ours, "backward", 5),
+        (
+            "backward >= 5x faster per node (deep chain, ours on a tape)",
+            chain_classic,
+            chain_taped,
+            "backward",
+            5,
+        ),
         ("memory per node <= half (deep chain)", chain_classic, chain_ours, "bytes", 2),
     ]
     print("\ntargets (issue 2):")

@@ -183,7 +183,6 @@ class Value:
             on = _tape
             if (
                 on is not None
-                and not on.batched
                 and self.parents
                 and self._serial >= on.start
                 and type(self.data) is float
@@ -423,8 +422,10 @@ def start_backward(root: Value, caller: str = "backward()") -> tuple[list[Value]
 
 
 def _backward_on_tape(root: Value, tape: Tape) -> None:
-    """`backward()` of a root made on a (scalar) tape: the chain rule at every node recorded up
-    to `root`, newest first. Each node is recorded after its parents: no search, no sort.
+    """`backward()` of a root made on a tape: the chain rule at every node recorded up to
+    `root`, newest first. Each node is recorded after its parents: no search, no sort. A
+    batched tape goes through `backward_batched`'s bulk rule, a scalar one through the loop
+    below (backward's scalar loop).
 
     The tape may hold nodes `root` does not depend on. They are told apart as the pass goes:
     every recorded node starts with the grad `_UNREACHED` (a 0.0 of its own, so adding to it
@@ -440,6 +441,11 @@ def _backward_on_tape(root: Value, tape: Tape) -> None:
     for node in nodes:
         node.grad = unreached
     root.grad = 1.0
+    if tape.batched:  # the bulk chain rule, on the tape's order
+        outside = backward_batched(reversed(nodes), start)
+        if outside:
+            _finish_outside(outside)
+        return
     outside: set[Value] = set()  # non-leaves made before the tape, reached from it
     for node in reversed(nodes):  # backward's scalar loop, skipping what was not reached
         grad = node.grad
@@ -466,12 +472,18 @@ def _backward_on_tape(root: Value, tape: Tape) -> None:
                     before_tape = True
             if before_tape:
                 _reach_outside(node, start, outside)
-    if outside:  # the rest of the graph is not on the tape: search it, as backward does
-        rest = propagation_order(*outside)
-        for node in rest:
-            if node not in outside:
-                node.grad = 0.0
-        backward_batched(rest)
+    if outside:
+        _finish_outside(outside)
+
+
+def _finish_outside(outside: set[Value]) -> None:
+    """The rest of a tape's pass: the graph behind the non-leaves made before the tape began
+    (they hold this pass's gradient) is not on the tape, so search it, as backward does."""
+    rest = propagation_order(*outside)
+    for node in rest:
+        if node not in outside:
+            node.grad = 0.0
+    backward_batched(rest)
 
 
 def _reach_outside(node: Value, start: int, outside: set[Value]) -> None:
@@ -513,7 +525,7 @@ def propagate(node: Value) -> None:
             )
 
 
-def backward_batched(nodes: Sequence[Value]) -> None:
+def backward_batched(nodes: Iterable[Value], start: int = -1) -> set[Value]:
     """`propagate` at every node of `nodes` (each before its parents, as `propagation_order`
     gives them), in bulk where a node allows it.
 
@@ -529,9 +541,15 @@ def backward_batched(nodes: Sequence[Value]) -> None:
 
     added as soon as the next node is not one of them (so before any node they feed into).
     Scalar nodes take backward's scalar loop; any other batched node, `propagate`'s rule.
+
+    On a tape (`start`: the creation number it began at), `nodes` is the tape read backwards:
+    nodes still holding `_UNREACHED` are skipped, and the non-leaves made before the tape that
+    receive gradient are returned, each holding only this pass's (see `_backward_on_tape`).
     """
     linear_grads = ops.LinearGrads
     is_ = operator.is_
+    unreached = _UNREACHED
+    outside: set[Value] = set()
     layer = None  # (inputs, columns, [(local derivatives, gradient, parents) of each neuron])
     for node in nodes:
         local_grads = node.local_grads
@@ -541,42 +559,64 @@ def backward_batched(nodes: Sequence[Value]) -> None:
             if inputs is None:
                 n = shared.matrix.shape[-1] - 1
                 inputs = node.parents[n : 2 * n]
-            if (
-                layer is None
-                or shared.columns is not layer[1]
+            if layer is not None and (
+                shared.columns is not layer[1]
                 or (
                     inputs is not layer[0]
                     and (len(inputs) != len(layer[0]) or not all(map(is_, inputs, layer[0])))
                 )
-            ):
-                if layer is not None:
-                    _add_layer(*layer)
+            ):  # another layer: finish the one before (it may pass gradient to this node)
+                _add_layer(*layer, start, outside)
+                layer = None
+            grad = node.grad
+            if grad is unreached:  # on a tape: root does not depend on this node
+                continue
+            if layer is None:
                 layer = (inputs, shared.columns, [])
-            layer[2].append((local_grads, node.grad, node.parents))
+            layer[2].append((local_grads, grad, node.parents))
             continue
         if layer is not None:
-            _add_layer(*layer)
+            _add_layer(*layer, start, outside)
             layer = None
         grad = node.grad
+        if grad is unreached:
+            continue
         if type(node.data) is float:  # a scalar node: plain numbers (arrays from a reduction)
             for parent, local in zip(node.parents, local_grads):
-                parent.grad += local * grad
+                contribution = local * grad
+                parent.grad += contribution
+                if parent._serial < start:
+                    _arrived_outside(parent, contribution, outside)
         else:
             for parent, local in zip(node.parents, local_grads):
                 contribution = local * grad
                 if type(parent.data) is float and type(contribution) is not float:
                     contribution = float(contribution.sum())
                 parent.grad += contribution
+                if parent._serial < start:
+                    _arrived_outside(parent, contribution, outside)
     if layer is not None:
-        _add_layer(*layer)
+        _add_layer(*layer, start, outside)
+    return outside
 
 
-def _add_layer(inputs: tuple, columns: Any, neurons: list) -> None:
+def _arrived_outside(node: Value, contribution: Any, outside: set[Value]) -> None:
+    """Gradient reached `node`, a non-leaf made before the tape began. The first time in a pass,
+    its grad still held an earlier pass's gradient too: keep only this contribution (as
+    backward's reset would have), and note it, so its part of the graph is searched after."""
+    if node not in outside:
+        outside.add(node)
+        node.grad = contribution
+
+
+def _add_layer(
+    inputs: tuple, columns: Any, neurons: list, start: int = -1, outside: Any = None
+) -> None:
     """The chain rule for k batched linear nodes that read the same inputs, in two products.
 
     `neurons`: (local derivatives, gradient, parents) of each node, in backward's order. A
     whole layer made by `linear_layer` reads its shared arrays as they are; any other group
-    stacks its nodes' own rows.
+    stacks its nodes' own rows. `start`, `outside`: as in `backward_batched`.
     """
     np = ops.np
     shared = neurons[0][0].shared
@@ -595,6 +635,8 @@ def _add_layer(inputs: tuple, columns: Any, neurons: list) -> None:
         totals = (scaled @ columns.T).ravel().tolist()  # W then b of each neuron, as made
         for parameter, value in zip(shared.parameters, totals):
             parameter.grad += value
+            if parameter._serial < start:
+                _arrived_outside(parameter, value, outside)
         to_inputs = shared.matrix[:, :-1].T @ scaled  # (n, B)
     else:
         weights = np.array([local_grads.weights for local_grads, _, _ in neurons])  # (k, n)
@@ -602,15 +644,19 @@ def _add_layer(inputs: tuple, columns: Any, neurons: list) -> None:
         scaled = slopes * np.array(gradients)
         totals = (scaled @ columns.T).tolist()  # (k, n + 1): each neuron's weights, then bias
         for (_, _, parents), total in zip(neurons, totals):
-            parents[-1].grad += total.pop()  # the bias
-            for parent, value in zip(parents, total):
+            n = len(total) - 1
+            for parent, value in zip((*parents[:n], parents[-1]), total):  # weights, bias
                 parent.grad += value
+                if parent._serial < start:
+                    _arrived_outside(parent, value, outside)
         to_inputs = weights.T @ scaled
     for parent, row in zip(inputs, to_inputs):
         if type(parent.grad) is float and parent.grad == 0.0:
             parent.grad = row  # its own row of a fresh array: no copy needed
         else:
             parent.grad += row
+        if parent._serial < start:
+            _arrived_outside(parent, row, outside)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -626,16 +672,12 @@ class Tape:
     not change).
     """
 
-    __slots__ = ("nodes", "start", "batched", "outside")
+    __slots__ = ("nodes", "start", "batched")
 
     def __init__(self) -> None:
         self.nodes: list[Value] = []
         self.start = _next_serial()  # every node made from now on has a larger number
-        # Either turns backward back to searching the graph: a batched node is recorded (the
-        # bulk path needs the search's order), or a node with one or two parents reads a
-        # non-leaf made before the tape began (part of the graph is not on the tape).
-        self.batched = False
-        self.outside = False
+        self.batched = False  # a batched node was recorded: backward takes the bulk path
 
     def __len__(self) -> int:
         return len(self.nodes)

@@ -197,20 +197,8 @@ class Value:
                 return
             if batched:
                 backward_batched(nodes)
-                return
-            for node in nodes:  # the scalar fast path of `propagate`, inlined and unrolled
-                grad = node.grad
-                parents = node.parents
-                if len(parents) == 2:
-                    a, b = parents
-                    local_a, local_b = node.local_grads
-                    a.grad += local_a * grad
-                    b.grad += local_b * grad
-                elif len(parents) == 1:
-                    parents[0].grad += node.local_grads[0] * grad
-                else:
-                    for parent, local in zip(parents, node.local_grads):
-                        parent.grad += local * grad
+            else:
+                backward_scalar(nodes)
 
     def zero_grad(self) -> None:
         """Set this value's grad back to 0 (leaves accumulate across backward passes)."""
@@ -423,9 +411,8 @@ def start_backward(root: Value, caller: str = "backward()") -> tuple[list[Value]
 
 def _backward_on_tape(root: Value, tape: Tape) -> None:
     """`backward()` of a root made on a tape: the chain rule at every node recorded up to
-    `root`, newest first. Each node is recorded after its parents: no search, no sort. A
-    batched tape goes through `backward_batched`'s bulk rule, a scalar one through the loop
-    below (backward's scalar loop).
+    `root`, newest first. Each node is recorded after its parents: no search, no sort. The
+    chain rule is backward's own: `backward_batched` for a batched tape, else `backward_scalar`.
 
     The tape may hold nodes `root` does not depend on. They are told apart as the pass goes:
     every recorded node starts with the grad `_UNREACHED` (a 0.0 of its own, so adding to it
@@ -441,15 +428,25 @@ def _backward_on_tape(root: Value, tape: Tape) -> None:
     for node in nodes:
         node.grad = unreached
     root.grad = 1.0
-    if tape.batched:  # the bulk chain rule, on the tape's order
-        outside = backward_batched(reversed(nodes), start)
-        if outside:
-            _finish_outside(outside)
-        return
-    outside: set[Value] = set()  # non-leaves made before the tape, reached from it
-    for node in reversed(nodes):  # backward's scalar loop, skipping what was not reached
+    rule = backward_batched if tape.batched else backward_scalar
+    outside = rule(reversed(nodes), start)
+    if outside:
+        _finish_outside(outside)
+
+
+def backward_scalar(nodes: Iterable[Value], start: int = -1) -> set[Value]:
+    """`propagate` at every node of `nodes`, a scalar graph's (each before its parents): the
+    chain rule unrolled for one and two parents, as `backward()` runs it.
+
+    On a tape (`start`: the creation number it began at), `nodes` is the tape read backwards:
+    nodes still holding `_UNREACHED` are skipped, and the non-leaves made before the tape that
+    receive gradient are returned, each holding only this pass's (see `_backward_on_tape`).
+    """
+    unreached = _UNREACHED
+    outside: set[Value] = set()
+    for node in nodes:
         grad = node.grad
-        if grad is unreached:  # root does not depend on this node
+        if grad is unreached:  # on a tape: root does not depend on this node
             continue
         parents = node.parents
         if len(parents) == 2:
@@ -472,8 +469,7 @@ def _backward_on_tape(root: Value, tape: Tape) -> None:
                     before_tape = True
             if before_tape:
                 _reach_outside(node, start, outside)
-    if outside:
-        _finish_outside(outside)
+    return outside
 
 
 def _finish_outside(outside: set[Value]) -> None:

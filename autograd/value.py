@@ -419,8 +419,10 @@ def _backward_on_tape(root: Value, tape: Tape) -> None:
     is adding to 0), and a node that still holds it when its turn comes has received nothing:
     it passes nothing on and keeps grad 0, which is d root/d node. So the same nodes pass on
     the same sums in the same order as after a search: identical gradients, IEEE cases
-    (0 * inf) included. A non-leaf made before the tape began that a recorded node reads is
-    collected as the pass goes, and its part of the graph searched at the end.
+    (0 * inf) included (on a batched tape, NumPy may group a layer's sums differently when
+    such nodes sit between its neurons: equal to rounding). A non-leaf made before the tape
+    began that a recorded node reads is collected where gradient reaches it, and its part of
+    the graph searched at the end.
     """
     recorded, start, unreached = tape.nodes, tape.start, _UNREACHED
     end = bisect_right(recorded, root._serial, key=_serial_of)  # root is recorded[end - 1]
@@ -486,7 +488,9 @@ def _reach_outside(node: Value, start: int, outside: set[Value]) -> None:
     """`node`, on the tape, has just passed gradient to non-leaves made before the tape began.
     The first time one is met in a pass, its grad still holds an earlier pass's gradient too:
     start it again from this node's contributions alone (as backward's reset would have),
-    and note it, so that its part of the graph is searched at the end."""
+    and note it, so that its part of the graph is searched at the end. (The scalar loop
+    checks once per node, after its additions, to stay short; the bulk path, which has each
+    contribution at hand, uses `_arrived_outside` per contribution.)"""
     first = {p for p in node.parents if p._serial < start and p not in outside}
     for parent in first:
         parent.grad = 0.0

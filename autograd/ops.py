@@ -250,12 +250,14 @@ ACTIVATIONS: dict[str, tuple[Callable, Callable]] = {
 class LinearLayerGrads:
     """What the batched linear nodes made together (a layer's neurons, or one neuron) share.
 
-    `matrix` (k, n + 1): row j holds neuron j's weights then its bias (one neuron made alone:
-    its row, shape (n + 1,), and `slopes` likewise its (B,)); `columns` (n + 1, B):
-    the inputs x_1..x_n as rows, then a row of ones (the bias's "input"); `slopes` (k, B):
-    act'(z) of neuron j in row j; `sources`: the input arrays `columns` was stacked from;
-    `reads`: the input Values as one tuple, and `parameters`: the weight and bias Values in
-    the order of `matrix`'s entries (both set by `linear_layer`, else None).
+    - `matrix` (k, n + 1): row j holds neuron j's weights, then its bias;
+    - `slopes` (k, B): row j holds act'(z) of neuron j, one entry per sample;
+    - `columns` (n + 1, B): the inputs x_1..x_n as rows, then a row of ones (the bias's
+      "input"); `sources`: the input arrays it was stacked from;
+    - `reads`: the input Values as one tuple, and `parameters`: the weight and bias Values in
+      the order of `matrix`'s entries (both set by `linear_layer`, else None).
+
+    A neuron made alone (`linear`) keeps its own row: `matrix` (n + 1,), `slopes` (B,).
     """
 
     __slots__ = ("matrix", "columns", "slopes", "sources", "reads", "parameters", "__weakref__")

@@ -117,10 +117,16 @@ def test_a_neuron_against_hand_written_numpy_backprop():
     assert close(np.array([x.grad for x in inputs]), np.outer(w, dz))
 
 
-def test_linear_grads_read_like_the_tuple_of_local_derivatives():
+@pytest.mark.parametrize("made_by", ["linear", "linear_layer"])
+def test_linear_grads_read_like_the_tuple_of_local_derivatives(made_by):
     rng = np.random.default_rng(1)
     w, X, b = rng.normal(size=3), rng.normal(size=(3, 5)), -0.5
-    out = autograd.linear([Value(v) for v in w], [Value(x) for x in X], Value(b), "sigmoid")
+    ws, xs = [Value(v) for v in w], [Value(x) for x in X]
+    if made_by == "linear":
+        out = autograd.linear(ws, xs, Value(b), "sigmoid")
+    else:  # the second neuron of a layer: its row of what the layer's nodes share
+        other = [Value(v) for v in rng.normal(size=3)]
+        out = autograd.linear_layer([other, ws], xs, [Value(0.3), Value(b)], "sigmoid")[1]
     local_grads = out.local_grads
     assert isinstance(local_grads, LinearGrads)
     s = 1.0 / (1.0 + np.exp(-(w @ X + b)))

@@ -463,6 +463,9 @@ def backward_scalar(nodes: Iterable[Value], start: int = -1) -> set[Value]:
             a.grad += node.local_grads[0] * grad
             if a._serial < start:
                 _reach_outside(node, start, outside)
+        elif start < 0:  # searched: every non-leaf the root depends on is in `nodes`
+            for parent, local in zip(parents, node.local_grads):
+                parent.grad += local * grad
         else:
             before_tape = False
             for parent, local in zip(parents, node.local_grads):

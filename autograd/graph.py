@@ -61,11 +61,11 @@ def propagation_order(*roots: Value) -> list[Value]:
                 mark(parent)
                 append(parent)
                 push(parent)
-    nodes.sort(key=_serial, reverse=True)
+    nodes.sort(key=serial_of, reverse=True)
     return nodes
 
 
-_serial = attrgetter("_serial")
+serial_of = attrgetter("_serial")  # a node's creation number (backward's sort key)
 
 
 def edges(root: Value) -> Iterator[tuple[Value, Value, int]]:

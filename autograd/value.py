@@ -30,7 +30,7 @@ from contextlib import contextmanager
 from typing import Any, Union
 
 from . import ops
-from .graph import propagation_order
+from .graph import propagation_order, serial_of
 
 Number = int | float
 Operand = Union["Value", int, float]  # noqa: UP007 (a forward reference)
@@ -264,7 +264,6 @@ def _make(data: Any, parents: tuple, local_grads: tuple, op: str) -> Value:
 
 _new_value = object.__new__
 _next_serial = itertools.count().__next__
-_serial_of = operator.attrgetter("_serial")
 
 
 def _reduce(op: str, value: Value) -> Value:
@@ -425,7 +424,7 @@ def _backward_on_tape(root: Value, tape: Tape) -> None:
     the graph searched at the end.
     """
     recorded, start, unreached = tape.nodes, tape.start, _UNREACHED
-    end = bisect_right(recorded, root._serial, key=_serial_of)  # root is recorded[end - 1]
+    end = bisect_right(recorded, root._serial, key=serial_of)  # root is recorded[end - 1]
     nodes = recorded if end == len(recorded) else recorded[:end]
     for node in nodes:
         node.grad = unreached

@@ -169,7 +169,7 @@ def l2(parameters: Iterable[Value], alpha: float) -> Value:
     per parameter carrying 2p (one node instead of one `**2` node per parameter: the same
     numbers, several times faster).
     """
-    params = parameters if type(parameters) is list else list(parameters)
+    params = list(parameters)
     if not params:
         raise ValueError("l2() needs at least one parameter")
     return alpha * autograd.value.sum_of_squares(params)

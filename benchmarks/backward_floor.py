@@ -271,7 +271,7 @@ def main(argv: list[str] | None = None) -> int:
     times: dict[str, list[float]] = {name: [] for name, _, _ in VARIANTS}
     times.update({"classic": [], "forward": [], "forward, noting": []})
     oracle = [v for v in VARIANTS if v[1] is None]
-    for _ in range(repeats):  # interleaved, so a slow moment of the machine hits every row
+    for repeat in range(repeats):  # interleaved, so a slow moment of the machine hits every row
         times["classic"].append(time_classic(depth))
         expected = None
         for name, loop, reversed_tape in oracle + [v for v in VARIANTS if v[1] is not None]:
@@ -281,8 +281,9 @@ def main(argv: list[str] | None = None) -> int:
             elif grads != expected:
                 raise AssertionError(f"{name}: gradients {grads}, backward() gives {expected}")
             times[name].append(ns)
-        times["forward"].append(time_forward(depth))
-        times["forward, noting"].append(time_forward(depth, noting))
+        forwards = [("forward", None), ("forward, noting", noting)]
+        for name, make in forwards if repeat % 2 else forwards[::-1]:  # each goes first in turn
+            times[name].append(time_forward(depth, make))
     if readers:
         raise AssertionError("the chain has no parent made before its tape")
 

@@ -109,20 +109,23 @@ def with_both_tests(nodes, start: int) -> None:
                 raise AssertionError("no parent of this chain was made before the tape")
 
 
-def with_reset(nodes, start: int) -> None:
+def reset_and_seed(nodes) -> None:
+    """What backward does before its loop on a tape: every recorded node to `_UNREACHED`, then
+    d root/d root = 1 (the root is the last node recorded)."""
     unreached = _UNREACHED
     for node in nodes:
         node.grad = unreached
     nodes[-1].grad = 1.0
+
+
+def with_reset(nodes, start: int) -> None:
+    reset_and_seed(nodes)
     with_both_tests(reversed(nodes), start)
 
 
 def with_reset_not_test_3(nodes, start: int) -> None:
     """Loop 4 without the before-the-tape test: backward's loop if `_make` did that test."""
-    unreached = _UNREACHED
-    for node in nodes:
-        node.grad = unreached
-    nodes[-1].grad = 1.0
+    reset_and_seed(nodes)
     with_unreached_test(reversed(nodes), start)
 
 

@@ -8,25 +8,16 @@
 1.0019
 """
 
+from . import fast  # the rooms for speed: installs the core's one hook
 from .check import GradcheckError, check_gradient_function, gradcheck
 from .draw import draw, render
+from .fast import gc_paused, linear, linear_layer, tape
 from .graph import edges, leaves, topological_order
 from .steps import backward_steps, explain, node_names
-from .value import (
-    Value,
-    detect_anomaly,
-    gc_paused,
-    is_recording,
-    linear,
-    linear_layer,
-    mean,
-    no_grad,
-    sum,
-    sum_of_squares,
-    tape,
-)
+from .value import Value, detect_anomaly, is_recording, mean, no_grad, sum, sum_of_squares
 
 __all__ = [
+    "fast",
     "GradcheckError",
     "Value",
     "backward_steps",

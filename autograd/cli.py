@@ -18,7 +18,8 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from .expression import Expression, ExpressionError, parse, parse_assignments
-from .value import Value, _show
+from .show import show as _show
+from .value import Value
 
 EXIT_BAD_INPUT = 2
 EXIT_CHECK_FAILED = 1

@@ -29,11 +29,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .fast.fused import LINEAR_OPS
 from .files import atomic_write
 from .graph import topological_order
-from .ops import LINEAR_OPS, operation
+from .ops import operation
+from .show import show as _show
 from .steps import node_names
-from .value import Value, _show
+from .value import Value
 
 __all__ = [
     "Renderer",

@@ -1,17 +1,18 @@
-"""Walking a computation graph: topological order (iterative, so no recursion limit).
+"""Walking a computation graph: orders and edges (iterative, so no recursion limit).
 
 `topological_order` is the order a learner reads (depth-first, parents in operand order);
-`propagation_order` is backward's fast one (creation order, newest first, leaves left out).
+`backward_order` is the one `backward()` applies the chain rule in (newest node first, leaves
+left out). A node is anything with `parents` (and, for `backward_order`, a creation number
+`_serial`): this module imports no other, so the core and every tool can use it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from operator import attrgetter
-from typing import TYPE_CHECKING
+from typing import Any
 
-if TYPE_CHECKING:
-    from .value import Value
+Value = Any  # a node of the graph: an `autograd.Value`
 
 
 def topological_order(root: Value) -> list[Value]:
@@ -41,15 +42,15 @@ def topological_order(root: Value) -> list[Value]:
     return order
 
 
-def propagation_order(*roots: Value) -> list[Value]:
+def backward_order(*roots: Value) -> list[Value]:
     """The nodes `backward()` applies the chain rule at: every non-leaf node the `roots`
     depend on (the roots included), each before all of its parents (so after everything that
     uses it); for one root, `root` first.
 
-    The fast order for backward. Every node is made after its parents, so the creation number
-    each node carries (`_serial`) sorted downwards is a reverse topological order; finding the
-    nodes is then one walk with one set, and the sort (in C) is nearly free because the walk
-    already meets nodes mostly newest first. Leaves are left out: nothing flows through them.
+    Every node is made after its parents, so the creation number each node carries (`_serial`)
+    sorted downwards is a reverse topological order: one walk finds the nodes, one sort orders
+    them. A tape's nodes read backwards are the same order (so both add the same sums in the
+    same order). Leaves are left out: the chain rule has nothing to pass on from them.
     """
     nodes = [root for root in dict.fromkeys(roots) if root.parents]
     seen = set(nodes)
@@ -65,7 +66,7 @@ def propagation_order(*roots: Value) -> list[Value]:
     return nodes
 
 
-serial_of = attrgetter("_serial")  # a node's creation number (backward's sort key)
+serial_of = attrgetter("_serial")  # a node's creation number (the sort key)
 
 
 def edges(root: Value) -> Iterator[tuple[Value, Value, int]]:

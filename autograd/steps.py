@@ -2,12 +2,12 @@
 
 Step-through. `root.backward_steps()` starts a backward pass exactly as `backward()` does (every
 non-leaf grad reset to 0, then d root/d root = 1) and returns an iterator; each `next()` applies
-the chain rule at one node, with the same function `backward()` uses (`autograd.value.propagate`),
-in the same order (the engine's reverse topological order, `graph.propagation_order`). Only
-nodes with parents are steps: at a leaf the chain rule has nothing to pass on. Between steps
-every `.grad` holds what it holds at that point of the real pass; after the last step, exactly
-what `backward()` leaves (bit for bit on scalar graphs; on batched graphs `backward()` takes a
-vectorized path, so the two agree to rounding, ~1e-16).
+the chain rule at one node with the core's own `chain_rule`, in backward's order
+(`graph.backward_order`), and shows the sums it made. Only nodes with parents are steps: at a
+leaf the chain rule has nothing to pass on. Between steps every `.grad` holds what it holds at
+that point of the real pass; after the last step, exactly what `backward()` leaves (bit for bit
+on scalar graphs; on batched graphs `backward()` takes the bulk path of `autograd.fast`, so the
+two agree to rounding, ~1e-16).
 
     step 3/7  c = a * b   (c.grad = -2.0)
       a.grad += c.grad * dc/da = -2.0 * -3.0 = 6.0   -> a.grad = 6.0
@@ -35,7 +35,8 @@ from typing import Any
 
 from .graph import topological_order
 from .ops import operation
-from .value import Value, _show, propagate, start_backward
+from .show import show as _show
+from .value import Value, chain_rule, start_backward
 
 __all__ = [
     "BackwardSteps",
@@ -158,7 +159,7 @@ class BackwardSteps(Iterator[Step]):
         self.root = root
         self.order = topological_order(root)
         self.names = node_names(root, self.order)
-        self._pending, _ = start_backward(root, "backward_steps()")
+        self._pending = start_backward(root, "backward_steps()")
         self.total = len(self._pending)
         self._done = 0
 
@@ -176,29 +177,8 @@ class BackwardSteps(Iterator[Step]):
         grad = node.grad
         names = [self.names[p] for p in node.parents]
         row = operation(node.op)
-        # Predict each edge's running total as propagate will compute it (same operations in
-        # the same order), then let propagate do the real update.
-        running: dict[int, Any] = {}
-        planned = []
-        for i, (parent, local) in enumerate(zip(node.parents, node.local_grads)):
-            contribution = local * grad
-            if type(parent.data) is float and type(contribution) is not float:
-                contribution = float(contribution.sum())
-            before = running.get(id(parent), parent.grad)
-            after = before + contribution
-            running[id(parent)] = after
-            planned.append(
-                (
-                    i,
-                    parent,
-                    local,
-                    contribution,
-                    after,
-                    type(local * grad) is not float and type(contribution) is float,
-                )
-            )
-        propagate(node)
-        last = {id(parent): i for i, parent, *_ in planned}
+        shown: list = []
+        chain_rule(node, shown)  # the core's update; `shown` gets what each edge added
         edges = tuple(
             Edge(
                 parent,
@@ -207,10 +187,11 @@ class BackwardSteps(Iterator[Step]):
                 local,
                 row.derivative(i, names),
                 contribution,
-                parent.grad if last[id(parent)] == i else after,  # the real value where known
-                summed,
+                after,
+                type(parent.data) is float
+                and (type(local) is not float or type(grad) is not float),
             )
-            for i, parent, local, contribution, after, summed in planned
+            for i, (parent, local, contribution, after) in enumerate(shown)
         )
         return Step(
             self._done,

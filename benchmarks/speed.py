@@ -14,7 +14,7 @@ Rows:
 - primitive nodes: this engine, the very same code (one graph per sample, `*` and `+` nodes);
 - fused neurons: one `autograd.linear` node per neuron, n-ary sums, one graph per sample;
 - batched: the graph of ONE sample with arrays as data (`Value(X[:, j])`), fused neurons,
-  `.mean()`; L2 as one node, `autograd.value.sum_of_squares(params)`; made with one
+  `.mean()`; L2 as one node, `autograd.sum_of_squares(params)`; made with one
   `autograd.linear` call per neuron, or one `autograd.linear_layer` call per layer (the same
   nodes, computed with one matrix product per layer);
 - nn: what `nn.fit` does for the same step (nn.MLP, nn.losses.hinge + l2, nn.optim.SGD);
@@ -116,7 +116,7 @@ def per_sample_forward(layers, X, y, fused: bool):
     margins = [(1 + -label * s).relu() for label, s in zip(y.tolist(), scores)]
     params = flat_parameters(layers)
     if fused:
-        penalty = autograd.value.sum_of_squares(params)
+        penalty = autograd.sum_of_squares(params)
         return autograd.sum(margins) * (1.0 / len(margins)) + L2 * penalty
     return sum(margins) * (1.0 / len(margins)) + L2 * sum(p * p for p in params)
 
@@ -140,7 +140,7 @@ def batched_forward(layers, X, y, whole_layers: bool = True):
             h = [autograd.linear(ws, h, b, activation) for ws, b in layer]
     params = flat_parameters(layers)
     data_loss = (1.0 - Value(y) * h[0]).relu().mean()
-    return data_loss + L2 * autograd.value.sum_of_squares(params)
+    return data_loss + L2 * autograd.sum_of_squares(params)
 
 
 def sgd_step(forward: Callable[[], object], params: list) -> float:

@@ -165,14 +165,14 @@ def hinge(predictions: Any, targets: Targets) -> Value:
 def l2(parameters: Iterable[Value], alpha: float) -> Value:
     """L2 penalty (weight decay): alpha * sum_p p**2; d/dp = 2 alpha p.
 
-    The sum of squares is one node, `autograd.value.sum_of_squares(params)`, with one edge
+    The sum of squares is one node, `autograd.sum_of_squares(params)`, with one edge
     per parameter carrying 2p (one node instead of one `**2` node per parameter: the same
     numbers, several times faster).
     """
     params = list(parameters)
     if not params:
         raise ValueError("l2() needs at least one parameter")
-    return alpha * autograd.value.sum_of_squares(params)
+    return alpha * autograd.sum_of_squares(params)
 
 
 LossFunction = Callable[[Any, Targets], Value]

@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 
 import autograd
 from autograd import Value
-from autograd.ops import LinearGrads
-from autograd.value import propagate
+from autograd.fast import LinearGrads
+from autograd.value import chain_rule as propagate
 
 ACTIVATIONS = ["linear", "relu", "tanh", "sigmoid"]
 TOLERANCE = 1e-10

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 import autograd
 from autograd import Value, topological_order
-from autograd.graph import propagation_order
+from autograd.graph import backward_order
 
 
 def float_sigmoid(x: float) -> float:
@@ -177,7 +177,7 @@ def test_topological_order_puts_every_node_after_its_parents(case):
     assert reachable == set(position)
     assert [id(n) for n in topological_order(root)] == [id(n) for n in order]  # deterministic
     # backward's order: the same non-leaf nodes, each before all of its parents, root first
-    fast = propagation_order(root)
+    fast = backward_order(root)
     assert {id(n) for n in fast} == {id(n) for n in order if n.parents}
     assert len(fast) == len({id(n) for n in fast})
     later = {id(n): k for k, n in enumerate(fast)}

@@ -2,7 +2,7 @@
 
 - `autograd.value.sum_of_squares` (the one-node L2 penalty): value and gradient 2 v_i, checked by
   hand, by central differences, with duplicates, numbers and batches;
-- `graph.propagation_order(root)` (backward's order): each node before its non-leaf parents,
+- `graph.backward_order(root)` (backward's order): each node before its non-leaf parents,
   and backward resets stale non-leaf grads while leaves accumulate;
 - `autograd.linear` with number operands and the linear/relu shortcuts: the local derivatives
   written out by hand (d/dw_i = act'(z) x_i, d/dx_i = act'(z) w_i, d/db = act'(z)).
@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 import autograd
 import nn
 from autograd import Value
-from autograd.graph import propagation_order, topological_order
+from autograd.graph import backward_order, topological_order
 from autograd.ops import operation
 from autograd.value import sum_of_squares
 
@@ -116,7 +116,7 @@ def a_graph(seed: int) -> Value:
 def test_backward_order_and_reset_of_stale_gradients(seed):
     root = a_graph(seed)
     every = topological_order(root)
-    order = propagation_order(root)
+    order = backward_order(root)
     assert set(order) == {node for node in every if node.parents}
     position = {node: i for i, node in enumerate(order)}
     for node in order:  # each node before all of its non-leaf parents

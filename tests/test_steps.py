@@ -56,7 +56,7 @@ def chain_rule_snapshots(root: Value) -> list[dict]:
     grad[root] = 1.0 if root.parents else grad[root] + 1.0
     snapshots = [dict(grad)]
     # the real pass's order: the engine's propagation order (each node before its parents)
-    engine_order = getattr(autograd.graph, "propagation_order", None)
+    engine_order = getattr(autograd.graph, "backward_order", None)
     visits = engine_order(root) if engine_order else [n for n in reversed(order) if n.parents]
     for node in visits:
         for parent, local in zip(node.parents, node.local_grads):

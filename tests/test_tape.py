@@ -187,8 +187,9 @@ def test_batched_tape_agrees_with_the_searched_backward(seed, split, stale):
 
 def test_a_batched_tape_takes_the_bulk_path_without_searching(monkeypatch):
     calls = []
-    real = autograd.value.propagation_order
-    monkeypatch.setattr(autograd.value, "propagation_order", lambda *r: calls.append(r) or real(*r))
+    real = autograd.graph.backward_order
+    for module in (autograd.value, autograd.fast.bulk):
+        monkeypatch.setattr(module, "backward_order", lambda *r: calls.append(r) or real(*r))
     batched_network(3, 0, False, taped=True)
     assert calls == []  # everything on the tape: no search
     batched_network(3, 1, True, taped=True)
@@ -215,7 +216,7 @@ def test_after_the_block_backward_searches_and_the_tape_is_gone():
     x = Value(3.0)
     with autograd.tape():
         y = x * x
-    assert autograd.value._tape is None
+    assert autograd.fast.replay.current is None and autograd.value.recorder is None
     y.backward()
     assert x.grad == 6.0
 

@@ -1,0 +1,146 @@
+"""Backward with fewer Python steps: the core's chain rule for a tape or a batched graph.
+
+`backward(root)` is the core's hook (`autograd.value.fast_backward`). It takes a root made on
+the current tape (the tape read backwards is the order: no search) and a graph holding batched
+values (the core's order); for anything else, a scalar graph off a tape, it says False and the
+core's own loop runs.
+
+`run(nodes)` applies the same rule, parent.grad += local * node.grad, with the same local
+derivatives, in the same order: a scalar node's edges written out (one or two parents without a
+loop), a batched node by the core's `chain_rule` (which sums over the batch for a scalar
+parent), and a run of nodes whose row has a bulk rule (the fused neurons of a layer:
+`fused.LayerRun`) at once. It names no operation: it asks a node's row for a bulk rule.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from typing import Any
+
+from .. import ops
+from ..graph import backward_order, serial_of
+from ..value import Value, chain_rule, start_backward
+from . import replay
+
+# The grad of a node on a tape that backward has not reached (yet): a 0.0 told apart by
+# identity. Arithmetic on floats always makes new objects, so no sum is ever this one.
+UNREACHED = float("0.0")
+
+
+def backward(root: Value) -> bool:
+    """Run `root.backward()` here if it is on the tape or its graph is batched; else False."""
+    on = replay.current
+    if on is not None and root.parents and root._serial >= on.start and type(root.data) is float:
+        _backward_on_tape(root, on)
+        return True
+    if not _holds_batches(root):
+        return False
+    run(start_backward(root))
+    return True
+
+
+def _holds_batches(root: Value) -> bool:
+    """Does any node of `root`'s graph hold a batch? (None can while no array was ever made.)"""
+    if ops.np is None:
+        return False
+    seen, stack = {root}, [root]
+    while stack:
+        for parent in stack.pop().parents:
+            if type(parent.data) is not float:
+                return True
+            if parent.parents and parent not in seen:
+                seen.add(parent)
+                stack.append(parent)
+    return False
+
+
+def _backward_on_tape(root: Value, on: replay.Tape) -> None:
+    """Every node recorded up to `root`, newest first. Each starts at `UNREACHED`; one that still
+    holds it when its turn comes received nothing, passes nothing on and keeps grad 0 (which is
+    d root/d node), so the same nodes pass on the same sums in the same order as after a search.
+    A non-leaf made before the tape that gradient reaches is reset the first time (as the
+    search's reset would have) and its part of the graph searched at the end."""
+    recorded = on.nodes
+    end = bisect_right(recorded, root._serial, key=serial_of)  # root is recorded[end - 1]
+    nodes = recorded if end == len(recorded) else recorded[:end]
+    for node in nodes:
+        node.grad = UNREACHED
+    root.grad = 1.0
+    outside = run(reversed(nodes), on.start)
+    if outside:
+        rest = backward_order(*outside)
+        for node in rest:
+            if node not in outside:
+                node.grad = 0.0
+        run(rest)
+
+
+def run(nodes: Any, start: int = -1) -> set[Value]:
+    """The chain rule at every node of `nodes` (each before its parents). On a tape (`start`:
+    its first creation number) nodes still `UNREACHED` are skipped, and the non-leaves made
+    before the tape that receive gradient are returned."""
+    outside: set[Value] = set()
+    unreached = UNREACHED
+    bulk = None  # the run of nodes being gathered for one bulk rule
+    for node in nodes:
+        if bulk is not None and not bulk.accepts(node):  # finish it before anything it feeds
+            _add(bulk.contributions(), start, outside)
+            bulk = None
+        grad = node.grad
+        if grad is unreached:  # on a tape: the root does not depend on this node
+            continue
+        if bulk is not None:
+            bulk.add(node)
+            continue
+        parents = node.parents
+        if type(node.data) is float:  # plain numbers (an array only from a batch's reduction)
+            if len(parents) == 2:
+                a, b = parents
+                if a._serial < start or b._serial < start:  # (a leaf's LEAF is the largest)
+                    _reset_outside(parents, start, outside)
+                local_a, local_b = node.local_grads
+                a.grad += local_a * grad
+                b.grad += local_b * grad
+            elif len(parents) == 1:
+                a = parents[0]
+                if a._serial < start:
+                    _reset_outside(parents, start, outside)
+                a.grad += node.local_grads[0] * grad
+            else:
+                if start >= 0 and min(map(serial_of, parents)) < start:
+                    _reset_outside(parents, start, outside)
+                for parent, local in zip(parents, node.local_grads):
+                    parent.grad += local * grad
+            continue
+        make_bulk = getattr(ops.operation(node.op), "bulk", None)  # a batched node
+        bulk = make_bulk(node) if make_bulk is not None else None
+        if bulk is not None:
+            continue
+        if start >= 0:
+            _reset_outside(parents, start, outside)
+        chain_rule(node)
+    if bulk is not None:
+        _add(bulk.contributions(), start, outside)
+    return outside
+
+
+def _reset_outside(parents: tuple, start: int, outside: set[Value]) -> None:
+    """The first time a pass reaches a non-leaf made before the tape, its grad still holds an
+    earlier pass's: reset it, as the search's reset would have, and note it."""
+    for parent in parents:
+        if parent._serial < start and parent not in outside:
+            parent.grad = 0.0
+            outside.add(parent)
+
+
+def _add(contributions: list, start: int, outside: set[Value]) -> None:
+    """parent.grad += value for what a bulk rule computed, as (parents, values) pairs."""
+    for parents, values in contributions:
+        if start >= 0:
+            _reset_outside(parents, start, outside)
+        for parent, value in zip(parents, values):
+            grad = parent.grad
+            if type(grad) is float and grad == 0.0 and type(value) is not float:
+                parent.grad = value  # a fresh row of the rule's own array: no copy needed
+            else:
+                parent.grad += value

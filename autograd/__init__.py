@@ -9,12 +9,13 @@
 """
 
 from . import fast  # the rooms for speed: installs the core's one hook
+from .anomaly import detect_anomaly
 from .check import GradcheckError, check_gradient_function, gradcheck
 from .draw import draw, render
 from .fast import gc_paused, linear, linear_layer, tape
 from .graph import edges, leaves, topological_order
 from .steps import backward_steps, explain, node_names
-from .value import Value, detect_anomaly, is_recording, mean, no_grad, sum, sum_of_squares
+from .value import Value, is_recording, mean, no_grad, sum, sum_of_squares
 
 __all__ = [
     "fast",

@@ -23,7 +23,6 @@ tape and says True; for a scalar graph off a tape it says False, and the loop he
 from __future__ import annotations
 
 import itertools
-import math
 import numbers
 import sys
 from collections.abc import Callable, Iterable, Iterator
@@ -37,8 +36,8 @@ from .show import show
 LEAF = sys.maxsize  # the creation number of every leaf (it has no place in backward's order)
 recorder: list | None = None  # set by `autograd.fast.tape()`
 fast_backward: Callable[[Value], bool] | None = None  # set by `autograd.fast`
+anomaly: Any = None  # inside `autograd.detect_anomaly()`: checks each step for nan and inf
 _recording = True  # False inside `no_grad()`
-_anomaly = False  # True inside `detect_anomaly()`
 
 
 def _binary(op: str, reflected: bool = False) -> Callable:
@@ -120,7 +119,7 @@ class Value:
         A batched graph, or a root made on a tape, `autograd.fast` runs in bulk (the same rule,
         the same gradients: tests/test_fast_oracle.py); a scalar graph runs the loop here.
         """
-        if fast_backward is not None and not _anomaly and fast_backward(self):
+        if fast_backward is not None and anomaly is None and fast_backward(self):
             return
         order = start_backward(self)
         for node in order:
@@ -173,12 +172,8 @@ def chain_rule(node: Value, shown: list | None = None) -> None:
         if type(parent.data) is float and type(contribution) is not float:
             contribution = float(contribution.sum())
         parent.grad += contribution
-        if _anomaly and not _finite(parent.grad):
-            raise FloatingPointError(
-                f"backward: the gradient of {_describe(parent)} became {show(parent.grad)} at "
-                f"the node {node.op!r} ({_describe(node)}, grad {show(grad)}; local derivative "
-                f"{show(local)})"
-            )
+        if anomaly is not None:
+            anomaly.backward(node, parent, local)
         if shown is not None:
             after = parent.grad
             shown.append((parent, local, contribution, after if type(after) is float else +after))
@@ -205,8 +200,8 @@ def make(data: Any, parents: tuple, local_grads: Any, op: str) -> Value:
             recorder.append(out)
     else:
         out.op, out.parents, out.local_grads, out._serial = "", (), (), LEAF
-    if _anomaly:
-        _check_forward(op, parents, data, local_grads)
+    if anomaly is not None:
+        anomaly.forward(op, parents, data, local_grads)
     return out
 
 
@@ -259,36 +254,6 @@ def no_grad() -> Iterator[None]:
 def is_recording() -> bool:
     """False inside `no_grad()`."""
     return _recording
-
-
-@contextmanager
-def detect_anomaly() -> Iterator[None]:
-    """Inside, the first nan or inf raises FloatingPointError naming where it came from: the
-    operation whose value or local derivative is not finite, or the gradient that became so."""
-    global _anomaly
-    previous, _anomaly = _anomaly, True
-    try:
-        yield
-    finally:
-        _anomaly = previous
-
-
-def _check_forward(op: str, parents: tuple, data: Any, local_grads: Any) -> None:
-    bad = None if _finite(data) else f"produced {show(data)}"
-    for i, local in enumerate(local_grads):
-        if bad is None and not _finite(local):
-            bad = f"has local derivative {show(local)} with respect to input {i + 1}"
-    if bad is not None:
-        inputs = ", ".join(_describe(p) for p in parents)
-        raise FloatingPointError(f"operation {op!r} on inputs ({inputs}) {bad}")
-
-
-def _finite(x: Any) -> bool:
-    return math.isfinite(x) if type(x) is float else bool(ops.use_numpy().isfinite(x).all())
-
-
-def _describe(node: Value) -> str:
-    return f"{node.label}={show(node.data)}" if node.label else show(node.data)
 
 
 def _as_data(data: Any) -> Any:

@@ -408,7 +408,7 @@ def test_detect_anomaly_backward_raises():
             (y * 1e200).backward()
     message = str(error.value)
     assert "backward" in message and "x=" in message and "inf" in message and "'log'" in message
-    assert not autograd.value._anomaly  # the mode is switched off again
+    assert autograd.value.anomaly is None  # the mode is switched off again
 
 
 def test_gc_paused_restores_the_collector():

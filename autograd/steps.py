@@ -350,8 +350,9 @@ def explain(root: Value, x: Value | str, max_paths: int = 12) -> Explanation:
     `x` is a node of the graph, or the label of exactly one node. At most `max_paths` paths
     are listed; when there are more, the explanation also groups the total by the last edge
     into x. Counting paths is dynamic programming over the graph (paths(n) = sum of paths(p)
-    over n's parents p), so a graph with 2**100 paths is counted, never enumerated. Grads are
-    not touched: the total is computed here, independently of `backward()`.
+    over n's parents p), so a graph with 2**100 paths is counted, never enumerated. The total
+    is the core's own backward pass from `root` (leaves from 0), so it is the number
+    `backward()` puts in x.grad; every grad is left as it was.
     """
     if not isinstance(root, Value):
         raise TypeError(f"explain() needs a Value as root, got {type(root).__name__}")
@@ -376,35 +377,34 @@ def explain(root: Value, x: Value | str, max_paths: int = 12) -> Explanation:
         names = {**names, x: x.label or "x"}
         return Explanation(root, x, names, 0, [], 0.0)
 
-    # paths[n]: the number of paths from n down to x; forward[n] = d n/d x (forward mode).
+    # paths[n]: the number of paths from n down to x (counted, never enumerated)
     paths: dict[Value, int] = {}
-    forward: dict[Value, float] = {}
     for node in order:
-        if node is x:
-            paths[node], forward[node] = 1, 1.0
-            continue
-        count, derivative = 0, 0.0
-        for parent, local in zip(node.parents, node.local_grads):
-            k = paths[parent]
-            if k:
-                count += k
-                derivative += local * forward[parent]
-        paths[node], forward[node] = count, derivative
-
+        paths[node] = 1 if node is x else sum(paths[parent] for parent in node.parents)
     listed = _first_paths(root, x, paths, max_paths)
-    total = forward[root]
-    if len(listed) == paths[root]:
-        total = 0.0
-        for path in listed:
-            total += path.product
+    gradient = _backward_pass(root, order)  # d root/d n for every n: what backward() computes
     through = []
     if len(listed) < paths[root]:
-        upstream = _adjoints(order, root)
         for child in order:
             for i, parent in enumerate(child.parents):
                 if parent is x:
-                    through.append((child, i, upstream[child], child.local_grads[i]))
-    return Explanation(root, x, names, paths[root], listed, total, through)
+                    through.append((child, i, gradient[child], child.local_grads[i]))
+    return Explanation(root, x, names, paths[root], listed, gradient[x], through)
+
+
+def _backward_pass(root: Value, order: list[Value]) -> dict[Value, Any]:
+    """d root/d n for every node n, by the core's own pass (`start_backward`, then `chain_rule`
+    at each node) from leaves at 0; every grad is put back as it was afterwards."""
+    saved = [(node, node.grad) for node in order]
+    try:
+        for node in order:
+            node.grad = 0.0
+        for node in start_backward(root, "explain()"):
+            chain_rule(node)
+        return {node: node.grad for node in order}
+    finally:
+        for node, grad in saved:
+            node.grad = grad
 
 
 def _first_paths(root: Value, x: Value, paths: dict[Value, int], limit: int) -> list[Path]:
@@ -443,17 +443,6 @@ def _first_paths(root: Value, x: Value, paths: dict[Value, int], limit: int) -> 
         trail.append(i)
         stack.append([node.parents[i], 0])
     return found
-
-
-def _adjoints(order: list[Value], root: Value) -> dict[Value, float]:
-    """d root/d n for every node n, by the chain rule in reverse order (grads left untouched)."""
-    adjoint = {node: 0.0 for node in order}
-    adjoint[root] = 1.0
-    for node in reversed(order):
-        g = adjoint[node]
-        for parent, local in zip(node.parents, node.local_grads):
-            adjoint[parent] += local * g
-    return adjoint
 
 
 def _attach() -> None:

@@ -15,7 +15,6 @@ from hypothesis import strategies as st
 import autograd
 from autograd import Value
 from autograd.fast import LinearGrads
-from autograd.value import chain_rule as propagate
 
 ACTIVATIONS = ["linear", "relu", "tanh", "sigmoid"]
 TOLERANCE = 1e-10
@@ -143,29 +142,6 @@ def test_linear_grads_read_like_the_tuple_of_local_derivatives(made_by):
     with pytest.raises(IndexError, match="out of range"):
         local_grads[7]
     assert "7 local derivatives" in repr(local_grads)
-
-
-@pytest.mark.parametrize("activation", ACTIVATIONS)
-def test_propagate_one_node_at_a_time_matches_backward(activation):
-    """The step-through path (propagate per node) and backward's bulk path agree."""
-
-    def make():
-        rng = np.random.default_rng(7)
-        numbers = random_network(rng, [3, 4, 2])
-        X = rng.normal(size=(5, 3))
-        inputs = [Value(X[:, j]) for j in range(3)]
-        outputs, params = build(numbers, inputs, [activation, activation])
-        return loss_of(outputs, 1.0).mean(), params, inputs
-
-    loss, params, inputs = make()
-    loss.backward()
-    loss2, params2, inputs2 = make()
-    order = autograd.topological_order(loss2)
-    loss2.grad = 1.0
-    for node in reversed(order):
-        propagate(node)
-    assert close([p.grad for p in params2], [p.grad for p in params], 1e-13)
-    assert close([x.grad for x in inputs2], [x.grad for x in inputs], 1e-13)
 
 
 def test_detect_anomaly_gives_the_same_gradients_on_a_finite_batch():

@@ -62,26 +62,6 @@ def assert_identical(a, b, tol=1e-12):
     assert np.all(np.abs(a - b) <= tol * (1.0 + np.abs(b))), np.max(np.abs(a - b))
 
 
-@settings(max_examples=60, deadline=None)
-@given(
-    ws=st.lists(numbers, min_size=1, max_size=6),
-    data=st.data(),
-    bias=numbers,
-    activation=st.sampled_from(ACTIVATIONS),
-)
-def test_one_neuron_fused_equals_primitive_on_scalars(ws, data, bias, activation):
-    xs = data.draw(st.lists(numbers, min_size=len(ws), max_size=len(ws)))
-    results = []
-    for make in (autograd.linear, primitive_neuron):
-        w_values, x_values, b = [Value(w) for w in ws], [Value(x) for x in xs], Value(bias)
-        out = make(w_values, x_values, b, activation)
-        out.backward()
-        results.append((out.data, [v.grad for v in w_values], [v.grad for v in x_values], b.grad))
-    fused, primitive = results
-    for got, want in zip(fused, primitive):
-        assert_identical(got, want)
-
-
 @settings(max_examples=25, deadline=None)
 @given(
     seed=st.integers(0, 2**32 - 1),

@@ -1,16 +1,25 @@
-"""`autograd.tape()`: backward reads the recorded nodes instead of searching the graph.
+"""The oracle for the rooms of speed: every fast path gives the core's gradients.
 
-The oracle is the searched backward itself, on a second copy of the very same graph: every
-scalar gradient must be identical (==, not close), because the tape must make the same sums in
-the same order. Random programs come from test_graphs (shared subexpressions, n-ary and fused
-nodes); parts of each graph are made before the tape began, and nodes the root does not
-depend on are recorded too. Batched graphs (the bulk path) are compared to 1e-13.
+The core is `autograd.value`'s own loop (`start_backward`, then `chain_rule` at each node), run
+here with the fast hook switched off (`core_only`). Against it:
+
+- the tape (`autograd.fast.tape()`): on random scalar programs (test_graphs: shared
+  subexpressions, n-ary and fused nodes) with parts made before the tape, leftover gradients
+  from an earlier pass and recorded nodes the root does not read: identical (==), because the
+  tape must make the same sums in the same order;
+- the bulk backward (`autograd.fast.bulk`) on batched graphs, searched and on a tape: random
+  networks whose layers are whole `linear_layer`s, one `linear` per neuron or primitive nodes,
+  read in part, with a batch of one, with 0, -0.0, inf and nan among the inputs: equal to
+  1e-13 (a layer's sums are grouped as matrix products);
+- each fused rule against the primitive rows it stands for: the fused neuron's local
+  derivatives against the same neuron made of `*`, `+` and its activation's row.
 """
 
 from __future__ import annotations
 
 import contextlib
 import math
+from collections.abc import Iterator
 
 import numpy as np
 from hypothesis import given, settings
@@ -23,6 +32,16 @@ from autograd import Value
 
 def same(x: float, y: float) -> bool:
     return x == y or (math.isnan(x) and math.isnan(y))
+
+
+@contextlib.contextmanager
+def core_only() -> Iterator[None]:
+    """`backward()` runs the core's loop alone: the fast hook switched off meanwhile."""
+    hook, autograd.value.fast_backward = autograd.value.fast_backward, None
+    try:
+        yield
+    finally:
+        autograd.value.fast_backward = hook
 
 
 def build(program, leaves, split: int):
@@ -46,18 +65,19 @@ def finish(program, before: list, split: int, n_leaves: int):
 
 @settings(max_examples=200, deadline=None)
 @given(programs, st.integers(0, 20), st.booleans())
-def test_tape_gives_exactly_the_searched_gradients(case, split_at, stale):
+def test_tape_gives_exactly_the_cores_gradients(case, split_at, stale):
     leaves, steps = case
     program = resolve(leaves, steps)
     split = min(split_at, len(program))
     n = len(leaves)
 
-    # the oracle: the same graph, searched
+    # the oracle: the same graph, the core's loop alone
     values_a, before_a = build(program, leaves, split)
     results_a, root_a, _ = finish(program, before_a, split, n)
-    if stale:  # an earlier pass leaves gradients behind on the pre-tape nodes
-        results_a[-1].backward()
-    root_a.backward()
+    with core_only():
+        if stale:  # an earlier pass leaves gradients behind on the pre-tape nodes
+            results_a[-1].backward()
+        root_a.backward()
 
     values_b, before_b = build(program, leaves, split)
     with autograd.tape() as tape:
@@ -167,7 +187,7 @@ def batched_network(seed: int, split: int, stale: bool, taped: bool):
         made.extend(h)
     if stale and split:
         autograd.sum([v.sum() for v in h]).backward()  # gradients left on the early nodes
-    with autograd.tape() if taped else contextlib.nullcontext():
+    with autograd.tape() if taped else core_only():
         for k in range(min(split, 2), 3):
             h = stage(k, h)
             made.extend([h] if k == 2 else h)
@@ -177,7 +197,7 @@ def batched_network(seed: int, split: int, stale: bool, taped: bool):
 
 @settings(max_examples=40, deadline=None)
 @given(st.integers(0, 10**6), st.integers(0, 2), st.booleans())
-def test_batched_tape_agrees_with_the_searched_backward(seed, split, stale):
+def test_batched_tape_agrees_with_the_cores_loop(seed, split, stale):
     loss_a, values_a = batched_network(seed, split, stale, taped=False)
     loss_b, values_b = batched_network(seed, split, stale, taped=True)
     assert loss_a.data == loss_b.data
@@ -233,3 +253,134 @@ def test_anomaly_mode_still_names_the_operation_on_a_tape():
             else:
                 message = ""
     assert "x=0.0" in message
+
+
+# -- batched graphs: the bulk backward, searched and on a tape, against the core's loop ---------
+
+SPECIAL = [0.0, -0.0, math.inf, -math.inf, math.nan]
+ACTIVATIONS = ["linear", "relu", "tanh", "sigmoid"]
+
+
+def batched_case(seed: int, batch: int, special: bool, taped: bool, core: bool):
+    """A random batched network and loss: each layer made whole (`linear_layer`), one
+    `linear` per neuron, or from primitive nodes; the next layer reads some of its neurons
+    (in any order, one of them twice). Returns (loss, every Value whose grad to compare)."""
+    rng = np.random.default_rng(seed)
+    sizes = [int(n) for n in rng.integers(1, 5, size=rng.integers(2, 4))]
+    X = rng.normal(size=(sizes[0], batch))
+    if special:  # a few IEEE entries among the inputs
+        for _ in range(2):
+            X[rng.integers(sizes[0]), rng.integers(batch)] = SPECIAL[rng.integers(len(SPECIAL))]
+    xs = [Value(row, f"x{i}") for i, row in enumerate(X)]
+    params: list[Value] = []
+    made: list[Value] = []
+    with autograd.tape() if taped else contextlib.nullcontext():
+        h: list[Value] = xs
+        for n_out in sizes[1:]:
+            W = [[Value(float(v)) for v in rng.normal(size=len(h))] for _ in range(n_out)]
+            b = [Value(float(v)) for v in rng.normal(size=n_out)]
+            params += [p for row in W for p in row] + b
+            act = ACTIVATIONS[rng.integers(4)]
+            how = rng.integers(3)
+            if how == 0:
+                out = autograd.linear_layer(W, h, b, act)
+            elif how == 1:
+                out = [autograd.linear(w, h, c, act) for w, c in zip(W, b)]
+            else:
+                out = [autograd.sum([c, *[wi * x for wi, x in zip(w, h)]]) for w, c in zip(W, b)]
+                out = out if act == "linear" else [getattr(z, act)() for z in out]
+            made += out
+            picks = list(rng.permutation(len(out)))[: rng.integers(1, len(out) + 1)]
+            h = [out[i] for i in picks] + [out[picks[0]] * 0.5]
+        loss = autograd.sum([((v - 0.3) ** 2).mean() for v in h]) + 1e-2 * autograd.sum_of_squares(
+            params
+        )
+        with core_only() if core else contextlib.nullcontext():
+            loss.backward()
+    return loss, params + xs + made
+
+
+def close(a, b) -> bool:
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    return a.shape == b.shape and bool(
+        np.allclose(a, b, rtol=1e-13, atol=1e-14, equal_nan=True)
+        and np.array_equal(np.isnan(a), np.isnan(b))
+    )
+
+
+@settings(max_examples=120, deadline=None)
+@given(st.integers(0, 10**6), st.integers(1, 6), st.booleans(), st.booleans())
+def test_bulk_backward_gives_the_cores_gradients(seed, batch, special, taped):
+    with np.errstate(all="ignore"):
+        loss_core, values_core = batched_case(seed, batch, special, taped=False, core=True)
+        loss_fast, values_fast = batched_case(seed, batch, special, taped=taped, core=False)
+    assert same(loss_core.data, loss_fast.data)
+    for a, b in zip(values_core, values_fast, strict=True):
+        assert close(a.grad, b.grad), (a, b, seed)
+
+
+def test_the_bulk_path_runs_where_the_graph_is_batched(monkeypatch):
+    """The oracle above compares two different loops: the hook takes batched graphs and tapes,
+    and leaves a scalar graph off a tape to the core's loop."""
+    taken = []
+    real = autograd.fast.bulk.run
+    monkeypatch.setattr(autograd.fast.bulk, "run", lambda *a: taken.append(1) or real(*a))
+    x = Value(2.0)
+    (x * x).backward()
+    assert taken == []
+    (Value(np.array([1.0, 2.0])) * x).sum().backward()
+    assert taken == [1]
+    with autograd.tape():
+        (x * x).backward()
+    assert taken == [1, 1]
+    with autograd.detect_anomaly():  # the core's loop, whose every edge is checked
+        (Value(np.array([1.0, 2.0])) * x).sum().backward()
+    assert taken == [1, 1]
+
+
+# -- fused rules against the primitive rows they stand for ---------------------------------------
+
+
+def primitive_neuron(ws, xs, b, activation):
+    """act(b + w_1 x_1 + ... + w_n x_n) from `*`, `+` and the activation's own row."""
+    z = b
+    for w, x in zip(ws, xs):
+        z = z + w * x
+    return z if activation == "linear" else getattr(z, activation)()
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.integers(0, 10**6),
+    st.integers(1, 4),
+    st.sampled_from(ACTIVATIONS),
+    st.sampled_from([None, 1, 5]),
+)
+def test_fused_local_derivatives_are_the_primitive_rows_chain_rule(seed, n, activation, batch):
+    """Each local derivative of the fused node is d out/d parent of the same neuron made of
+    primitive nodes, computed by the core's backward."""
+    rng = np.random.default_rng(seed)
+    data = rng.normal(size=2 * n + 1) * 2
+    X = rng.normal(size=(n, batch)) if batch else None
+    ws = [Value(float(v)) for v in data[:n]]
+    xs = [Value(X[i] if batch else float(data[n + i])) for i in range(n)]
+    b = Value(float(data[-1]))
+    fused = autograd.linear(ws, xs, b, activation)
+    for k, parent in enumerate((*ws, *xs, b)):
+        copies = [Value(p.data) for p in (*ws, *xs, b)]
+        out = primitive_neuron(copies[:n], copies[n : 2 * n], copies[-1], activation)
+        assert close(fused.data, out.data)
+        if batch:  # d out_s / d parent for every sample s: one backward per sample
+            for s in range(batch):
+                for c in copies:
+                    c.zero_grad()
+                pick = np.zeros(batch)
+                pick[s] = 1.0
+                with core_only():
+                    (out * Value(pick)).sum().backward()
+                expected = copies[k].grad if type(parent.data) is float else copies[k].grad[s]
+                assert close(np.asarray(fused.local_grads[k])[s], expected), (k, s)
+        else:
+            with core_only():
+                out.backward()
+            assert close(fused.local_grads[k], copies[k].grad), (k, activation)

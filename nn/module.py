@@ -522,18 +522,8 @@ class MLP(Module):
             config["bias"] = False
         return config
 
-    def save(self, path: Any) -> Any:
-        """Write this network to a JSON file (atomically); see `nn.serialize.save`."""
-        from .serialize import save
-
-        return save(self, path)
-
-    @classmethod
-    def load(cls, path: Any) -> MLP:
-        """Read a network written by `save`; see `nn.serialize.load`."""
-        from .serialize import load
-
-        return load(path)
+    # `model.save(path)` and `MLP.load(path)` are given by `nn.serialize` (which imports this
+    # module; this one does not import it).
 
     def __iter__(self) -> Iterator[Layer]:
         return iter(self.layers)

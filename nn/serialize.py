@@ -204,3 +204,12 @@ def load(path: str | os.PathLike, verify: bool = True) -> MLP:
 
 def _reject_constant(name: str) -> float:
     raise ModelFileError(f"the file contains {name}, which is not a finite number")
+
+
+def _attach() -> None:
+    """Make them methods too: `model.save(path)`, `MLP.load(path)`."""
+    MLP.save = save  # type: ignore[attr-defined]
+    MLP.load = staticmethod(load)  # type: ignore[attr-defined]
+
+
+_attach()

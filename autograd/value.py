@@ -120,10 +120,10 @@ class Value:
         the same gradients: tests/test_fast_oracle.py); a scalar graph runs the loop here.
         """
         if fast_backward is not None and anomaly is None and fast_backward(self):
-            return
-        order = start_backward(self)
+            return  # a batched graph or a tape: autograd.fast ran the same rule in bulk
+        order = start_backward(self)  # each node before its parents; grads 0, self.grad 1
         for node in order:
-            chain_rule(node)
+            chain_rule(node)  # parent.grad += d node/d parent * node.grad, every parent
 
     def zero_grad(self) -> None:
         """Set this value's grad back to 0 (leaves accumulate across backward passes)."""

@@ -83,14 +83,15 @@ def run(nodes: Any, start: int = -1) -> set[Value]:
     unreached = UNREACHED
     bulk = None  # the run of nodes being gathered for one bulk rule
     for node in nodes:
-        if bulk is not None and not bulk.accepts(node):  # finish it before anything it feeds
-            _add(bulk.contributions(), start, outside)
+        if bulk is not None:
+            if bulk.accepts(node):
+                if node.grad is not unreached:
+                    bulk.add(node)
+                continue
+            _add(bulk.contributions(), start, outside)  # before anything the run feeds
             bulk = None
         grad = node.grad
         if grad is unreached:  # on a tape: the root does not depend on this node
-            continue
-        if bulk is not None:
-            bulk.add(node)
             continue
         parents = node.parents
         if type(node.data) is float:  # plain numbers (an array only from a batch's reduction)
@@ -107,9 +108,10 @@ def run(nodes: Any, start: int = -1) -> set[Value]:
                     _reset_outside(parents, start, outside)
                 a.grad += node.local_grads[0] * grad
             else:
-                if start >= 0 and min(map(serial_of, parents)) < start:
-                    _reset_outside(parents, start, outside)
                 for parent, local in zip(parents, node.local_grads):
+                    if parent._serial < start and parent not in outside:
+                        parent.grad = 0.0  # (see _reset_outside)
+                        outside.add(parent)
                     parent.grad += local * grad
             continue
         make_bulk = getattr(ops.operation(node.op), "bulk", None)  # a batched node
@@ -134,13 +136,21 @@ def _reset_outside(parents: tuple, start: int, outside: set[Value]) -> None:
 
 
 def _add(contributions: list, start: int, outside: set[Value]) -> None:
-    """parent.grad += value for what a bulk rule computed, as (parents, values) pairs."""
+    """parent.grad += value for what a bulk rule computed: (parents, a list of numbers) or
+    (parents, the rows of a fresh array, one per parent)."""
     for parents, values in contributions:
+        if type(values) is list:
+            for parent, value in zip(parents, values):
+                if parent._serial < start and parent not in outside:
+                    parent.grad = 0.0  # (see _reset_outside)
+                    outside.add(parent)
+                parent.grad += value
+            continue
         if start >= 0:
             _reset_outside(parents, start, outside)
-        for parent, value in zip(parents, values):
+        for parent, row in zip(parents, values):
             grad = parent.grad
-            if type(grad) is float and grad == 0.0 and type(value) is not float:
-                parent.grad = value  # a fresh row of the rule's own array: no copy needed
+            if type(grad) is float and grad == 0.0:
+                parent.grad = row  # its own row of the rule's fresh array: no copy needed
             else:
-                parent.grad += value
+                parent.grad += row

@@ -169,8 +169,8 @@ def chain_rule(node: Value, shown: list | None = None) -> None:
     grad = node.grad
     for parent, local in zip(node.parents, node.local_grads):
         contribution = local * grad
-        if type(parent.data) is float and type(contribution) is not float:
-            contribution = float(contribution.sum())
+        if type(contribution) is not float and type(parent.data) is float:
+            contribution = float(contribution.sum())  # a number every sample reads
         parent.grad += contribution
         if anomaly is not None:
             anomaly.backward(node, parent, local)

@@ -278,19 +278,16 @@ class LayerRun:
             by_row = gradients[:]
             for (local_grads, _, _), g in zip(neurons, gradients):
                 by_row[local_grads.row] = g
-            scaled = shared.slopes * np.array(by_row)  # S, (k, B)
-            totals = (scaled @ self.columns.T).ravel().tolist()  # W then b of each neuron
-            to_inputs = shared.matrix[:, :-1].T @ scaled  # (n, B)
-            return [(shared.parameters, totals), (self.inputs, to_inputs)]
-        weights = np.array([local_grads.weights for local_grads, _, _ in neurons])  # (k, n)
-        slopes = np.array([local_grads.slope for local_grads, _, _ in neurons])
-        scaled = slopes * np.array(gradients)
-        totals = (scaled @ self.columns.T).tolist()  # (k, n + 1): each one's weights, bias
-        parameters = [
-            p for _, _, parents in neurons for p in (*parents[: len(weights[0])], parents[-1])
-        ]
-        flat = [value for row in totals for value in row]
-        return [(parameters, flat), (self.inputs, weights.T @ scaled)]
+            weights, slopes, gradients = shared.matrix[:, :-1], shared.slopes, by_row
+            parameters = shared.parameters  # W then b of each neuron, as `matrix` holds them
+        else:  # any other run: its neurons' own rows, stacked
+            weights = np.array([local_grads.weights for local_grads, _, _ in neurons])
+            slopes = np.array([local_grads.slope for local_grads, _, _ in neurons])
+            n = weights.shape[1]
+            parameters = [p for _, _, parents in neurons for p in (*parents[:n], parents[-1])]
+        scaled = slopes * np.array(gradients)  # S, (k, B)
+        totals = (scaled @ self.columns.T).ravel().tolist()  # each neuron's weights, then bias
+        return [(parameters, totals), (self.inputs, weights.T @ scaled)]
 
 
 # What the last batched linear nodes made share, held weakly (a dropped graph frees its arrays):

@@ -1,12 +1,16 @@
-"""IEEE float64 arithmetic for plain floats: Python raises where IEEE gives inf or nan.
+"""IEEE float64 arithmetic: Python's floats raise, and NumPy warns, where IEEE gives inf or nan.
 
 `divide(1.0, 0.0)` is inf, `power(-8.0, 1/3)` is nan, `exp(1000.0)` is inf, `log(0.0)` is -inf,
-as in NumPy and PyTorch, so no exception ever comes out of the math of `autograd.ops`.
+as in NumPy and PyTorch, so no exception ever comes out of the math of `autograd.ops`; and inside
+`quiet()` a batch's arrays give the same results without NumPy's warnings.
 """
 
 from __future__ import annotations
 
 import math
+import sys
+from contextlib import nullcontext
+from typing import Any
 
 INF, NAN = math.inf, math.nan
 
@@ -41,3 +45,22 @@ def exp(x: float) -> float:
 
 def log(x: float) -> float:
     return math.log(x) if x > 0.0 else (-INF if x == 0.0 else NAN)
+
+
+def quiet() -> Any:
+    """Inside, NumPy gives IEEE results (inf, nan) without warnings, as plain floats do."""
+    np = sys.modules.get("numpy")  # (no NumPy yet: no arrays, nothing to quiet)
+    return np.errstate(all="ignore") if np is not None else nullcontext()
+
+
+def power_of_arrays(x: Any, y: Any) -> Any:
+    """NumPy's power, with C's pow at 0 and infinity too (NumPy's shortcuts give sqrt(-0.0) =
+    -0.0 and sqrt(-inf) = nan where pow gives 0.0 and inf): a batch of one is the scalar."""
+    np = sys.modules["numpy"]
+    out = np.power(x, y)
+    odd = ~np.isfinite(x) | (x == 0.0)
+    if odd.any():
+        x, y = np.broadcast_arrays(x, y)
+        out = np.array(out, dtype=float)
+        out[odd] = [power(a, b) for a, b in zip(x[odd].tolist(), y[odd].tolist())]
+    return out

@@ -14,7 +14,7 @@ from functools import lru_cache
 from operator import mul
 from typing import Any
 
-from .ieee import divide, exp, log, power
+from .ieee import divide, exp, log, power, power_of_arrays
 
 np: Any = None  # NumPy, once `use_numpy()` has imported it
 
@@ -27,20 +27,15 @@ def use_numpy() -> Any:
     return np
 
 
-def quietly(f: Callable) -> Callable:
-    """An array rule that gives inf and nan without warnings, as the float rules do."""
-
-    def quiet(*data: Any) -> Any:
-        with np.errstate(all="ignore"):
-            return f(*data)
-
-    return quiet
-
-
 def _div(a, b):
+    """d/da = 1/b; d/db = -a/b**2, written -(a/b)/b: right wherever it is representable (b*b
+    alone overflows for |b| > 1e154 and underflows for |b| < 1e-162)."""
     if type(a) is float and type(b) is float:
-        return divide(a, b), (divide(1.0, b), divide(-a, b * b))
-    return quietly(lambda a, b: (a / b, (1.0 / b, -a / (b * b))))(a, b)
+        out = divide(a, b)
+        return out, (divide(1.0, b), divide(-out, b))
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)  # (1.0 / 0.0 raises)
+    out = a / b
+    return out, (1.0 / b, -out / b)
 
 
 def _pow(x, y):
@@ -51,25 +46,19 @@ def _pow(x, y):
             0.0 if y == 0.0 else y * power(x, y - 1.0),
             0.0 if x == 0.0 and y >= 0.0 else out * log(x),
         )
-
-    def arrays(x, y):
-        x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-        out = np.power(x, y)
-        dx = np.where(y == 0.0, 0.0, y * np.power(x, y - 1.0))
-        return out, (dx, np.where((x == 0.0) & (y >= 0.0), 0.0, out * np.log(x)))
-
-    return quietly(arrays)(x, y)
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    out = power_of_arrays(x, y)
+    dx = np.where(y == 0.0, 0.0, y * power_of_arrays(x, y - 1.0))
+    return out, (dx, np.where((x == 0.0) & (y >= 0.0), 0.0, out * np.log(x)))
 
 
 def _exp(x):
-    out = exp(x) if type(x) is float else quietly(np.exp)(x)
+    out = exp(x) if type(x) is float else np.exp(x)
     return out, (out,)
 
 
 def _log(x):
-    if type(x) is float:
-        return log(x), (divide(1.0, x),)
-    return quietly(lambda x: (np.log(x), (1.0 / x,)))(x)
+    return (log(x), (divide(1.0, x),)) if type(x) is float else (np.log(x), (1.0 / x,))
 
 
 def tanh_slope(x):
@@ -104,8 +93,9 @@ def _relu(x):
 
 
 def _abs(x):
+    """d/dx = sign(x): 0 at 0, nan at nan."""
     if type(x) is float:
-        return abs(x), (math.copysign(1.0, x) if x != 0.0 else 0.0,)
+        return abs(x), (0.0 if x == 0.0 else math.copysign(1.0, x) if x == x else x,)
     return np.abs(x), (np.sign(x),)
 
 
@@ -178,8 +168,8 @@ def power_operation(n: float) -> Operation:
     def compute(x):
         if type(x) is float:
             return power(x, n), (0.0 if n == 0.0 else n * power(x, n - 1.0),)
-        local = np.zeros_like(x) if n == 0.0 else quietly(np.power)(x, n - 1.0) * n
-        return quietly(np.power)(x, n), (local,)
+        local = np.zeros_like(x) if n == 0.0 else power_of_arrays(x, n - 1.0) * n
+        return power_of_arrays(x, n), (local,)
 
     shown = _number(n)
     return _row(f"**{shown}", compute, "{0}**" + shown, shown + " * {0}^" + _number(n - 1))

@@ -11,13 +11,11 @@ derivative of its output with respect to each parent (one row of the table in `a
         for parent, local in zip(node.parents, node.local_grads):
             parent.grad += local * node.grad
 
-Leaves (the values you make, with no parents) accumulate across passes, as in PyTorch: call
-`zero_grad()` between passes. Every other node is reset when a pass starts and shows the latest.
-
-Speed lives in `autograd.fast`, which imports this module; this module imports none of it and
-sees it through two hooks: `recorder` (inside `autograd.fast.tape()`, the list each new node is
-appended to) and `fast_backward(root)` (runs the same chain rule in bulk for a batched graph or a
-tape and says True; for a scalar graph off a tape it says False, and the loop here runs).
+Leaves (the values you make) accumulate across passes, as in PyTorch: `zero_grad()` between
+passes. Every other node is reset when a pass starts. Speed lives in `autograd.fast`, which
+imports this module and is seen here through two hooks: `recorder` (the list a tape appends each
+new node to) and `fast_backward(root)` (True when it ran the same rule in bulk, for a batch or a
+tape; False for a scalar graph off a tape, which the loop here runs).
 """
 
 from __future__ import annotations
@@ -30,7 +28,9 @@ from contextlib import contextmanager
 from typing import Any
 
 from . import ops
+from .data import as_data
 from .graph import backward_order
+from .ieee import quiet
 from .show import show
 
 LEAF = sys.maxsize  # the creation number of every leaf (it has no place in backward's order)
@@ -46,6 +46,8 @@ def _binary(op: str, reflected: bool = False) -> Callable:
     def method(self: Value, other: Any) -> Value:
         other = other if type(other) is Value else _as_value(other)
         a, b = (other, self) if reflected else (self, other)
+        if type(a.data) is not float or type(b.data) is not float:
+            return _node(ops.OPERATIONS[op], (a, b))  # a batch
         data, local_grads = ops.OPERATIONS[op].compute(a.data, b.data)
         return make(data, (a, b), local_grads, op)
 
@@ -56,6 +58,8 @@ def _unary(op: str) -> Callable:
     """The method for a function of one value (`x.tanh()`): one node of the row `op`."""
 
     def method(self: Value) -> Value:
+        if type(self.data) is not float:
+            return _node(ops.OPERATIONS[op], (self,))  # a batch
         data, local_grads = ops.OPERATIONS[op].compute(self.data)
         return make(data, (self,), local_grads, op)
 
@@ -77,7 +81,7 @@ class Value:
     def __init__(self, data: Any, label: str = "") -> None:
         if not isinstance(label, str):
             raise TypeError(f"Value label must be a str, got {type(label).__name__}")
-        self.data, self.grad, self.label = _as_data(data), 0.0, label
+        self.data, self.grad, self.label = as_data(data), 0.0, label
         self.op, self.parents, self.local_grads, self._serial = "", (), (), LEAF
 
     # Each operator is one node of its row of the table; operands keep their order (2 - x).
@@ -99,7 +103,7 @@ class Value:
             raise TypeError(
                 f"exponent of ** must be a real number or a Value, got {type(exponent).__name__}"
             )
-        return _node(ops.power_operation(float(exponent)), (self,))
+        return _node(ops.power_operation(as_data(exponent)), (self,))
 
     def sum(self) -> Value:
         """A batched value's sum over the batch (a scalar): d out/dx_k = 1."""
@@ -122,8 +126,9 @@ class Value:
         if fast_backward is not None and anomaly is None and fast_backward(self):
             return  # a batched graph or a tape: autograd.fast ran the same rule in bulk
         order = start_backward(self)  # each node before its parents; grads 0, self.grad 1
-        for node in order:
-            chain_rule(node)  # parent.grad += d node/d parent * node.grad, every parent
+        with quiet():  # (a batch's inf and nan without NumPy's warnings)
+            for node in order:
+                chain_rule(node)  # parent.grad += d node/d parent * node.grad, every parent
 
     def zero_grad(self) -> None:
         """Set this value's grad back to 0 (leaves accumulate across backward passes)."""
@@ -185,8 +190,22 @@ def apply(op: str, *operands: Any) -> Value:
 
 
 def _node(row: ops.Operation, parents: tuple) -> Value:
-    data, local_grads = row.compute(*[p.data for p in parents])
+    operands = [p.data for p in parents]
+    if _FLOAT.issuperset(map(type, operands)):
+        data, local_grads = row.compute(*operands)
+    else:  # a batch: one size for all, and IEEE results without NumPy's warnings
+        sizes = sorted({len(x) for x in operands if type(x) is not float})
+        if len(sizes) > 1:
+            raise ValueError(
+                f"{row.name!r} got batches of different sizes ({', '.join(map(str, sizes))}): "
+                "every batched operand must hold one entry per sample of the same batch"
+            )
+        with quiet():
+            data, local_grads = row.compute(*operands)
     return make(data, parents, local_grads, row.name)
+
+
+_FLOAT = {float}
 
 
 def make(data: Any, parents: tuple, local_grads: Any, op: str) -> Value:
@@ -254,33 +273,6 @@ def no_grad() -> Iterator[None]:
 def is_recording() -> bool:
     """False inside `no_grad()`."""
     return _recording
-
-
-def _as_data(data: Any) -> Any:
-    if type(data) is float:
-        return data
-    if isinstance(data, numbers.Real) and not isinstance(data, Value):
-        try:
-            return float(data)
-        except OverflowError:  # an int beyond float64's range
-            raise ValueError(
-                f"Value(data) holds a float64, and this {type(data).__name__} of "
-                f"{abs(int(data)).bit_length()} bits is beyond its range (2**1024, about 1.8e308)"
-            ) from None
-    if type(data).__name__ == "ndarray":
-        if data.ndim != 1 or data.dtype.kind not in "biuf":
-            raise TypeError(
-                "Value(data) takes a 1-D array of real numbers (one per sample), got a "
-                f"{data.ndim}-D array of {data.dtype}"
-            )
-        # A read-only copy of its own: nodes share batched arrays, so none changes in place.
-        array = ops.use_numpy().array(data, dtype=float)
-        array.flags.writeable = False
-        return array
-    hint = "; use the Value itself" if isinstance(data, Value) else ""
-    raise TypeError(
-        f"Value(data) needs a real number, got {data!r:.40} ({type(data).__name__}){hint}"
-    )
 
 
 def _as_value(x: Any) -> Value:

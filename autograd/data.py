@@ -1,0 +1,39 @@
+"""What a `Value` holds: a float, or for a batch a 1-D float array with one entry per sample."""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any
+
+from .ops import use_numpy
+
+
+def as_data(data: Any) -> Any:
+    """`Value(data)`'s data: a float, or a read-only float copy of a 1-D array (one entry per
+    sample). Anything else is a clear error naming what it got."""
+    if type(data) is float:
+        return data
+    if isinstance(data, numbers.Real):
+        try:
+            return float(data)
+        except OverflowError:  # an int beyond float64's range
+            raise ValueError(
+                f"Value(data) holds a float64, and this {type(data).__name__} of "
+                f"{abs(int(data)).bit_length()} bits is beyond its range (2**1024, about 1.8e308)"
+            ) from None
+    if type(data).__name__ == "ndarray":
+        if data.ndim != 1 or data.dtype.kind not in "biuf":
+            raise TypeError(
+                "Value(data) takes a 1-D array of real numbers (one per sample), got a "
+                f"{data.ndim}-D array of {data.dtype}"
+            )
+        if data.size == 0:
+            raise ValueError("Value(data) got an empty array: a batch holds at least one sample")
+        # A read-only copy of its own: nodes share batched arrays, so none changes in place.
+        array = use_numpy().array(data, dtype=float)
+        array.flags.writeable = False
+        return array
+    hint = "; use the Value itself" if type(data).__name__ == "Value" else ""
+    raise TypeError(
+        f"Value(data) needs a real number, got {data!r:.40} ({type(data).__name__}){hint}"
+    )

@@ -19,6 +19,7 @@ from typing import Any
 
 from .. import ops
 from ..graph import backward_order, serial_of
+from ..ieee import quiet
 from ..value import Value, chain_rule, start_backward
 from . import replay
 
@@ -31,11 +32,14 @@ def backward(root: Value) -> bool:
     """Run `root.backward()` here if it is on the tape or its graph is batched; else False."""
     on = replay.current
     if on is not None and root.parents and root._serial >= on.start and type(root.data) is float:
-        _backward_on_tape(root, on)
+        with quiet():
+            _backward_on_tape(root, on)
         return True
     if not _holds_batches(root):
         return False
-    run(start_backward(root))
+    order = start_backward(root)
+    with quiet():
+        run(order)
     return True
 
 

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import ops
+from ..ieee import quiet
 from ..value import Value, _as_value, make
 
 ACTIVATIONS = ("linear", "relu", "tanh", "sigmoid")
@@ -70,10 +71,11 @@ def _compute(activation: str):
         # (map and sum do the loop in C; Python 3.12+ sums floats with compensation, so z can
         # then differ from the chain of `+` nodes in the last bit)
         z = sum(map(operator.mul, ws, xs), b)
-        if type(z) is float and activation in ("relu", "linear"):  # 1.0 * x is exactly x
-            if activation == "linear" or z > 0.0:
+        if type(z) is float and activation in ("relu", "linear"):  # act' is 1 or 0 here
+            if activation == "linear" or z > 0.0:  # 1.0 * x is exactly x
                 return z, (*xs, *ws, 1.0)
-            return (z if z != z else 0.0), (0.0,) * len(operands)
+            # 0.0 * x, not 0.0: at x = inf it is nan, as the taught neuron's chain gives
+            return (z if z != z else 0.0), (*[0.0 * x for x in xs], *[0.0 * w for w in ws], 0.0)
         out, d = (z, 1.0) if activation == "linear" else _activate(activation, z)
         return out, (*[d * x for x in xs], *[d * w for w in ws], d)
 
@@ -124,8 +126,15 @@ def linear(
     if len(operands) != len(parents):  # numbers or arrays among them: make them leaves
         parents = tuple(map(_as_value, parents))
         operands = [p.data for p in parents]
-    data, local_grads = ops.OPERATIONS[op].compute(*operands)
+    if _FLOAT.issuperset(map(type, operands)):
+        data, local_grads = ops.OPERATIONS[op].compute(*operands)
+    else:  # a batch: IEEE results without NumPy's warnings
+        with quiet():
+            data, local_grads = ops.OPERATIONS[op].compute(*operands)
     return make(data, parents, local_grads, op)
+
+
+_FLOAT = {float}
 
 
 def linear_layer(
@@ -155,7 +164,8 @@ def linear_layer(
             biases = list(map(_as_value, biases))
             parameters = [p for row, b in zip(rows, biases) for p in (*row, b)]
             flat = [p.data for p in parameters]
-        made = _layer_batch(activation, flat, len(rows), inputs, parameters)
+        with quiet():
+            made = _layer_batch(activation, flat, len(rows), inputs, parameters)
         if made is not None:
             op = LINEAR_OPS[activation]
             return [

@@ -1,0 +1,215 @@
+"""The README's promise under hostile input: IEEE float64, no exception from the math, and the
+same number on every path (scalar, batched, fused, explain) wherever the math is the same.
+
+Each class of failure found by trying the engine as an attacker would is run over many inputs
+(hypothesis, derandomized under CI), not only the example that found it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import struct
+import warnings
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_graphs import programs, resolve, run
+
+import autograd
+from autograd import Value, ops
+
+MAX = 1.7976931348623157e308
+SPECIAL = [0.0, -0.0, 1.0, -1.0, 0.5, -2.5, 3.0, math.inf, -math.inf, math.nan]
+SPECIAL += [5e-324, -5e-324, 2.2250738585072014e-308, MAX, -MAX, 1e-200, 1e200]
+
+
+def bits(x) -> object:
+    """A float by its bits (so 0.0 and -0.0 differ), every nan alike."""
+    x = float(x)
+    return "nan" if x != x else struct.pack("<d", x)
+
+
+def same(a, b) -> bool:
+    return bits(a) == bits(b)
+
+
+# -- 1. every local derivative right wherever the true value is representable -------------------
+
+finite = st.floats(allow_nan=False, allow_infinity=False, allow_subnormal=False)
+
+
+@settings(max_examples=400, deadline=None)
+@given(finite, finite.filter(lambda b: b != 0.0))
+def test_the_divisors_derivative_is_right_wherever_it_is_representable(a, b):
+    true = -Fraction(a) / (Fraction(b) * Fraction(b))  # exact
+    if not (2.2250738585072014e-308 < abs(true) < MAX) and true != 0:
+        return  # not a normal float64: nothing to be right about
+    expected = float(true)
+    for data_a, data_b in ((a, b), (np.array([a]), np.array([b]))):
+        x, y = Value(data_a), Value(data_b)
+        out = x / y
+        local = float(np.asarray(out.local_grads[1]).reshape(-1)[0])
+        assert math.isclose(local, expected, rel_tol=4e-16), (a, b, local, expected)
+
+
+def test_the_divisor_examples_from_the_report():
+    for a, b, expected in ((1e200, 1e200, -1e-200), (1e-200, 1e-200, -1e200)):
+        x, y = Value(a), Value(b)
+        (x / y).backward()
+        assert math.isclose(y.grad, expected, rel_tol=1e-15)
+
+
+# -- 2. the fused relu (and linear) neuron is bit for bit the taught neuron ---------------------
+
+ieee = st.sampled_from(SPECIAL) | st.floats(-5, 5)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(st.tuples(ieee, ieee), min_size=1, max_size=3),
+    ieee,
+    st.sampled_from(["relu", "linear"]),
+)
+def test_the_fused_neuron_is_the_taught_neuron_bit_for_bit(pairs, bias, activation):
+    def gradients(fused: bool):
+        ws = [Value(w) for w, _ in pairs]
+        xs = [Value(x) for _, x in pairs]
+        b = Value(bias)
+        if fused:
+            out = autograd.linear(ws, xs, b, activation)
+        else:
+            out = b
+            for w, x in zip(ws, xs):
+                out = out + w * x
+            out = out.relu() if activation == "relu" else out
+        out.backward()
+        return [out.data] + [v.grad for v in (*ws, *xs, b)]
+
+    assert list(map(bits, gradients(True))) == list(map(bits, gradients(False)))
+
+
+def test_the_fused_example_from_the_report():
+    w = Value(-1.0)
+    autograd.linear([w], [Value(math.inf)], 0.0, "relu").backward()
+    assert math.isnan(w.grad)
+
+
+# -- 3. a batch of one behaves as the scalar does, at every row of the table --------------------
+
+
+def rows():
+    for row in ops.OPERATIONS.values():
+        if row.name.startswith("batch_") or "linear" in row.name:
+            continue  # reductions take batches only; the fused rows are checked above
+        yield row, 2 if row.name in ("+", "-", "*", "/", "**", "sum", "sum_of_squares") else 1
+    for n in (2.0, 3.0, 0.5, 1.5, -1.0, -0.5, 0.0, 1 / 3):
+        yield ops.power_operation(n), 1
+
+
+@pytest.mark.parametrize("row,arity", list(rows()), ids=lambda r: getattr(r, "name", ""))
+def test_a_batch_of_one_is_the_scalar_at_every_row(row, arity):
+    for args in itertools.product(SPECIAL, repeat=arity):
+        out, local_grads = row.compute(*args)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # and no NumPy warning on the way
+            made = autograd.value._node(row, tuple(Value(np.array([a])) for a in args))
+        assert same(out, made.data[0]), (row.name, args, out, made.data[0])
+        for i, (local, batched) in enumerate(zip(local_grads, made.local_grads)):
+            batched = np.broadcast_to(batched, (1,))[0]
+            assert same(local, batched), (row.name, args, i, local, batched)
+
+
+def test_the_report_examples_of_batch_against_scalar():
+    assert math.isnan(np.sign(math.nan)) and math.isnan(Value(math.nan).abs().local_grads[0])
+    for x, n in ((-math.inf, 0.5), (-0.0, 0.5), (-math.inf, 1.5)):
+        scalar, batched = Value(x) ** n, Value(np.array([x])) ** n
+        assert same(scalar.data, batched.data[0]) and same(
+            scalar.local_grads[0], batched.local_grads[0][0]
+        )
+
+
+# -- 4. no exception and no warning out of the math ---------------------------------------------
+
+
+def test_no_exception_out_of_batched_math():
+    out = Value(np.array([1.0, 2.0])) / 0.0
+    assert list(out.data) == [math.inf, math.inf]
+    assert list((0.0 / Value(np.array([0.0, 1.0]))).data)[1] == 0.0
+    with pytest.raises(ValueError, match="empty array"):
+        Value(np.array([]))
+    with pytest.raises(ValueError, match="beyond its range"):
+        Value(2.0) ** 10**400
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.sampled_from(SPECIAL), min_size=3, max_size=3), st.integers(0, 10**6))
+def test_batched_graphs_warn_of_nothing_forward_and_backward(data, seed):
+    rng = np.random.default_rng(seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        x, w = Value(np.array(data)), Value(float(rng.normal()))
+        hidden = autograd.linear_layer([[w], [Value(1.0)]], [x], [0.0, Value(-1.0)], "relu")
+        loss = (((x * w + x / w).tanh() * x.exp() - x.log() + x**2.5).abs() + hidden[1]).mean()
+        loss.backward()
+        with autograd.tape():
+            (x * w - x).sigmoid().sum().backward()
+        with autograd.detect_anomaly(), pytest.raises(FloatingPointError):
+            (x * math.inf * w).sum().backward()  # x * inf is inf or nan for every x
+
+
+# -- 5. batches of different sizes are a clear error, whatever the sizes -----------------------
+
+
+@pytest.mark.parametrize("sizes", [(1, 3), (3, 1), (2, 5)])
+def test_batches_of_different_sizes_are_a_clear_error(sizes):
+    a, b = (Value(np.arange(float(n)) + 1.0) for n in sizes)
+    for make in (
+        lambda: a + b,
+        lambda: a * b,
+        lambda: b - a,
+        lambda: a / b,
+        lambda: a**b,
+        lambda: autograd.sum([a, b]),
+        lambda: autograd.linear([Value(1.0), Value(2.0)], [a, b]),
+        lambda: autograd.linear_layer([[1.0, 2.0]], [a, b], [0.0]),
+    ):
+        with pytest.raises(ValueError, match="different sizes"):
+            make()
+
+
+# -- 6. explain's total is the number backward() puts in the grad -------------------------------
+
+
+def explained_and_backward(program, leaves, pick):
+    values = [Value(x, f"x{i}") for i, x in enumerate(leaves)]
+    results = run(program, values, 1)
+    root = autograd.sum(results[len(leaves) :]) if len(results) > len(leaves) else results[-1]
+    x = values[pick % len(values)]
+    total = autograd.explain(root, x, max_paths=3).total
+    root.backward()
+    return total, x.grad
+
+
+@settings(max_examples=200, deadline=None)
+@given(programs, st.integers(0, 3))
+def test_explains_total_is_what_backward_puts_in_the_grad(case, pick):
+    leaves, steps = case
+    total, grad = explained_and_backward(resolve(leaves, steps), leaves, pick)
+    assert same(total, grad)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.sampled_from(SPECIAL[:10]), min_size=2, max_size=2), st.integers(3, 40))
+def test_explains_total_at_ieee_corners_with_many_paths(data, depth):
+    x, y = Value(data[0], "x"), Value(data[1], "y")
+    v = x
+    for k in range(depth):  # 2**depth paths from v to x
+        v = (v + v * y) * 0.5 if k % 2 else v * v + x
+    total = autograd.explain(v, "x", max_paths=4).total
+    x.zero_grad()
+    v.backward()
+    assert same(total, x.grad)

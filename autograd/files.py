@@ -13,9 +13,15 @@ def atomic_write(path: str | os.PathLike, data: bytes | str) -> Path:
     The data goes to a new temporary file beside `path`, is flushed to disk, and only then
     renamed over `path` (`os.replace` is atomic), so readers see the old file or the new one,
     never a partial one. The file gets the usual permissions (the umask), not mkstemp's 0600.
-    Missing parent directories are made. Returns the path written.
+    Missing parent directories are made. A symbolic link stays a link: the file it points to
+    is the one (atomically) replaced. Returns the path given.
     """
-    path = Path(path)
+    given = Path(path)
+    if str(path) == "" or given.name in ("", ".", ".."):
+        raise ValueError(f"no file name to write to: {str(path)!r}")
+    if given.is_dir():
+        raise IsADirectoryError(f"{given} is a directory: give a file name")
+    path = Path(os.path.realpath(given)) if given.is_symlink() else given
     directory = path.parent if str(path.parent) else Path(".")
     directory.mkdir(parents=True, exist_ok=True)
     raw = data.encode("utf-8") if isinstance(data, str) else bytes(data)
@@ -29,4 +35,4 @@ def atomic_write(path: str | os.PathLike, data: bytes | str) -> Path:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    return path
+    return given

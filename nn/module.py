@@ -155,7 +155,8 @@ class Module:
         named = self.named_parameters()
         names = [n for n, _ in named]
         missing = [n for n in names if n not in state]
-        extra = [n for n in state if n not in set(names)]
+        known = set(names)  # once: a set per key made loading quadratic
+        extra = [n for n in state if n not in known]
         if missing or extra:
             parts = []
             if missing:

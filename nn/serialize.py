@@ -22,9 +22,11 @@ import hashlib
 import json
 import math
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import autograd
 from autograd.files import atomic_write
 
 from .module import ACTIVATIONS, MLP
@@ -137,30 +139,30 @@ def from_dict(content: Any, source: str = "model file", verify: bool = True) -> 
     for name, value in parameters.items():
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise fail(f"parameter {name} must be a number, got {value!r:.40}")
+        if isinstance(value, int) and abs(value) >= 2**1024:
+            raise fail(f"parameter {name} is an integer beyond float64's range (about 1.8e308)")
         if not math.isfinite(value):
             raise fail(f"parameter {name} is {value}, not a finite number")
 
-    model = MLP(
-        nin,
-        nouts,
-        activation=activation,
-        output_activation=architecture.get("output_activation"),
-        bias=bias,
-    )
-    expected = [name for name, _ in model.named_parameters()]
-    expected_set = set(expected)
+    # The declared sizes must match the parameters given before anything is built: a file of
+    # a few bytes must not make a network of 10**10 Values.
+    sizes = [nin, *nouts]
+    count = sum(a * b + (b if bias else 0) for a, b in zip(sizes, sizes[1:]))
+    # names listed only for an architecture near the file's own size: never more than it holds
+    near = count <= 2 * len(parameters) + 1000
+    expected = list(parameter_names(sizes, bias)) if near else []
     absent = [n for n in expected if n not in parameters]
-    extra = [n for n in parameters if n not in expected_set]
-    if absent or extra:
-        sizes = " -> ".join(str(n) for n in [nin, *nouts])
-        parts = [f"the architecture {sizes} has {len(expected)} parameters"]
+    if count != len(parameters) or absent:
+        known = set(expected)
+        extra = [n for n in parameters if n not in known] if expected else []
+        shown = " -> ".join(map(str, sizes))
+        parts = [f"the architecture {shown} has {count} parameters"]
         parts.append(f"the file lists {len(parameters)}")
         if absent:
             parts.append(f"missing {_few(absent)}")
         if extra:
             parts.append(f"unexpected {_few(extra)}")
         raise fail("parameters do not match the architecture: " + "; ".join(parts))
-
     if verify:
         expected_sum = _checksum(architecture, {n: float(parameters[n]) for n in expected})
         if content["sha256"] != expected_sum:
@@ -168,8 +170,26 @@ def from_dict(content: Any, source: str = "model file", verify: bool = True) -> 
                 "checksum mismatch: the content was changed after it was saved (edited or "
                 "corrupted); load(..., verify=False) accepts it anyway"
             )
-    model.load_state_dict({n: float(parameters[n]) for n in expected})
+    with autograd.gc_paused():  # many Values, no cycles: spare the collector its walks
+        model = MLP(
+            nin,
+            nouts,
+            activation=activation,
+            output_activation=architecture.get("output_activation"),
+            bias=bias,
+        )
+        model.load_state_dict({n: float(parameters[n]) for n in expected})
     return model
+
+
+def parameter_names(sizes: list[int], bias: bool = True) -> Iterator[str]:
+    """The names `nn.MLP` gives its parameters, layer by layer (`L1.N1.w1`, ..., `L1.N1.b`),
+    made one at a time: counting a declared architecture builds nothing."""
+    for layer, (n_in, n_out) in enumerate(zip(sizes, sizes[1:]), start=1):
+        for j in range(1, n_out + 1):
+            yield from (f"L{layer}.N{j}.w{i}" for i in range(1, n_in + 1))
+            if bias:
+                yield f"L{layer}.N{j}.b"
 
 
 def _few(names: list[str], limit: int = 5) -> str:
@@ -190,15 +210,20 @@ def load(path: str | os.PathLike, verify: bool = True) -> MLP:
     except UnicodeDecodeError as error:
         raise ModelFileError(f"{path}: not a text (UTF-8 JSON) file: {error}") from None
     try:
-        content = json.loads(text, parse_constant=_reject_constant)
+        with autograd.gc_paused():  # a large file: many objects, no cycles
+            content = json.loads(text, parse_constant=_reject_constant)
     except ModelFileError as error:
         raise ModelFileError(f"{path}: {error}") from None
+    except RecursionError:
+        raise ModelFileError(f"{path}: not a model file: its JSON is nested too deeply") from None
     except json.JSONDecodeError as error:
         truncated = not text.rstrip().endswith("}")
         hint = " (the file looks truncated: it does not end with '}')" if truncated else ""
         raise ModelFileError(
             f"{path}: not valid JSON{hint}: {error.msg} (line {error.lineno}, column {error.colno})"
         ) from None
+    except ValueError as error:  # e.g. an integer of more digits than Python will read
+        raise ModelFileError(f"{path}: not a model file: {error}") from None
     return from_dict(content, source=str(path), verify=verify)
 
 

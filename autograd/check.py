@@ -28,7 +28,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .value import Value, no_grad
+from .value import Value, is_recording, no_grad
 
 __all__ = [
     "GradcheckError",
@@ -272,6 +272,11 @@ def _scalar(out: Any) -> float:
 
 
 def _engine_gradients(f: Callable[..., Any], arguments: _Arguments) -> tuple[float, list[float]]:
+    if not is_recording():
+        raise RuntimeError(
+            "gradients are off inside no_grad(): operations there record no parents, so every "
+            "gradient would be 0; check gradients outside the `with no_grad():` block"
+        )
     out, leaves = arguments.call(f, arguments.flat)
     value = _scalar(out)
     if not isinstance(out, Value):

@@ -124,8 +124,10 @@ def _build(args: argparse.Namespace) -> tuple[Expression, Value, dict[str, float
     expression = parse(args.expression)
     values = parse_assignments(args.values)
     root = expression.evaluate(values)
-    if not root.label:
-        root.label = "out" if "out" not in values else "out_"
+    if not root.label:  # a name no variable has: out, out_, out__, ...
+        root.label = "out"
+        while root.label in values:
+            root.label += "_"
     return expression, root, values
 
 
@@ -141,6 +143,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         _fail(str(error))
     except (TypeError, KeyError, OverflowError) as error:
         _fail(f"{type(error).__name__}: {error}")
+    except OSError as error:  # an output path that cannot be written
+        where = f" {error.filename}" if error.filename else ""
+        _fail(f"cannot write{where}: {error.strerror or error}")
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -189,7 +194,7 @@ def _steps(expression: Expression, root: Value, values: dict[str, float]) -> int
 
     steps = backward_steps(root)
     print(f"{steps.names[root]} = {expression.text} = {_show(root.data)}")
-    print(f"backward: {root.label}.grad = 1, then {steps.total} steps of the chain rule")
+    print(f"backward: {steps.names[root]}.grad = 1, then {steps.total} steps of the chain rule")
     for step in steps:
         print()
         print(step)
@@ -197,7 +202,7 @@ def _steps(expression: Expression, root: Value, values: dict[str, float]) -> int
     print(
         "gradients: "
         + ", ".join(
-            f"d{root.label}/d{name} = {_show(_leaf(root, name).grad)}"
+            f"d{steps.names[root]}/d{name} = {_show(_leaf(root, name).grad)}"
             for name in expression.variables
         )
     )

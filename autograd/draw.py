@@ -47,8 +47,10 @@ __all__ = [
 ]
 
 HIGHLIGHT_FILL = "#ffe082"
+RASTER = ("png", "jpg", "gif")
+LONG_EDGES = 300  # ranks crossed by edges in all, beyond which the layout's search is bounded
 PATH_COLOR = "#d32f2f"
-RENDER_TIMEOUT = 120  # seconds
+RENDER_TIMEOUT = 60  # seconds: a render still running then is stopped with a clear message
 
 
 class RendererNotFoundError(RuntimeError):
@@ -204,6 +206,15 @@ def _on_paths(order: list[Value], chosen: set) -> set:
     return (below & above) | chosen
 
 
+def _long_edge_ranks(drawn: list[Value], order: list[Value]) -> int:
+    """How many ranks the drawn edges cross beyond their own (each edge value -> operation
+    spans two ranks per level of depth between them): what dot lays out as virtual nodes."""
+    depth: dict[Value, int] = {}
+    for node in order:
+        depth[node] = 1 + max((depth[p] for p in node.parents), default=-1)
+    return sum(2 * (depth[node] - depth[p]) - 2 for node in drawn for p in node.parents)
+
+
 def draw(
     root: Value,
     *,
@@ -292,6 +303,11 @@ def draw(
         add("", box_id, text, shape="box3d", style="filled", fillcolor="#eeeeee")
 
     _emit(g, body, with_clusters=clusters is not False and not boxes)
+    if _long_edge_ranks(drawn, order) > LONG_EDGES:
+        # A node read at every depth (x + x + ... + x): its edges cross every rank, and dot's
+        # network simplex and spline routing grow with the square of that. Bounded, and drawn
+        # as straight lines, it lays out in a second where it took minutes.
+        g.attr(nslimit="2", nslimit1="2", splines="line")
 
     # Edges: parent -> child's operation node (one per operand, duplicates kept).
     seen_collapsed: set[tuple[str, str]] = set()
@@ -468,7 +484,8 @@ def render(
         )
     try:
         done = subprocess.run(
-            [renderer.path, "-Kdot", f"-T{fmt}"],
+            # (a raster at most 60 inches a side: a huge graph's PNG is otherwise 50,000 px wide)
+            [renderer.path, "-Kdot", f"-T{fmt}", *(["-Gsize=60,60"] if fmt in RASTER else [])],
             input=source.encode(),
             capture_output=True,
             timeout=RENDER_TIMEOUT,
@@ -476,7 +493,8 @@ def render(
         )
     except subprocess.TimeoutExpired:
         raise RuntimeError(
-            f"{renderer.name} took more than {RENDER_TIMEOUT} s; draw fewer nodes (max_nodes=...)"
+            f"{renderer.name} was stopped after {RENDER_TIMEOUT} s without finishing {path}; "
+            "draw fewer nodes (max_nodes=...), or write .svg or .dot instead"
         ) from None
     if done.returncode != 0 or not done.stdout:
         error = done.stderr.decode(errors="replace").strip().splitlines()

@@ -42,14 +42,21 @@ def _pow(x, y):
     """d/dx = y x**(y-1); d/dy = x**y log(x), 0 at x == 0 with y >= 0 (the limit, as PyTorch)."""
     if type(x) is float and type(y) is float:
         out = power(x, y)
-        return out, (
-            0.0 if y == 0.0 else y * power(x, y - 1.0),
-            0.0 if x == 0.0 and y >= 0.0 else out * log(x),
-        )
+        return out, (_pow_slope(x, y, out), 0.0 if x == 0.0 and y >= 0.0 else out * log(x))
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     out = power_of_arrays(x, y)
-    dx = np.where(y == 0.0, 0.0, y * power_of_arrays(x, y - 1.0))
-    return out, (dx, np.where((x == 0.0) & (y >= 0.0), 0.0, out * np.log(x)))
+    return out, (_pow_slope(x, y, out), np.where((x == 0.0) & (y >= 0.0), 0.0, out * np.log(x)))
+
+
+def _pow_slope(x, y, out):
+    """y x**(y-1), or y (x**y) / x where x**(y-1) alone overflows (tiny x, |y| < 1)."""
+    if type(x) is float and type(y) is float:
+        slope = 0.0 if y == 0.0 else y * power(x, y - 1.0)
+        alone = math.isinf(slope) and math.isfinite(out) and out != 0.0
+        return divide(y * out, x) if alone else slope
+    slope = np.where(y == 0.0, 0.0, y * power_of_arrays(x, y - 1.0))
+    alone = np.isinf(slope) & np.isfinite(out) & (out != 0.0)
+    return np.where(alone, y * out / x, slope) if alone.any() else slope
 
 
 def _exp(x):
@@ -166,10 +173,8 @@ def power_operation(n: float) -> Operation:
     """The row for x ** n with a constant n (one parent, op '**n'): d/dx = n x**(n-1)."""
 
     def compute(x):
-        if type(x) is float:
-            return power(x, n), (0.0 if n == 0.0 else n * power(x, n - 1.0),)
-        local = np.zeros_like(x) if n == 0.0 else power_of_arrays(x, n - 1.0) * n
-        return power_of_arrays(x, n), (local,)
+        out = power(x, n) if type(x) is float else power_of_arrays(x, n)
+        return out, (_pow_slope(x, n, out),)
 
     shown = _number(n)
     return _row(f"**{shown}", compute, "{0}**" + shown, shown + " * {0}^" + _number(n - 1))

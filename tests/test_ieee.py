@@ -11,11 +11,12 @@ import itertools
 import math
 import struct
 import warnings
+from decimal import Decimal, getcontext
 from fractions import Fraction
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from test_graphs import programs, resolve, run
 
@@ -54,6 +55,24 @@ def test_the_divisors_derivative_is_right_wherever_it_is_representable(a, b):
         out = x / y
         local = float(np.asarray(out.local_grads[1]).reshape(-1)[0])
         assert math.isclose(local, expected, rel_tol=4e-16), (a, b, local, expected)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.floats(-307, 307), st.floats(-3, 3) | st.sampled_from([0.5, 1.5, 2.0, 3.0, -1.0, -0.25]))
+@example(-247.48, -0.2478511464772195)  # x**(y-1) alone overflows, y x**(y-1) does not
+@example(-261.24, -0.1822026999469788)
+@example(-300.0, 0.1)
+def test_the_powers_slopes_are_right_wherever_they_are_representable(exponent, y):
+    """d x**y/dx = y x**(y-1) and d x**y/dy = x**y ln x for x > 0, against 60-digit decimals."""
+    x = 10.0**exponent
+    getcontext().prec = 60
+    dx = Decimal(y) * Decimal(x) ** (Decimal(y) - 1)
+    dy = Decimal(x) ** Decimal(y) * Decimal(x).ln()
+    for made in (Value(x) ** Value(y), Value(np.array([x])) ** Value(np.array([y]))):
+        for true, local in zip((dx, dy), made.local_grads):
+            if Decimal("2.3e-308") < abs(true) < Decimal("1.7e308"):
+                got = float(np.asarray(local).reshape(-1)[0])
+                assert math.isclose(got, float(true), rel_tol=1e-13), (x, y, got, float(true))
 
 
 def test_the_divisor_examples_from_the_report():

@@ -202,6 +202,8 @@ def _node(row: ops.Operation, parents: tuple) -> Value:
             )
         with quiet():
             data, local_grads = row.compute(*operands)
+        if type(data) is not float:
+            data.flags.writeable = False  # the engine's arrays never change in place
     return make(data, parents, local_grads, row.name)
 
 

@@ -386,3 +386,19 @@ def test_some_neurons_of_a_layer_read_in_any_order_match_the_scalar_engine(picks
     assert close(batched, each, 1e-12)
     unread = [j for j in range(4) if j not in picks]
     assert all(batched[j * 3 + i] == 0.0 for j in unread for i in range(3))
+
+
+def test_an_array_assigned_to_data_and_changed_later_is_read_afresh():
+    """The layer's stacked inputs are shared only between read-only arrays: an array you
+    assign yourself and then change in place is stacked again, never served stale."""
+    x = Value(np.array([1.0, 2.0]), "x")
+    mine = np.array([1.0, 2.0])
+    x.data = mine
+    w = [Value(2.0)]
+    first = autograd.linear(w, [x])
+    mine[0] = 100.0
+    again = autograd.linear(w, [x])
+    assert list(first.data) == [2.0, 4.0] and list(again.data) == [200.0, 4.0]
+    layer = autograd.linear_layer([[Value(1.0)], [Value(3.0)]], [x], [0.0, 0.0])
+    assert list(layer[1].data) == [300.0, 6.0]
+    assert not (x * 2.0).data.flags.writeable  # the engine's own arrays are read-only

@@ -302,7 +302,9 @@ class LayerRun:
 
 # What the last batched linear nodes made share, held weakly (a dropped graph frees its arrays):
 # a layer's neurons made one by one read the same inputs, so they share one stacked `columns`.
-# Sound because batched data is never changed in place.
+# Sound because the arrays it was stacked from are read-only (`_remember` checks): the engine
+# never changes batched data in place, and an array you assign to `.data` yourself and may
+# change later is stacked afresh each time.
 _last_linear: Any = lambda: None
 _ONES: dict[int, Any] = {}  # a read-only row of ones for each batch size met
 
@@ -329,7 +331,6 @@ def _stack(xs: tuple) -> Any:
 def _linear_batch(activation: str, ws: tuple, xs: tuple, b: Any) -> Any:
     """One batched neuron in a few NumPy calls, or None unless the weights and bias are numbers
     and every input a batch of one size (other mixes take the elementwise rule)."""
-    global _last_linear
     if type(b) is not float:
         return None
     try:
@@ -346,15 +347,15 @@ def _linear_batch(activation: str, ws: tuple, xs: tuple, b: Any) -> Any:
     if weights.ndim != 1 or columns.ndim != 2:
         return None
     out, slope = _activate(activation, weights @ columns)
+    out.flags.writeable = False
     shared = LinearLayerGrads(weights, columns, slope, xs)
-    _last_linear = weakref.ref(shared)
+    _remember(shared)
     return out, LinearGrads(shared, None)
 
 
 def _layer_batch(activation: str, flat: list, count: int, inputs: tuple, parameters: list) -> Any:
     """A whole layer, Z = [W, b] @ [X; 1]: (rows of act(Z), each neuron's local derivatives), or
     None when the operands do not have that shape (then `linear` per neuron)."""
-    global _last_linear
     xs = tuple([x.data for x in inputs])
     try:
         matrix = ops.np.array(flat, dtype=float)
@@ -365,6 +366,16 @@ def _layer_batch(activation: str, flat: list, count: int, inputs: tuple, paramet
         return None
     matrix = matrix.reshape(count, columns.shape[0])
     outs, slopes = _activate(activation, matrix @ columns)
+    outs.flags.writeable = False
     shared = LinearLayerGrads(matrix, columns, slopes, xs, inputs, parameters)
-    _last_linear = weakref.ref(shared)
+    _remember(shared)
     return outs, [LinearGrads(shared, j) for j in range(count)]
+
+
+def _remember(shared: LinearLayerGrads) -> None:
+    """Offer `shared`'s stacked inputs to the next linear node, if they cannot change."""
+    global _last_linear
+    if all(not x.flags.writeable for x in shared.sources):
+        _last_linear = weakref.ref(shared)
+    else:
+        _last_linear = lambda: None

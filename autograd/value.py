@@ -194,11 +194,11 @@ def _node(row: ops.Operation, parents: tuple) -> Value:
     if _FLOAT.issuperset(map(type, operands)):
         data, local_grads = row.compute(*operands)
     else:  # a batch: one size for all, and IEEE results without NumPy's warnings
-        sizes = sorted({len(x) for x in operands if type(x) is not float})
+        sizes = {len(x) for x in operands if type(x) is not float} if len(operands) > 1 else ()
         if len(sizes) > 1:
             raise ValueError(
-                f"{row.name!r} got batches of different sizes ({', '.join(map(str, sizes))}): "
-                "every batched operand must hold one entry per sample of the same batch"
+                f"{row.name!r} got batches of different sizes ({', '.join(map(str, sorted(sizes)))}"
+                "): every batched operand must hold one entry per sample of the same batch"
             )
         with quiet():
             data, local_grads = row.compute(*operands)
@@ -256,7 +256,7 @@ def _n_ary(op: str, values: Iterable[Any]) -> Value:
     parents = tuple(values)
     if not parents:
         raise ValueError(f"{op}() of no values: give at least one")
-    if not all(type(p) is Value for p in parents):
+    if not {Value}.issuperset(map(type, parents)):  # (the test in C: many operands)
         parents = tuple(map(_as_value, parents))
     return _node(ops.OPERATIONS[op], parents)
 

@@ -153,9 +153,9 @@ def linear_layer(
     if (
         inputs
         and activation in LINEAR_OPS
-        and all(type(x) is Value for x in inputs)
+        and {Value}.issuperset(map(type, inputs))  # (the tests in C: a layer's hot path)
         and type(inputs[0].data) is not float
-        and all(len(row) == n for row in rows)
+        and all(map(n.__eq__, map(len, rows)))
     ):
         parameters = [p for row, b in zip(rows, biases) for p in (*row, b)]
         flat = [p.data for p in parameters if type(p) is Value]
@@ -372,10 +372,13 @@ def _layer_batch(activation: str, flat: list, count: int, inputs: tuple, paramet
     return outs, [LinearGrads(shared, j) for j in range(count)]
 
 
+_WRITEABLE = operator.attrgetter("flags.writeable")
+
+
 def _remember(shared: LinearLayerGrads) -> None:
     """Offer `shared`'s stacked inputs to the next linear node, if they cannot change."""
     global _last_linear
-    if all(not x.flags.writeable for x in shared.sources):
+    if not any(map(_WRITEABLE, shared.sources)):
         _last_linear = weakref.ref(shared)
     else:
         _last_linear = lambda: None

@@ -172,6 +172,8 @@ def test_batched_graphs_warn_of_nothing_forward_and_backward(data, seed):
         warnings.simplefilter("error")
         x, w = Value(np.array(data)), Value(float(rng.normal()))
         hidden = autograd.linear_layer([[w], [Value(1.0)]], [x], [0.0, Value(-1.0)], "relu")
+        hidden += autograd.linear_layer([[w, w], [Value(2.0), w]], hidden, [0.0, 1.0], "tanh")
+        hidden += [autograd.linear([w], [h], 0.5, "sigmoid") for h in hidden]
         loss = (((x * w + x / w).tanh() * x.exp() - x.log() + x**2.5).abs() + hidden[1]).mean()
         loss.backward()
         with autograd.tape():

@@ -88,9 +88,7 @@ def run(nodes: Any, start: int = -1) -> set[Value]:
     bulk = None  # the run of nodes being gathered for one bulk rule
     for node in nodes:
         if bulk is not None:
-            if bulk.accepts(node):
-                if node.grad is not unreached:
-                    bulk.add(node)
+            if bulk.take(node, node.grad is not unreached):
                 continue
             _add(bulk.contributions(), start, outside)  # before anything the run feeds
             bulk = None

@@ -21,6 +21,7 @@ the same numbers as the per-edge rule, summed in another order (equal to roundin
 
 from __future__ import annotations
 
+import math
 import operator
 import weakref
 from collections.abc import Sequence
@@ -63,23 +64,44 @@ def _compute(activation: str):
     def compute(*operands):
         n = (len(operands) - 1) // 2
         ws, xs, b = operands[:n], operands[n : 2 * n], operands[2 * n]
-        if n and type(xs[0]) is not float:  # a batch: in a few NumPy calls, if it has that shape
-            done = _linear_batch(activation, ws, xs, b)
+        if n and type(ws[0]) is float and type(xs[0]) is float and type(b) is float:
+            done = _numbers(activation, ws, xs, b)
             if done is not None:
                 return done
-        # z = b + w_1 x_1 + ... + w_n x_n, left to right as the neuron made of `+` and `*` adds it
-        # (map and sum do the loop in C; Python 3.12+ sums floats with compensation, so z can
-        # then differ from the chain of `+` nodes in the last bit)
-        z = sum(map(operator.mul, ws, xs), b)
-        if type(z) is float and activation in ("relu", "linear"):  # act' is 1 or 0 here
-            if activation == "linear" or z > 0.0:  # 1.0 * x is exactly x
-                return z, (*xs, *ws, 1.0)
-            # 0.0 * x, not 0.0: at x = inf it is nan, as the taught neuron's chain gives
-            return (z if z != z else 0.0), (*[0.0 * x for x in xs], *[0.0 * w for w in ws], 0.0)
-        out, d = (z, 1.0) if activation == "linear" else _activate(activation, z)
-        return out, (*[d * x for x in xs], *[d * w for w in ws], d)
+        with quiet():  # a batch: IEEE results without NumPy's warnings
+            done = _linear_batch(activation, ws, xs, b) if n else None
+            return done if done is not None else _elementwise(activation, ws, xs, b)
 
     return compute
+
+
+def _numbers(activation: str, ws: tuple, xs: tuple, b: float) -> Any:
+    """The neuron on plain numbers (None if an operand after the first is a batch after all).
+
+    z = b + w_1 x_1 + ... + w_n x_n, left to right as the neuron made of `+` and `*` adds it
+    (map and sum do the loop in C; Python 3.12+ sums floats with compensation, so z can then
+    differ from the chain of `+` nodes in the last bit).
+    """
+    z = sum(map(operator.mul, ws, xs), b)
+    if type(z) is not float:
+        return None
+    if activation == "linear" or (activation == "relu" and z > 0.0):  # 1.0 * x is exactly x
+        return z, (*xs, *ws, 1.0)
+    if activation == "relu":
+        if -math.inf < z:  # finite, so is every x_i and w_i: 0.0 * each is a zero
+            return 0.0, (0.0,) * (2 * len(xs) + 1)
+        # z is -inf or nan: some x_i or w_i is inf or nan, and 0.0 * it is nan, as the taught
+        # neuron's chain gives it (the sign of a zero is lost in the sums either way)
+        return (z if z != z else 0.0), (*[0.0 * x for x in xs], *[0.0 * w for w in ws], 0.0)
+    out, (d,) = ops.OPERATIONS[activation].compute(z)
+    return out, (*[d * x for x in xs], *[d * w for w in ws], d)
+
+
+def _elementwise(activation: str, ws: tuple, xs: tuple, b: Any) -> Any:
+    """Any other mix of numbers and batches: the same rule, elementwise."""
+    z = sum(map(operator.mul, ws, xs), b)
+    out, d = (z, 1.0) if activation == "linear" else _activate(activation, z)
+    return out, (*[d * x for x in xs], *[d * w for w in ws], d)
 
 
 def _fused_row(activation: str) -> FusedOperation:
@@ -126,15 +148,8 @@ def linear(
     if len(operands) != len(parents):  # numbers or arrays among them: make them leaves
         parents = tuple(map(_as_value, parents))
         operands = [p.data for p in parents]
-    if _FLOAT.issuperset(map(type, operands)):
-        data, local_grads = ops.OPERATIONS[op].compute(*operands)
-    else:  # a batch: IEEE results without NumPy's warnings
-        with quiet():
-            data, local_grads = ops.OPERATIONS[op].compute(*operands)
+    data, local_grads = ops.OPERATIONS[op].compute(*operands)
     return make(data, parents, local_grads, op)
-
-
-_FLOAT = {float}
 
 
 def linear_layer(
@@ -250,9 +265,8 @@ class LinearGrads:
 
 class LayerRun:
     """The chain rule for a run of batched linear nodes that read the same inputs (consecutive
-    in backward's order: the neurons of a layer), in two matrix products. `accepts(node)`: may
-    it join; `add(node)`: it joins, with its gradient; `contributions()`: what every parent
-    receives, as (parents, values) pairs."""
+    in backward's order: the neurons of a layer), in two matrix products. `take(node)`: it
+    joins if it may; `contributions()`: what every parent receives, as (parents, values)."""
 
     def __init__(self, node: Value) -> None:
         shared = node.local_grads.shared
@@ -260,19 +274,23 @@ class LayerRun:
         self.columns = shared.columns
         self.inputs = shared.reads if shared.reads is not None else node.parents[n : 2 * n]
         self.neurons: list[tuple[LinearGrads, Any, tuple]] = []
-        self.add(node)
+        self.take(node)
 
-    def accepts(self, node: Value) -> bool:
+    def take(self, node: Value, reached: bool = True) -> bool:
+        """May `node` join the run (a batched linear node reading the same inputs)? If so it
+        joins, with its gradient, unless it has none to give (`reached` False)."""
         local_grads = node.local_grads
         if type(local_grads) is not LinearGrads or local_grads.shared.columns is not self.columns:
             return False
         shared = local_grads.shared
-        n = shared.matrix.shape[-1] - 1
-        inputs = shared.reads if shared.reads is not None else node.parents[n : 2 * n]
-        return inputs is self.inputs or all(map(operator.is_, inputs, self.inputs))
-
-    def add(self, node: Value) -> None:
-        self.neurons.append((node.local_grads, node.grad, node.parents))
+        if shared.reads is not self.inputs:
+            n = shared.matrix.shape[-1] - 1
+            inputs = shared.reads if shared.reads is not None else node.parents[n : 2 * n]
+            if len(inputs) != len(self.inputs) or not all(map(operator.is_, inputs, self.inputs)):
+                return False
+        if reached:
+            self.neurons.append((local_grads, node.grad, node.parents))
+        return True
 
     def contributions(self) -> list[tuple[Sequence[Value], Any]]:
         np, neurons = ops.np, self.neurons
@@ -378,7 +396,10 @@ _WRITEABLE = operator.attrgetter("flags.writeable")
 def _remember(shared: LinearLayerGrads) -> None:
     """Offer `shared`'s stacked inputs to the next linear node, if they cannot change."""
     global _last_linear
-    if not any(map(_WRITEABLE, shared.sources)):
+    last = _last_linear()
+    if (last is not None and shared.columns is last.columns) or not any(
+        map(_WRITEABLE, shared.sources)
+    ):
         _last_linear = weakref.ref(shared)
     else:
         _last_linear = lambda: None

@@ -1,8 +1,13 @@
-"""What a `Value` holds: a float, or for a batch a 1-D float array with one entry per sample."""
+"""What a `Value` holds: a float, or for a batch a 1-D float array with one entry per sample.
+
+One rule, `as_data`, for `Value(data)` and for data you assign yourself (`value.data = x`),
+which is settled by it when an operation first reads it (`settled`).
+"""
 
 from __future__ import annotations
 
 import numbers
+import sys
 from typing import Any
 
 from .ops import use_numpy
@@ -37,3 +42,14 @@ def as_data(data: Any) -> Any:
     raise TypeError(
         f"Value(data) needs a real number, got {data!r:.40} ({type(data).__name__}){hint}"
     )
+
+
+def settled(nodes: Any) -> list:
+    """The nodes' data by the same rule: data you assigned yourself (`value.data = x`) is
+    checked, and an array copied read-only, when an operation first reads it. Returns it."""
+    np = sys.modules.get("numpy")
+    for node in nodes:
+        x = node.data
+        if type(x) is not float and (np is None or type(x) is not np.ndarray or x.flags.writeable):
+            node.data = as_data(x)
+    return [node.data for node in nodes]

@@ -28,7 +28,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from . import ops
-from .data import as_data
+from .data import as_data, settled
 from .graph import backward_order
 from .ieee import quiet
 from .show import show
@@ -47,7 +47,7 @@ def _binary(op: str, reflected: bool = False) -> Callable:
         other = other if type(other) is Value else _as_value(other)
         a, b = (other, self) if reflected else (self, other)
         if type(a.data) is not float or type(b.data) is not float:
-            return _node(ops.OPERATIONS[op], (a, b))  # a batch
+            return _batch_node(ops.OPERATIONS[op], (a, b))
         data, local_grads = ops.OPERATIONS[op].compute(a.data, b.data)
         return make(data, (a, b), local_grads, op)
 
@@ -59,7 +59,7 @@ def _unary(op: str) -> Callable:
 
     def method(self: Value) -> Value:
         if type(self.data) is not float:
-            return _node(ops.OPERATIONS[op], (self,))  # a batch
+            return _batch_node(ops.OPERATIONS[op], (self,))
         data, local_grads = ops.OPERATIONS[op].compute(self.data)
         return make(data, (self,), local_grads, op)
 
@@ -189,21 +189,29 @@ def apply(op: str, *operands: Any) -> Value:
     return _node(ops.OPERATIONS[op], tuple([_as_value(x) for x in operands]))
 
 
-def _node(row: ops.Operation, parents: tuple) -> Value:
-    operands = [p.data for p in parents]
-    if _FLOAT.issuperset(map(type, operands)):
+def _node(row: ops.Operation, parents: tuple, operands: list | None = None) -> Value:
+    if operands is None:
+        operands = [p.data for p in parents]
+    if not _FLOAT.issuperset(map(type, operands)):
+        return _batch_node(row, parents)
+    data, local_grads = row.compute(*operands)
+    return make(data, parents, local_grads, row.name)
+
+
+def _batch_node(row: ops.Operation, parents: tuple) -> Value:
+    """A node of batched operands: one batch size for all, IEEE results without NumPy's
+    warnings, and the engine's arrays read-only (they are shared and never change in place)."""
+    operands = settled(parents)
+    sizes = {len(x) for x in operands if type(x) is not float} if len(operands) > 1 else ()
+    if len(sizes) > 1:
+        raise ValueError(
+            f"{row.name!r} got batches of different sizes ({', '.join(map(str, sorted(sizes)))}): "
+            "every batched operand must hold one entry per sample of the same batch"
+        )
+    with quiet():
         data, local_grads = row.compute(*operands)
-    else:  # a batch: one size for all, and IEEE results without NumPy's warnings
-        sizes = {len(x) for x in operands if type(x) is not float} if len(operands) > 1 else ()
-        if len(sizes) > 1:
-            raise ValueError(
-                f"{row.name!r} got batches of different sizes ({', '.join(map(str, sorted(sizes)))}"
-                "): every batched operand must hold one entry per sample of the same batch"
-            )
-        with quiet():
-            data, local_grads = row.compute(*operands)
-        if type(data) is not float:
-            data.flags.writeable = False  # the engine's arrays never change in place
+    if type(data) is not float:
+        data.flags.writeable = False
     return make(data, parents, local_grads, row.name)
 
 
@@ -256,9 +264,11 @@ def _n_ary(op: str, values: Iterable[Any]) -> Value:
     parents = tuple(values)
     if not parents:
         raise ValueError(f"{op}() of no values: give at least one")
-    if not {Value}.issuperset(map(type, parents)):  # (the test in C: many operands)
+    operands = [p.data for p in parents if type(p) is Value]  # the type test while reading
+    if len(operands) != len(parents):  # numbers or arrays among them: make them leaves
         parents = tuple(map(_as_value, parents))
-    return _node(ops.OPERATIONS[op], parents)
+        operands = [p.data for p in parents]
+    return _node(ops.OPERATIONS[op], parents, operands)
 
 
 @contextmanager

@@ -388,17 +388,29 @@ def test_some_neurons_of_a_layer_read_in_any_order_match_the_scalar_engine(picks
     assert all(batched[j * 3 + i] == 0.0 for j in unread for i in range(3))
 
 
-def test_an_array_assigned_to_data_and_changed_later_is_read_afresh():
-    """The layer's stacked inputs are shared only between read-only arrays: an array you
-    assign yourself and then change in place is stacked again, never served stale."""
-    x = Value(np.array([1.0, 2.0]), "x")
-    mine = np.array([1.0, 2.0])
-    x.data = mine
-    w = [Value(2.0)]
-    first = autograd.linear(w, [x])
-    mine[0] = 100.0
-    again = autograd.linear(w, [x])
-    assert list(first.data) == [2.0, 4.0] and list(again.data) == [200.0, 4.0]
-    layer = autograd.linear_layer([[Value(1.0)], [Value(3.0)]], [x], [0.0, 0.0])
-    assert list(layer[1].data) == [300.0, 6.0]
-    assert not (x * 2.0).data.flags.writeable  # the engine's own arrays are read-only
+def test_data_assigned_by_hand_follows_the_rule_of_value_data():
+    """One rule for `Value(x)` and `v.data = x` (`autograd.data.as_data`): what you assign is
+    checked, and an array copied read-only, when an operation first reads it; so changing
+    your array afterwards changes nothing, as after `Value(x)`."""
+    for make in (
+        lambda x: x * 2.0,
+        lambda x: autograd.linear([Value(2.0)], [x]),
+        lambda x: autograd.linear_layer([[Value(2.0)]], [x], [0.0])[0],
+    ):
+        x = Value(np.array([1.0, 2.0]), "x")
+        mine = np.array([1.0, 2.0])
+        x.data = mine
+        first = make(x)
+        mine[0] = 100.0
+        assert list(first.data) == list(make(x).data) == [2.0, 4.0]
+        assert x.data is not mine and not x.data.flags.writeable
+    v = Value(1.0)
+    v.data = 3  # an int: a float after the first read, as Value(3) makes it
+    assert (v * 2.0).data == 6.0 and type(v.data) is float
+    v.data = "abc"
+    with pytest.raises(TypeError, match="needs a real number, got 'abc'"):
+        v * 2.0
+    v.data = np.ones((2, 2))
+    with pytest.raises(TypeError, match="1-D array"):
+        v + 1.0
+    assert not (Value(np.array([1.0])) * 2.0).data.flags.writeable  # the engine's own arrays

@@ -30,7 +30,7 @@ from typing import Any
 
 from .. import ops
 from ..ieee import quiet
-from ..value import Value, _as_value, make
+from ..value import Value, _as_value, make, settled
 
 ACTIVATIONS = ("linear", "relu", "tanh", "sigmoid")
 FORMULA_OF_SLOPE = {  # act'(z), written as the activation's row writes it
@@ -148,8 +148,14 @@ def linear(
     if len(operands) != len(parents):  # numbers or arrays among them: make them leaves
         parents = tuple(map(_as_value, parents))
         operands = [p.data for p in parents]
+    n = len(inputs)
+    if not _FLOAT.issuperset(map(type, (operands[n], operands[-1]) if n else operands)):
+        operands = settled(parents)  # a batch (or data set by hand): the rule of Value(data)
     data, local_grads = ops.OPERATIONS[op].compute(*operands)
     return make(data, parents, local_grads, op)
+
+
+_FLOAT = {float}
 
 
 def linear_layer(
@@ -172,6 +178,12 @@ def linear_layer(
         and type(inputs[0].data) is not float
         and all(map(n.__eq__, map(len, rows)))
     ):
+        try:  # a batch: the rule of Value(data), for data you set yourself too
+            hand_made = any(map(_WRITEABLE, [x.data for x in inputs]))
+        except AttributeError:  # not an array at all
+            hand_made = True
+        if hand_made:
+            settled(inputs)  # (then read-only copies: the stacked inputs may be shared)
         parameters = [p for row, b in zip(rows, biases) for p in (*row, b)]
         flat = [p.data for p in parameters if type(p) is Value]
         if len(flat) != len(parameters):  # numbers among them: make them constant leaves
@@ -386,19 +398,21 @@ def _layer_batch(activation: str, flat: list, count: int, inputs: tuple, paramet
     outs, slopes = _activate(activation, matrix @ columns)
     outs.flags.writeable = False
     shared = LinearLayerGrads(matrix, columns, slopes, xs, inputs, parameters)
-    _remember(shared)
+    _remember(shared, read_only=True)  # (`linear_layer` settled its inputs)
     return outs, [LinearGrads(shared, j) for j in range(count)]
 
 
 _WRITEABLE = operator.attrgetter("flags.writeable")
 
 
-def _remember(shared: LinearLayerGrads) -> None:
+def _remember(shared: LinearLayerGrads, read_only: bool = False) -> None:
     """Offer `shared`'s stacked inputs to the next linear node, if they cannot change."""
     global _last_linear
     last = _last_linear()
-    if (last is not None and shared.columns is last.columns) or not any(
-        map(_WRITEABLE, shared.sources)
+    if (
+        read_only
+        or (last is not None and shared.columns is last.columns)
+        or not any(map(_WRITEABLE, shared.sources))
     ):
         _last_linear = weakref.ref(shared)
     else:

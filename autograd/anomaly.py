@@ -24,7 +24,10 @@ class _Checks:
         bad = None if _finite(data) else f"produced {show(data)}"
         for i, local in enumerate(local_grads):
             if bad is None and not _finite(local):
-                bad = f"has local derivative {show(local)} with respect to input {i + 1}"
+                which = f"{parents[i].label} (operand {i + 1})" if parents[i].label else ""
+                bad = f"has local derivative {show(local)} with respect to " + (
+                    which or f"operand {i + 1} ({show(parents[i].data)})"
+                )
         if bad is not None:
             inputs = ", ".join(_describe(p) for p in parents)
             raise FloatingPointError(f"operation {op!r} on inputs ({inputs}) {bad}")

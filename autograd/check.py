@@ -25,7 +25,7 @@ from __future__ import annotations
 import inspect
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .value import Value, is_recording, no_grad
@@ -60,6 +60,7 @@ class GradcheckReport:
     eps: float | None
     value: float  # f at the inputs
     columns: tuple[str, str] = ("analytic", "numeric")
+    hints: tuple[str, ...] = ()  # where the math explains a mismatch (a kink at 0, ...)
 
     @property
     def passed(self) -> bool:
@@ -96,7 +97,7 @@ class GradcheckReport:
             f"{step}atol={self.atol:g}, "
             f"rtol={self.rtol:g}; max difference {_num(self.max_difference)})"
         )
-        return head + "\n" + self.table()
+        return head + "\n" + self.table() + "".join(f"\nhint: {h}" for h in self.hints)
 
     __repr__ = __str__
 
@@ -111,7 +112,9 @@ class GradcheckError(AssertionError):
         step = f"eps={report.eps:g}, " if report.eps is not None else ""
         super().__init__(
             f"{len(bad)} of {len(report.rows)} gradients do not match ({rule}; {step}"
-            f"atol={report.atol:g}, rtol={report.rtol:g}):\n" + report.table(bad)
+            f"atol={report.atol:g}, rtol={report.rtol:g}):\n"
+            + report.table(bad)
+            + "".join(f"\nhint: {h}" for h in report.hints)
         )
 
 
@@ -271,6 +274,26 @@ def _scalar(out: Any) -> float:
     raise TypeError(f"f must return a scalar Value, got {type(out).__name__}")
 
 
+def _kinks(out: Any) -> tuple[str, ...]:
+    """Hints for the nodes where the function has no derivative: relu and abs at exactly 0."""
+    from .graph import topological_order
+
+    if not isinstance(out, Value):
+        return ()
+    hints = []
+    for node in topological_order(out):
+        if node.op in ("relu", "abs") and node.parents[0].data == 0.0:
+            name = node.parents[0].label or "its input"
+            hints.append(
+                f"{node.op} has a kink at 0 ({name} = 0 here), where it has no derivative: the "
+                f"engine takes {'0' if node.op == 'relu' else 'sign(0) = 0'}, as PyTorch does, "
+                "while central differences see the average of the two sides"
+                + (" (0.5)" if node.op == "relu" else " (0)")
+                + "; check at a point off the kink"
+            )
+    return tuple(dict.fromkeys(hints))
+
+
 def _engine_gradients(f: Callable[..., Any], arguments: _Arguments) -> tuple[float, list[float]]:
     if not is_recording():
         raise RuntimeError(
@@ -282,6 +305,7 @@ def _engine_gradients(f: Callable[..., Any], arguments: _Arguments) -> tuple[flo
     if not isinstance(out, Value):
         raise TypeError("f returned a plain number, so it does not depend on its inputs' Values")
     out.backward()
+    arguments.last_output = out
     return value, arguments.grads(leaves)
 
 
@@ -319,6 +343,8 @@ def gradcheck(
             diff = abs(a - numeric) if a == a and numeric == numeric else math.nan
             rows.append(GradientRow(name, a, numeric, diff, _close(a, numeric, atol, rtol)))
     report = GradcheckReport(tuple(rows), atol, rtol, eps, value)
+    if not report.passed:
+        report = replace(report, hints=_kinks(arguments.last_output))
     if raise_exception and not report.passed:
         raise GradcheckError(report)
     return report

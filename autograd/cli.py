@@ -7,12 +7,15 @@
 
 The expression is parsed by `autograd.expression` (an `ast` whitelist, never `eval`). Any bad
 input gives one line on stderr, `autograd: error: ...`, and exit status 2; a failed gradient
-check exits with 1; a missing renderer exits with 3 after writing the .dot source.
+check exits with 1; a missing renderer (or graphviz package) exits with 3, after writing the
+.dot source where it can. Output cut short by its reader (`| head`) ends quietly with status 141
+(128 + SIGPIPE, as a Unix tool the pipe stopped), never a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
@@ -24,6 +27,7 @@ from .value import Value
 EXIT_BAD_INPUT = 2
 EXIT_CHECK_FAILED = 1
 EXIT_NO_RENDERER = 3
+EXIT_BROKEN_PIPE = 128 + 13  # what a shell reports for a tool that SIGPIPE stopped
 
 # Options that take a value, and flags that do not (used to keep an expression that starts
 # with "-", such as "-x*y", from being read as an option).
@@ -136,7 +140,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = _parser().parse_args(_separate(argv))
     try:
-        return _run(args)
+        status = _run(args)
+        sys.stdout.flush()
+        return status
+    except BrokenPipeError:
+        return reader_gone()
+    except ImportError as error:  # no graphviz package: a Python without the project's install
+        _fail(str(error), EXIT_NO_RENDERER)
     except ExpressionError as error:
         _fail(str(error))
     except ValueError as error:
@@ -146,6 +156,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as error:  # an output path that cannot be written
         where = f" {error.filename}" if error.filename else ""
         _fail(f"cannot write{where}: {error.strerror or error}")
+
+
+def reader_gone() -> int:
+    """Standard output's reader has gone (`... | head`): stop quietly, as a Unix tool does.
+    What is still buffered goes nowhere (so no error at exit); the status says SIGPIPE."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return EXIT_BROKEN_PIPE
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -194,18 +213,17 @@ def _steps(expression: Expression, root: Value, values: dict[str, float]) -> int
 
     steps = backward_steps(root)
     print(f"{steps.names[root]} = {expression.text} = {_show(root.data)}")
-    print(f"backward: {steps.names[root]}.grad = 1, then {steps.total} steps of the chain rule")
+    plural = "step" if steps.total == 1 else "steps"
+    print(f"backward: {steps.names[root]}.grad = 1, then {steps.total} {plural} of the chain rule")
     for step in steps:
         print()
         print(step)
     print()
-    print(
-        "gradients: "
-        + ", ".join(
-            f"d{steps.names[root]}/d{name} = {_show(_leaf(root, name).grad)}"
-            for name in expression.variables
-        )
+    found = ", ".join(
+        f"d{steps.names[root]}/d{name} = {_show(_leaf(root, name).grad)}"
+        for name in expression.variables
     )
+    print(f"gradients: {found or 'none: the expression has no variables'}")
     return 0
 
 

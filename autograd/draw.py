@@ -90,8 +90,11 @@ def _graphviz() -> Any:
     """Import the graphviz package; make graphviz-pure its `dot` when no system dot exists."""
     try:
         import graphviz
-    except ImportError:  # pragma: no cover - it is a declared dependency
-        raise ImportError("drawing needs the `graphviz` package: pip install graphviz") from None
+    except ImportError:  # a declared dependency, so a Python without this project's install
+        raise ImportError(
+            "drawing needs the Python packages graphviz and graphviz-pure (its renderer), which "
+            "this project's install brings: python -m pip install graphviz graphviz-pure"
+        ) from None
     renderer = find_renderer()
     if renderer is not None and renderer.name == "graphviz-pure":
         from graphviz.backend import dot_command
@@ -286,6 +289,8 @@ def draw(
             fields.insert(1, f"{hidden} parameter{'s' if hidden > 1 else ''}")
         if grads:
             fields.append(f"grad {_escape(_show(node.grad))}")
+        if not node.parents and not node.label:  # a constant: its value, nothing to track
+            fields = [_escape(names[node])]
         attrs = {"shape": "record"}
         if node in chosen:
             attrs.update(style="filled,bold", fillcolor=HIGHLIGHT_FILL, color=PATH_COLOR)
@@ -332,8 +337,10 @@ def draw(
                 if local_grads:
                     text = _show(local)
                     formula = operation(node.op).derivative(i, parent_names)
-                    if formulas and not _is_number(formula):
-                        text = f"{formula} = {text}"
+                    if formulas:  # say which derivative the number is: d child/d parent
+                        symbol = f"d{names[node]}/d{names[parent]}"
+                        shown = text if _is_number(formula) else f"{formula} = {text}"
+                        text = f"{symbol} = {shown}"
                     attrs["label"] = text
                 if parent in marked and node in marked:
                     attrs.update(color=PATH_COLOR, penwidth="2", fontcolor=PATH_COLOR)

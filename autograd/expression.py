@@ -161,10 +161,11 @@ def _check(root: ast.expr) -> tuple[str, ...]:
         children: list[ast.AST] = []
         if isinstance(node, ast.BinOp):
             if type(node.op) not in _BINARY:
-                symbol = {ast.FloorDiv: "//", ast.Mod: "%", ast.MatMult: "@"}.get(
+                symbol = {ast.FloorDiv: "//", ast.Mod: "%", ast.MatMult: "@", ast.BitXor: "^"}.get(
                     type(node.op), type(node.op).__name__
                 )
-                raise _fail(node, f"operator {symbol!r} is not allowed (use + - * / **)")
+                hint = "; for a power write x**2, not x^2" if symbol == "^" else ""
+                raise _fail(node, f"operator {symbol!r} is not allowed (use + - * / **){hint}")
             children = [node.left, node.right]
         elif isinstance(node, ast.UnaryOp):
             if not isinstance(node.op, (ast.USub, ast.UAdd)):

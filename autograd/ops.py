@@ -177,7 +177,8 @@ def power_operation(n: float) -> Operation:
         return out, (_pow_slope(x, n, out),)
 
     shown = _number(n)
-    return _row(f"**{shown}", compute, "{0}**" + shown, shown + " * {0}^" + _number(n - 1))
+    slope = {0.0: "0", 1.0: "1", 2.0: "2 * {0}"}.get(n, shown + " * {0}^" + _number(n - 1))
+    return _row(f"**{shown}", compute, "{0}**" + shown, slope)
 
 
 def _number(n: float) -> str:

@@ -21,3 +21,16 @@ def show(x: Any) -> str:
     if 1e-4 <= abs(x) < 1e6:
         return repr(round(x, 4))
     return f"{x:.4g}"
+
+
+def arithmetic(factors: list, result: Any) -> str:
+    """`a * b = r` as shown, with `=` only where the shown numbers are the numbers (so that a
+    student who multiplies them by hand gets the shown result), else `≈`."""
+    sign = "=" if all(map(_exact, (*factors, result))) else "≈"
+    return " * ".join(map(show, factors)) + f" {sign} {show(result)}"
+
+
+def _exact(x: Any) -> bool:
+    if type(x) is not float:
+        return not isinstance(x, numbers.Real) or float(show(x)) == x
+    return x != x or float(show(x)) == x

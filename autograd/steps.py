@@ -35,6 +35,7 @@ from typing import Any
 
 from .graph import topological_order
 from .ops import operation
+from .show import arithmetic
 from .show import show as _show
 from .value import Value, chain_rule, start_backward
 
@@ -57,8 +58,10 @@ def node_names(root: Value, order: Sequence[Value] | None = None) -> dict[Value,
     """A readable, unique, stable name for every node of `root`'s graph.
 
     A labelled node is shown by its label; a label used by several nodes gets `#2`, `#3`, ...
-    on its later uses; an unlabelled node gets `v1`, `v2`, ... in topological order, skipping
-    names already taken by labels. The names depend only on the graph, never on memory addresses.
+    on its later uses; an unlabelled leaf is a constant, shown as its value (`out - 1.0`); any
+    other unlabelled node gets `v1`, `v2`, ... in topological order, skipping names already
+    taken by labels. Names are unique but for constants of equal value (numbers, not names).
+    The names depend only on the graph, never on memory addresses.
     """
     if order is None:
         order = topological_order(root)
@@ -67,6 +70,9 @@ def node_names(root: Value, order: Sequence[Value] | None = None) -> dict[Value,
     uses: dict[str, int] = {}
     counter = 0
     for node in order:
+        if not node.label and not node.parents:  # a constant (an unlabelled leaf): its value
+            names[node] = _show(node.data)
+            continue
         if node.label:
             k = uses[node.label] = uses.get(node.label, 0) + 1
             name = node.label if k == 1 else f"{node.label}#{k}"
@@ -110,6 +116,7 @@ class Edge:
     contribution: Any  # local * node.grad (summed over the batch for a scalar parent)
     grad_after: Any  # parent.grad right after this edge was applied
     summed: bool = False  # a scalar parent of a batched node: the batch's products, summed
+    constant: bool = False  # an unlabelled leaf: a number in the expression, nothing to track
 
 
 @dataclass(frozen=True, repr=False)
@@ -123,23 +130,35 @@ class Step:
     expression: str
     grad: Any  # node.grad when the step ran
     edges: tuple[Edge, ...]
+    carried: tuple[tuple[str, Any], ...] = ()  # (first step) leaves holding an earlier pass's
 
     def __str__(self) -> str:
         head = f"step {self.number}/{self.total}  {self.name} = {self.expression}"
         lines = [f"{head}   ({self.name}.grad = {_show(self.grad)})"]
+        if self.carried:
+            held = ", ".join(f"{name}.grad = {_show(grad)}" for name, grad in self.carried)
+            lines.append(
+                f"  (from an earlier pass: {held}; this pass adds to them, as backward() does."
+                " zero_grad() first for this pass alone)"
+            )
         rows = []
         for edge in self.edges:
             p = edge.parent_name
+            if edge.constant:
+                continue
             rows.append(
                 (
                     f"  {p}.grad += {self.name}.grad * {_partial(self.name, p)} = "
-                    f"{_show(self.grad)} * {_show(edge.local)} = {_show(edge.contribution)}"
+                    + arithmetic([self.grad, edge.local], edge.contribution)
                     + (" (summed over the batch)" if edge.summed else ""),
                     f"-> {p}.grad = {_show(edge.grad_after)}",
                 )
             )
         width = max((len(left) for left, _ in rows), default=0)
         lines += [f"{left.ljust(width)}   {right}" for left, right in rows]
+        constants = [edge.parent_name for edge in self.edges if edge.constant]
+        if constants:
+            lines.append(f"  ({' and '.join(constants)}: a constant, no gradient to track)")
         return "\n".join(lines)
 
     __repr__ = __str__  # so that `next(steps)` at the REPL prints the arithmetic
@@ -159,9 +178,15 @@ class BackwardSteps(Iterator[Step]):
         self.root = root
         self.order = topological_order(root)
         self.names = node_names(root, self.order)
+        self.carried = tuple(  # leaves (not constants) holding an earlier pass's gradient
+            (self.names[n], n.grad)
+            for n in self.order
+            if not n.parents and n.label and n is not root and _nonzero(n.grad)
+        )
         self._pending = start_backward(root, "backward_steps()")
         self.total = len(self._pending)
         self._done = 0
+        self._left = {root: root.grad}  # the grad object each node was left with, by this pass
 
     def __iter__(self) -> BackwardSteps:
         return self
@@ -173,6 +198,7 @@ class BackwardSteps(Iterator[Step]):
         if self._done == self.total:
             raise StopIteration
         node = self._pending[self._done]
+        self._overtaken(node)
         self._done += 1
         grad = node.grad
         names = [self.names[p] for p in node.parents]
@@ -190,9 +216,12 @@ class BackwardSteps(Iterator[Step]):
                 after,
                 type(parent.data) is float
                 and (type(local) is not float or type(grad) is not float),
+                not parent.parents and not parent.label,
             )
             for i, (parent, local, contribution, after) in enumerate(shown)
         )
+        for parent in node.parents:
+            self._left[parent] = parent.grad
         return Step(
             self._done,
             self.total,
@@ -201,7 +230,21 @@ class BackwardSteps(Iterator[Step]):
             _expression(node, self.names),
             grad,
             edges,
+            self.carried if self._done == 1 else (),
         )
+
+    def _overtaken(self, node: Value) -> None:
+        """Stop, saying so, if another pass has changed this pass's gradients since the last
+        step (a second step-through of the graph, or backward()): every later number would
+        be wrong."""
+        for n in (node, *node.parents):
+            if n in self._left and n.grad is not self._left[n]:
+                raise RuntimeError(
+                    f"this step-through was overtaken: after its step {self._done}, another "
+                    f"backward pass (backward() or a second step-through) changed "
+                    f"{self.names[n]}.grad, so its next steps would show wrong numbers. Start "
+                    f"again with {self.names[self.root]}.backward_steps()"
+                )
 
     @property
     def done(self) -> int:
@@ -211,6 +254,10 @@ class BackwardSteps(Iterator[Step]):
     def run(self) -> list[Step]:
         """Run every remaining step and return them."""
         return list(self)
+
+
+def _nonzero(grad: Any) -> bool:
+    return bool(grad != 0.0) if type(grad) is float else bool((grad != 0.0).any())
 
 
 def backward_steps(root: Value) -> BackwardSteps:
@@ -249,6 +296,7 @@ class Explanation:
     total: float  # d root/d x
     through: list[tuple[Value, int, float, float]] = field(default_factory=list)
     # for each edge into x: (child, operand index, d root/d child, d child/d x)
+    held: Any = 0.0  # x.grad before: an earlier pass's gradient a leaf still holds
 
     @property
     def complete(self) -> bool:
@@ -285,7 +333,9 @@ class Explanation:
             symbols = [_partial(names[c], names[c.parents[i]]) for c, i in steps]
             formulas = [f"({_formula(c, i, names)})" for c, i in steps]
             numbers = [_show(c.local_grads[i]) for c, i in steps]
-            chain = [names[n] for n in path.nodes]
+            chain = [names[path.nodes[0]]] + [
+                names[p] + _operand(c, i) for (c, i), p in zip(_edges_of(path), path.nodes[1:])
+            ]
             if cut:
                 hidden = len(path.indices) - 2 * keep
                 gap = f"... {hidden} more factors ..."
@@ -297,7 +347,7 @@ class Explanation:
                 f"path {k}: " + " <- ".join(chain),
                 "  " + " * ".join(symbols),
                 "  = " + " * ".join(formulas),
-                "  = " + " * ".join(numbers) + f" = {_show(path.product)}",
+                "  = " + _product_line(numbers, path, cut),
             ]
         if not self.complete:
             hidden = self.path_count - len(shown)
@@ -310,11 +360,21 @@ class Explanation:
                 c = names[child]
                 lines.append(
                     f"  via {c} (operand {i + 1}): {_partial(r, c)} * {_partial(c, x)} = "
-                    f"{_show(upstream)} * {_show(local)} = {_show(upstream * local)}"
+                    + arithmetic([upstream, local], upstream * local)
                 )
             if len(self.through) > _MAX_THROUGH:
                 lines.append(f"  ... and {len(self.through) - _MAX_THROUGH} more edges into {x}")
         lines += ["", f"total: {head} = {_show(self.total)}   (what backward() puts in {x}.grad)"]
+        if self.total != self.total:
+            lines.append(
+                f"  {head} is nan: a local derivative on some path is nan (log or a power of "
+                "a negative number, 0/0), or inf meets 0 in a product"
+            )
+        if _nonzero(self.held):
+            lines.append(
+                f"  ({x}.grad holds {_show(self.held)} from an earlier pass: backward() adds "
+                f"this total to it; zero_grad() first to see this total alone)"
+            )
         return "\n".join(lines)
 
     __repr__ = __str__
@@ -324,6 +384,22 @@ _SUMMARY_PATHS = 3  # paths printed when not all of them are
 _MAX_RULES = 24  # local-derivative rules listed at most
 _MAX_THROUGH = 10  # edges into x listed at most in a summary
 _MAX_PATH_EDGES = 12  # longer paths are printed with their middle elided
+
+
+def _edges_of(path: Path) -> list[tuple[Value, int]]:
+    return list(zip(path.nodes, path.indices))
+
+
+def _operand(child: Value, index: int) -> str:
+    """` (operand 2 of v1)` where `child` reads that parent more than once, else nothing."""
+    parent = child.parents[index]
+    return f" (operand {index + 1})" if child.parents.count(parent) > 1 else ""
+
+
+def _product_line(numbers: list[str], path: Path, cut: bool) -> str:
+    if cut:
+        return " * ".join(numbers) + f" = {_show(path.product)}"
+    return arithmetic(list(path.locals), path.product)
 
 
 def _formula(child: Value, index: int, names: dict[Value, str]) -> str:
@@ -339,7 +415,7 @@ def _edge_rule(child: Value, index: int, names: dict[Value, str]) -> str:
         z = operation("linear").expression([names[q] for q in child.parents])
         where = f"   (z = {z})"
     return (
-        f"{_partial(c, p)} = d({expression})/d{p} = {formula}"
+        f"{_partial(c, p)}{_operand(child, index)} = d({expression})/d{p} = {formula}"
         f" = {_show(child.local_grads[index])}{where}"
     )
 
@@ -382,6 +458,7 @@ def explain(root: Value, x: Value | str, max_paths: int = 12) -> Explanation:
     for node in order:
         paths[node] = 1 if node is x else sum(paths[parent] for parent in node.parents)
     listed = _first_paths(root, x, paths, max_paths)
+    held = x.grad if not x.parents else 0.0
     gradient = _backward_pass(root, order)  # d root/d n for every n: what backward() computes
     through = []
     if len(listed) < paths[root]:
@@ -389,7 +466,7 @@ def explain(root: Value, x: Value | str, max_paths: int = 12) -> Explanation:
             for i, parent in enumerate(child.parents):
                 if parent is x:
                     through.append((child, i, gradient[child], child.local_grads[i]))
-    return Explanation(root, x, names, paths[root], listed, gradient[x], through)
+    return Explanation(root, x, names, paths[root], listed, gradient[x], through, held)
 
 
 def _backward_pass(root: Value, order: list[Value]) -> dict[Value, Any]:

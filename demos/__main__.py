@@ -10,6 +10,8 @@ import io
 import sys
 import time
 
+from autograd.cli import reader_gone
+
 from . import DEMOS
 
 
@@ -56,7 +58,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     module = importlib.import_module(DEMOS[name][0])
     try:
-        return module.main(rest)
+        status = module.main(rest)
+        sys.stdout.flush()
+        return status
+    except BrokenPipeError:  # `python -m demos xor | head`: stop quietly, as a Unix tool does
+        return reader_gone()
     except ValueError as error:  # a setting the data or network cannot take, e.g. --noise -1
         print(f"python -m demos {name}: error: {error}", file=sys.stderr)
         return 2

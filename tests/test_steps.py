@@ -182,8 +182,9 @@ def test_automatic_names_are_stable_unique_and_skip_user_labels():
     assert shown[0] == "v1"  # the user's label
     assert "v1" not in [names1[n] for n in order if not n.label]
     assert "w" in shown and "w#2" in shown
-    unlabelled = [names1[n] for n in order if not n.label]
+    unlabelled = [names1[n] for n in order if not n.label and n.parents]
     assert unlabelled == [f"v{k}" for k in range(2, 2 + len(unlabelled))]
+    assert [names1[n] for n in order if not n.label and not n.parents] == ["2.0"]  # a constant
     assert all(names1[n] in str(step) for step in first.backward_steps() for n in [step.node])
 
 

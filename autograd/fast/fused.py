@@ -149,13 +149,10 @@ def linear(
         parents = tuple(map(_as_value, parents))
         operands = [p.data for p in parents]
     n = len(inputs)
-    if not _FLOAT.issuperset(map(type, (operands[n], operands[-1]) if n else operands)):
-        operands = settled(parents)  # a batch (or data set by hand): the rule of Value(data)
+    if n and type(operands[n]) is not float and _hand_made(operands[n : 2 * n]):
+        operands = settled(parents)  # data you set yourself: the rule of Value(data) first
     data, local_grads = ops.OPERATIONS[op].compute(*operands)
     return make(data, parents, local_grads, op)
-
-
-_FLOAT = {float}
 
 
 def linear_layer(
@@ -178,11 +175,7 @@ def linear_layer(
         and type(inputs[0].data) is not float
         and all(map(n.__eq__, map(len, rows)))
     ):
-        try:  # a batch: the rule of Value(data), for data you set yourself too
-            hand_made = any(map(_WRITEABLE, [x.data for x in inputs]))
-        except AttributeError:  # not an array at all
-            hand_made = True
-        if hand_made:
+        if _hand_made([x.data for x in inputs]):  # data you set yourself: the rule of Value
             settled(inputs)  # (then read-only copies: the stacked inputs may be shared)
         parameters = [p for row, b in zip(rows, biases) for p in (*row, b)]
         flat = [p.data for p in parameters if type(p) is Value]
@@ -403,6 +396,23 @@ def _layer_batch(activation: str, flat: list, count: int, inputs: tuple, paramet
 
 
 _WRITEABLE = operator.attrgetter("flags.writeable")
+
+
+def _hand_made(xs: Any) -> bool:
+    """Are some of these batched inputs' data not the engine's (read-only) arrays, so that the
+    rule of `Value(data)` is still to be applied? (Not asked again of the very inputs the last
+    linear node stacked: those were.)"""
+    last = _last_linear()
+    if (
+        last is not None
+        and len(last.sources) == len(xs)
+        and all(map(operator.is_, xs, last.sources))
+    ):
+        return False
+    try:
+        return any(map(_WRITEABLE, xs))
+    except AttributeError:  # not an array at all
+        return True
 
 
 def _remember(shared: LinearLayerGrads, read_only: bool = False) -> None:

@@ -365,6 +365,13 @@ class Explanation:
             if len(self.through) > _MAX_THROUGH:
                 lines.append(f"  ... and {len(self.through) - _MAX_THROUGH} more edges into {x}")
         lines += ["", f"total: {head} = {_show(self.total)}   (what backward() puts in {x}.grad)"]
+        undefined = [names[n] for n in _nodes_of(self.paths) if n.data != n.data]
+        if undefined and self.total == self.total:
+            lines.append(
+                f"  ({', '.join(dict.fromkeys(undefined))} = nan here: a value on the way is not "
+                "defined (log or a power of a negative number, 0/0); the total is the chain "
+                "rule's all the same)"
+            )
         if self.total != self.total:
             lines.append(
                 f"  {head} is nan: a local derivative on some path is nan (log or a power of "
@@ -384,6 +391,10 @@ _SUMMARY_PATHS = 3  # paths printed when not all of them are
 _MAX_RULES = 24  # local-derivative rules listed at most
 _MAX_THROUGH = 10  # edges into x listed at most in a summary
 _MAX_PATH_EDGES = 12  # longer paths are printed with their middle elided
+
+
+def _nodes_of(paths: list[Path]) -> list[Value]:
+    return [node for path in paths for node in path.nodes]
 
 
 def _edges_of(path: Path) -> list[tuple[Value, int]]:

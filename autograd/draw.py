@@ -115,7 +115,9 @@ def scope_of(node: Value) -> str:
 
 
 def _scopes(order: list[Value], scope: Callable[[Value], str] | None) -> dict[Value, str]:
-    """Each node's scope. Unlabelled nodes join their labelled leaf parents' scope if shared."""
+    """Each node's scope. Unlabelled nodes join their labelled leaf parents' scope if shared,
+    or else the one scope their unlabelled inner parents share (so a neuron's sum of `+` and
+    `*` nodes stays inside the neuron's box)."""
     if scope is not None:
         return {node: scope(node) or "" for node in order}
     labels = {node.label for node in order if node.label}
@@ -127,6 +129,8 @@ def _scopes(order: list[Value], scope: Callable[[Value], str] | None) -> dict[Va
             result[node] = node.label if node.label in prefixes else scope_of(node)
             continue
         shared = {result[p] for p in node.parents if not p.parents and p.label and result[p]}
+        if not shared:  # a sum of such nodes (a neuron's pre-activation, built of `+` and `*`)
+            shared = {result[p] for p in node.parents if p.parents and not p.label}
         result[node] = shared.pop() if len(shared) == 1 else ""
     return result
 

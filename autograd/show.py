@@ -16,7 +16,9 @@ def show(x: Any) -> str:
                 "[" + ", ".join(show(float(v)) for v in x[:4]) + (", ...]" if len(x) > 4 else "]")
             )
         x = float(x)
-    if x != x or x in (math.inf, -math.inf) or x == 0.0:
+    if x == 0.0:
+        return "0.0"  # -0.0 too: a student reads a zero
+    if x != x or x in (math.inf, -math.inf):
         return repr(x)
     if 1e-4 <= abs(x) < 1e6:
         return repr(round(x, 4))

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 import nn
+from autograd import Value
 
 from . import common
 
@@ -139,10 +140,16 @@ def run(
 
     def graph(path: Path):
         one = build(start)
-        loss = common.binary_cross_entropy(one(common.sample(X, 0)), float(y[0]))
-        loss.label = "loss"
-        loss.backward()
-        return common.render_graph(loss, path, "blobs: one sample, initial weights", full=True)
+        return common.sample_graph(
+            result,
+            path,
+            lambda k: common.binary_cross_entropy(
+                one(common.sample(X, k)), Value(float(y[k]), "y")
+            ),
+            len(X),
+            "blobs: sample {k}, initial weights",
+            full=True,
+        )
 
     common.write_pictures(
         result,

@@ -23,6 +23,7 @@ import nn
 from autograd import Value
 from autograd.draw import RendererNotFoundError
 from autograd.files import atomic_write
+from nn.plot import REGION_COLOURS, class_legend
 
 AGREEMENT_TOLERANCE = 1e-9  # engine vs NumPy: final loss and every weight
 
@@ -179,17 +180,40 @@ def plot_boundary(
     gx, gy = np.meshgrid(xs, ys)
     scores = predict(np.column_stack([gx.ravel(), gy.ravel()])).reshape(gx.shape)
     fig, ax = plt.subplots(figsize=(5, 4.4))
-    ax.contourf(gx, gy, scores > threshold, levels=[-0.5, 0.5, 1.5], colors=["#f4c2c2", "#bcd4f0"])
+    ax.contourf(gx, gy, scores > threshold, levels=[-0.5, 0.5, 1.5], colors=REGION_COLOURS[:2])
     ax.contour(gx, gy, scores - threshold, levels=[0.0], colors="k", linewidths=1)
-    positive = np.asarray(y) > (threshold if threshold != 0.0 else 0.0)
-    ax.scatter(*X[~positive].T, c="#c0392b", s=22, edgecolors="k", linewidths=0.4, label="0")
-    ax.scatter(*X[positive].T, c="#2e6fba", s=22, edgecolors="k", linewidths=0.4, label="1")
+    labels = np.unique(np.asarray(y))
+    names = [f"{labels.min():g}", f"{labels.max():g}"] if len(labels) else ["0", "1"]
+    class_legend(ax, X, (np.asarray(y) > threshold).astype(int), names)
     ax.set_title(title)
     return _save_figure(fig, path)
 
 
 # ---------------------------------------------------------------------------------------------
 # The computation graph of one sample
+
+
+def sample_graph(
+    result: Result,
+    path: Path,
+    loss_of: Callable[[int], Value],
+    count: int,
+    title: str,
+    first: int = 0,
+    **options: Any,
+) -> list[tuple[Path, str]]:
+    """Picture the graph of one sample's loss at the initial weights: the first sample, from
+    `first` on, whose loss is not 0 (one the network already gets right, with hinge loss 0,
+    would show grad 0 in every box). `loss_of(k)` builds sample k's loss with its target as a
+    Value labelled `y`; `title` may name `{k}`. The summary says which sample was drawn."""
+    for k in [*range(first, count), *range(first)]:
+        loss = loss_of(k)
+        if loss.data != 0.0:
+            break
+    loss.label = loss.label or "loss"
+    loss.backward()
+    result.figures["graph.svg shows"] = f"sample {k} (loss {loss.data:.4g} at the initial weights)"
+    return render_graph(loss, path, title.format(k=k), **options)
 
 
 def render_graph(

@@ -380,11 +380,15 @@ def run(
 
     def graph(path: Path):
         one = build(start, layers)
-        loss = common.binary_cross_entropy(one(common.sample(X_train, 0)), float(y_train[0]))
-        loss.label = "loss"
-        loss.backward()
-        return common.render_graph(
-            loss, path, "deep net: one day's reading, initial weights", local_grads=False
+        return common.sample_graph(
+            result,
+            path,
+            lambda k: common.binary_cross_entropy(
+                one(common.sample(X_train, k)), Value(float(y_train[k]), "y")
+            ),
+            len(X_train),
+            "deep net: one day's reading (sample {k}), initial weights",
+            local_grads=False,
         )
 
     common.write_pictures(

@@ -141,15 +141,20 @@ def run(
 
     def graph(path: Path):
         one = make_model(seed)
-        out = one(common.sample(X, 0))
-        out.label = "score"
-        margin = (1.0 - float(y[0]) * out).relu()
-        margin.label = "hinge"
-        margin.backward()
-        return common.render_graph(
-            margin,
+
+        def hinge_of(k: int) -> Value:
+            out = one(common.sample(X, k))
+            out.label = "score"
+            margin = (1.0 - Value(float(y[k]), "y") * out).relu()
+            margin.label = "hinge"
+            return margin
+
+        return common.sample_graph(
+            result,
             path,
-            "moons: hinge loss of one sample (L2 term left out), initial weights",
+            hinge_of,
+            len(X),
+            "moons: hinge loss of sample {k} (L2 term left out), initial weights",
             local_grads=False,  # 2 x 16 + 16 x 16 + 16 edges: numbers on them would crowd
         )
 

@@ -252,11 +252,13 @@ def run(
 
     def graph(path: Path):
         one = build(OR_WEIGHTS, BIAS)
-        loss = half_squared_error(one(common.sample(OR_X, 0)), float(OR_Y[0]))
-        loss.label = "loss"
-        loss.backward()
-        return common.render_graph(
-            loss, path, "perceptron: OR sample (0, 0), initial weights", full=True
+        return common.sample_graph(
+            result,
+            path,
+            lambda k: half_squared_error(one(common.sample(OR_X, k)), Value(float(OR_Y[k]), "y")),
+            len(OR_X),
+            "perceptron: OR sample {k}, initial weights",
+            full=True,
         )
 
     common.write_pictures(

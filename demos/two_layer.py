@@ -133,11 +133,14 @@ def run(
 
     def graph(path: Path):
         one = build(w1, w2)
-        loss = sum_squared_errors(one(common.sample(X, 1)), float(Y[1]))
-        loss.label = "loss"
-        loss.backward()
-        return common.render_graph(
-            loss, path, "two-layer net: sample (0, 1, 1), initial weights", full=True
+        return common.sample_graph(
+            result,
+            path,
+            lambda k: sum_squared_errors(one(common.sample(X, k)), Value(float(Y[k]), "y")),
+            len(X),
+            "two-layer net: sample {k}, initial weights",
+            first=1,
+            full=True,
         )
 
     common.write_pictures(

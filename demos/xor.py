@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 import nn
+from autograd import Value
 
 from . import common
 
@@ -130,11 +131,17 @@ def run(
 
     def graph(path: Path):
         one = build(start)
-        xs = common.sample(X, 3)
-        loss = common.binary_cross_entropy(one(xs), float(Y[3]))
-        loss.label = "loss"
-        loss.backward()
-        return common.render_graph(loss, path, "XOR: sample (1, 1), initial weights", full=True)
+        return common.sample_graph(
+            result,
+            path,
+            lambda k: common.binary_cross_entropy(
+                one(common.sample(X, k)), Value(float(Y[k]), "y")
+            ),
+            len(X),
+            "XOR: sample {k} (1, 1), initial weights",
+            first=3,
+            full=True,
+        )
 
     common.write_pictures(
         result,

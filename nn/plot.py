@@ -19,6 +19,22 @@ from autograd.files import atomic_write
 from .module import Module
 from .train import History, predict
 
+#: One colour per class, for points (and a lighter one for its region), in every picture of a
+#: decision boundary: `decision_boundary` here and the demos'.
+CLASS_COLOURS = ["#c0392b", "#2e6fba", "#27ae60", "#8e44ad", "#d68910", "#17a589"]
+REGION_COLOURS = ["#f4c2c2", "#bcd4f0", "#c8ecd3", "#e2cdef", "#f8e0b8", "#c3ece5"]
+
+
+def class_legend(ax: Any, X: np.ndarray, classes: np.ndarray, names: Sequence[str]) -> None:
+    """The points coloured by class, a legend naming the classes, and the axes `x1`, `x2`."""
+    for k, name in enumerate(names):
+        chosen = classes == k
+        colour = CLASS_COLOURS[k % len(CLASS_COLOURS)]
+        ax.scatter(*X[chosen].T, c=colour, s=22, edgecolors="k", linewidths=0.4, label=name)
+    ax.set_xlabel("x1")
+    ax.set_ylabel("x2")
+    ax.legend(title="class", loc="best", fontsize="small")
+
 
 def _pyplot() -> Any:
     try:
@@ -114,22 +130,22 @@ def decision_boundary(
         else:
             level = threshold
     fig, ax = plt.subplots(figsize=(5, 5))
-    if level is None:
-        ax.contourf(grid_x, grid_y, surface, alpha=0.35, cmap="tab10")
-    else:
+    if level is None:  # k classes: the region of each, by argmax
+        k = max(int(surface.max()), int(y.max())) + 1
         ax.contourf(
-            grid_x, grid_y, surface > level, levels=[-0.5, 0.5, 1.5], alpha=0.35, cmap="coolwarm"
+            grid_x, grid_y, surface, levels=np.arange(k + 1) - 0.5, colors=REGION_COLOURS[:k]
+        )
+        classes, names = y.astype(int), [str(c) for c in range(k)]
+    else:  # two classes, split at `level`
+        ax.contourf(
+            grid_x, grid_y, surface > level, levels=[-0.5, 0.5, 1.5], colors=REGION_COLOURS[:2]
         )
         if surface.min() < level < surface.max():
             ax.contour(grid_x, grid_y, surface, levels=[level], colors="k", linewidths=1.0)
-    ax.scatter(
-        X[:, 0],
-        X[:, 1],
-        c=y,
-        cmap="coolwarm" if level is not None else "tab10",
-        edgecolors="k",
-        s=25,
-    )
+        low_label, high_label = (labels.min(), labels.max()) if len(labels) else (0, 1)
+        classes = (y > level).astype(int)
+        names = [f"{low_label:g}", f"{high_label:g}"]
+    class_legend(ax, X, classes, names)
     ax.set_xlim(low[0], high[0])
     ax.set_ylim(low[1], high[1])
     ax.set_title(title)

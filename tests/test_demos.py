@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import math
+import re
 import xml.etree.ElementTree as ET
 
 import numpy as np
@@ -294,3 +295,63 @@ def test_run_all_times_each_demo_and_reports_its_verdict(monkeypatch, capsys):
     lines = capsys.readouterr().out.splitlines()
     assert [line.split()[0] for line in lines[1:]] == ["neuron", "xor"]
     assert all(line.split()[2] == "ok" and float(line.split()[1]) >= 0 for line in lines[1:])
+
+
+# -- pictures that teach (a student's first hour) ------------------------------------------------
+
+
+def test_each_graph_is_of_a_sample_with_a_loss_and_the_summary_says_which(tmp_path, capsys):
+    if find_renderer() is None:
+        pytest.skip("no Graphviz renderer: the SVG checks need one")
+    assert demos_main(["moons", "--out", str(tmp_path), "--every", "0"]) == 0
+    shown = re.search(r"graph.svg shows\s+sample (\d+) \(loss ([\d.e+-]+)", capsys.readouterr().out)
+    assert shown and float(shown.group(2)) > 0
+    text = " ".join(ET.parse(tmp_path / "graph.svg").getroot().itertext())
+    grads = re.findall(r"grad (-?[\d.e+-]+)", text)
+    assert sum(float(g) != 0.0 for g in grads) > len(grads) // 3  # not 39 boxes of grad 0.0
+    result = xor.run(out=tmp_path / "xor")
+    full = " ".join(ET.parse(tmp_path / "xor" / "graph_full.svg").getroot().itertext())
+    assert re.search(r"\by\b", full) and not re.search(r"-0\.0\b(?!\d)", full)  # no -0.0
+    assert result.figures["graph.svg shows"].startswith("sample 3")
+
+
+def _colours(png) -> set:
+    import matplotlib.image
+
+    pixels = (matplotlib.image.imread(png)[..., :3] * 255).round().astype(int)
+    return {tuple(p) for p in pixels.reshape(-1, 3)}
+
+
+@pytest.mark.skipif(not common.plots_available(), reason="matplotlib is not installed")
+def test_boundaries_share_the_class_colours_and_say_what_they_show(tmp_path, monkeypatch):
+    from nn.plot import CLASS_COLOURS
+
+    labelled = []
+    real = nn.plot.class_legend
+    monkeypatch.setattr(nn.plot, "class_legend", lambda *a: labelled.append(a[3]) or real(*a))
+    monkeypatch.setattr(common, "class_legend", nn.plot.class_legend)
+    X, y = nn.data.moons(60, noise=0.1, seed=0)
+    model = nn.MLP(2, [8, 1], seed=0)
+    mine = nn.plot.decision_boundary(model, X, y, tmp_path / "nn.png")
+    demo = common.plot_boundary(tmp_path / "demo.png", lambda P: nn.predict(model, P), X, y, "t")
+    wanted = {tuple(int(CLASS_COLOURS[k][i : i + 2], 16) for i in (1, 3, 5)) for k in (0, 1)}
+    for png in (mine, demo):
+        assert wanted <= _colours(png), png  # both classes' points in the same colours
+    assert labelled == [["0", "1"], ["0", "1"]]  # a legend naming the classes, twice
+
+
+def test_an_unfused_neurons_sum_stays_inside_its_box():
+    model = nn.MLP(2, [3, 1], fused=False, seed=0)
+    out = model([Value(1.0, "x1"), Value(2.0, "x2")])
+    source = autograd.draw(out, clusters=True).source
+    inside = set()
+    depth, node = 0, re.compile(r"^\s*(n\d+)(op)? \[")
+    for line in source.splitlines():
+        depth += (
+            line.count("{") - line.count("}") if "subgraph" in line or line.strip() == "}" else 0
+        )
+        found = node.match(line)
+        if found and depth >= 2:  # inside a neuron's cluster (within its layer's)
+            inside.add(found.group(1))
+    sums = [f"n{k}" for k, n in enumerate(autograd.topological_order(out)) if n.op == "+"]
+    assert sums and set(sums) <= inside

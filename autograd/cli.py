@@ -244,8 +244,7 @@ def _explain(args: argparse.Namespace, expression: Expression, root: Value) -> i
         raise ExpressionError(f"--wrt {args.wrt}: not a variable of the expression ({have})")
     if not targets:
         raise ExpressionError("the expression has no variables to explain")
-    root.backward()
-    for k, name in enumerate(targets):
+    for k, name in enumerate(targets):  # (explain runs its own pass: grads stay as they are)
         if k:
             print("\n" + "-" * 72 + "\n")
         print(explain(root, _leaf(root, name), max_paths=args.max_paths))

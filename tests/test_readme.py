@@ -35,3 +35,30 @@ def test_the_core_stays_short_and_imports_no_room_of_speed():
     for core in ("value.py", "ops.py", "graph.py", "ieee.py", "show.py"):
         text = (ROOT / "autograd" / core).read_text()
         assert not re.search(r"^\s*(from|import) \S*(fast|steps|draw|check|nn)\b", text, re.M), core
+
+
+def _block_after(marker: str) -> str:
+    """The lines of README's code block that follows `marker` (a line of it), up to ```."""
+    start = README.index(marker) + len(marker)
+    return README[start : README.index("```", start)].strip("\n")
+
+
+def test_the_quick_starts_chain_rule_step_is_what_the_command_prints(capsys):
+    from autograd.cli import main
+
+    main(["steps", "x*w + b", "x=2", "w=-3", "b=1"])
+    printed = capsys.readouterr().out.strip("\n")
+    assert _block_after('$ .venv/bin/python -m autograd steps "x*w + b" x=2 w=-3 b=1\n') == printed
+
+
+def test_the_repl_tours_steps_and_explanation_are_what_they_print():
+    x, w, b = Value(2.0, "x"), Value(-3.0, "w"), Value(6.8814, "b")
+    n = x * w + b
+    n.label = "n"
+    o = n.tanh()
+    o.label = "o"
+    steps = o.backward_steps()
+    shown = ">>> print(next(steps))\n" + str(next(steps)) + "\n>>> for step in steps: print(step)\n"
+    shown += "\n".join(map(str, steps))
+    assert shown in README
+    assert ">>> print(o.explain(w))\n" + str(o.explain(w)) + "\n```" in README

@@ -14,6 +14,7 @@ from .check import GradcheckError, check_gradient_function, gradcheck
 from .draw import draw, render
 from .fast import gc_paused, linear, linear_layer, tape
 from .graph import edges, leaves, topological_order
+from .softmax import log_softmax, logsumexp, softmax
 from .steps import backward_steps, explain, node_names
 from .value import Value, is_recording, mean, no_grad, sum, sum_of_squares
 
@@ -35,9 +36,12 @@ __all__ = [
     "leaves",
     "linear",
     "linear_layer",
+    "log_softmax",
+    "logsumexp",
     "mean",
     "no_grad",
     "sum",
+    "softmax",
     "sum_of_squares",
     "tape",
     "topological_order",

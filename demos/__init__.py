@@ -18,4 +18,7 @@ DEMOS: dict[str, tuple[str, str]] = {
     "deep": ("demos.deep", "an L-layer net on synthetic weather: L2, mini-batches, momentum, Adam"),
     "blobs": ("demos.blobs", "two Gaussian blobs: 2-4-1 ReLU/sigmoid, 10,000 iterations"),
     "moons": ("demos.moons", "the flagship: MLP(2,[16,16,1]) on moons, hinge loss, 100% accuracy"),
+    "spiral": ("demos.spiral", "three classes: the CS231n spiral, softmax cross-entropy, AdamW"),
+    "yinyang": ("demos.yinyang", "three classes: yin, yang and the dots, cross-entropy, AdamW"),
+    "digits": ("demos.digits", "ten classes: 8x8 handwritten digits, train and test (data extra)"),
 }

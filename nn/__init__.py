@@ -12,7 +12,7 @@ vectorized NumPy reference (`nn.reference`) they must agree with.
 """
 
 from . import data, losses, optim
-from .losses import bce_with_logits, binary_cross_entropy, hinge, l2, mse, sse
+from .losses import bce_with_logits, binary_cross_entropy, cross_entropy, hinge, l2, mse, sse
 from .module import ACTIVATIONS, INITS, MLP, Layer, Module, Neuron, columns
 from .serialize import ModelFileError, load, save
 from .train import History, accuracy, build_loss, fit, predict
@@ -30,6 +30,7 @@ __all__ = [
     "accuracy",
     "bce_with_logits",
     "binary_cross_entropy",
+    "cross_entropy",
     "build_loss",
     "data",
     "fit",

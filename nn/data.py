@@ -202,3 +202,55 @@ def standardize(
             f"{mean.shape} and {std.shape}"
         )
     return (X - mean) / std, mean, std
+
+
+def spiral(
+    n_per_class: int = 100, classes: int = 3, noise: float = 0.2, seed: Seed = None
+) -> Dataset:
+    """The CS231n spiral: `classes` arms, point i of arm c at radius r = i / (n - 1) and angle
+    4 (c + r) + N(0, noise**2) radians: (r sin t, r cos t). Labels 0..classes-1 (ints)."""
+    n = _count(n_per_class, "n_per_class")
+    k = _count(classes, "classes")
+    noise = _non_negative(noise, "noise")
+    rng = make_rng(seed)
+    X, y = [], []
+    for c in range(k):
+        r = np.linspace(0.0, 1.0, n)
+        t = np.linspace(c * 4.0, (c + 1) * 4.0, n) + rng.normal(0.0, noise, n)
+        X.append(np.column_stack([r * np.sin(t), r * np.cos(t)]))
+        y.append(np.full(n, c))
+    return _shuffled(rng, np.concatenate(X), np.concatenate(y))
+
+
+def yin_yang(n: int = 1000, seed: Seed = None) -> Dataset:
+    """Three classes in the unit disc, as the LLM101n micrograd's yin-yang: yin (0), yang (1)
+    and the two dots (2). Points drawn uniformly in the disc of radius 1 centred at (0, 0);
+    the dots have radius 0.2 around (0, +-0.5), the S-shaped border follows the circles of
+    radius 0.5 around them. Labels are ints."""
+    n = _count(n)
+    rng = make_rng(seed)
+    angle = rng.uniform(0.0, 2.0 * np.pi, n)
+    radius = np.sqrt(rng.uniform(0.0, 1.0, n))
+    X = np.column_stack([radius * np.cos(angle), radius * np.sin(angle)])
+    x, yy = X[:, 0], X[:, 1]
+    top = np.hypot(x, yy - 0.5)  # distance to the upper small circle's centre
+    bottom = np.hypot(x, yy + 0.5)
+    yang = np.where(top < 0.5, True, np.where(bottom < 0.5, False, x > 0))
+    label = np.where(yang, 1, 0)
+    label = np.where((top < 0.2) | (bottom < 0.2), 2, label)
+    return X, label.astype(int)
+
+
+def digits() -> Dataset:
+    """The 8x8 handwritten digits that scikit-learn ships inside its wheel (1,797 images, no
+    download): X (1797, 64) with pixel values 0..16, y the digit 0..9 (ints). Needs the `data`
+    extra: pip install -e ".[data]"."""
+    try:
+        from sklearn.datasets import load_digits
+    except ImportError:
+        raise ImportError(
+            'nn.data.digits() needs scikit-learn, the `data` extra: pip install -e ".[data]" '
+            "(or pip install scikit-learn)"
+        ) from None
+    images = load_digits()
+    return np.asarray(images.data, dtype=float), np.asarray(images.target, dtype=int)

@@ -175,6 +175,53 @@ def l2(parameters: Iterable[Value], alpha: float) -> Value:
     return alpha * autograd.sum_of_squares(params)
 
 
+def cross_entropy(logits: Any, targets: Targets) -> Value:
+    """Multi-class cross-entropy of logits against class indices 0..k-1:
+
+        L = (1/N) sum_n -log_softmax(z_n)[t_n] = (1/N) sum_n (logsumexp(z_n) - z_n[t_n])
+        dL/dz_n,i = (softmax(z_n)_i - [i == t_n]) / N          (the textbook's dZ = P - Y)
+
+    `logits`: per sample, a list of N lists of k scalar Values (`[mlp(x) for x in X]`); or
+    batched, a list of k batched Values (one per class, the outputs of `mlp(X)`). `targets`: N
+    integers (a list or an int array).
+    """
+    if isinstance(logits, Sequence) and logits and isinstance(logits[0], Value):
+        rows, batched = [list(logits)], logits[0].is_batched
+    elif isinstance(logits, Sequence) and logits and isinstance(logits[0], Sequence):
+        rows, batched = [list(row) for row in logits], False
+    else:
+        raise TypeError(
+            "cross_entropy takes logits as a list of k batched Values, or one list of k "
+            f"Values per sample; got {type(logits).__name__}"
+        )
+    k = len(rows[0])
+    if k < 2 or any(len(row) != k for row in rows):
+        raise ValueError(
+            f"cross_entropy needs the same number (>= 2) of logits per sample, got {k}"
+        )
+    y = np.asarray(targets)
+    if y.dtype.kind not in "iu" or y.ndim != 1:
+        raise ValueError(
+            "cross_entropy's targets are class indices, integers 0..k-1, one per sample; got "
+            f"{'floats' if y.dtype.kind == 'f' else y.dtype} of shape {y.shape} (y.astype(int)?)"
+        )
+    samples = len(rows[0][0].data) if batched else len(rows)
+    if len(y) != samples:
+        raise ValueError(f"cross_entropy: {samples} samples of logits but {len(y)} targets")
+    bad = y[(y < 0) | (y >= k)]
+    if len(bad):
+        raise ValueError(f"cross_entropy: target {int(bad[0])} is out of range for {k} classes")
+    if batched:
+        values = rows[0]
+        one_hot = np.eye(k)[y]  # (N, k): the target's logit picked per sample
+        picked = autograd.sum(
+            [v * np.ascontiguousarray(one_hot[:, i]) for i, v in enumerate(values)]
+        )
+        return (autograd.logsumexp(values) - picked).mean()
+    terms = [autograd.logsumexp(row) - row[t] for row, t in zip(rows, y.tolist())]
+    return autograd.sum(terms) / len(terms)
+
+
 LossFunction = Callable[[Any, Targets], Value]
 
 #: Losses by name: (function, decision threshold on the output for accuracy, label values).
@@ -186,6 +233,7 @@ LOSSES: dict[str, tuple[LossFunction, float | None]] = {
     "binary_cross_entropy": (binary_cross_entropy, 0.5),
     "bce_with_logits": (bce_with_logits, 0.0),
     "hinge": (hinge, 0.0),
+    "cross_entropy": (cross_entropy, None),
 }
 
 

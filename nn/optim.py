@@ -149,3 +149,29 @@ class Adam(Optimizer):
             v_hat = self.v[i] / correction2
             p.data -= lr * m_hat / (math.sqrt(v_hat) + self.eps)
         self.steps += 1
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov and Hutter), PyTorch's AdamW: each step
+    first shrinks every parameter, p <- p - lr * weight_decay * p, then takes Adam's step
+    (the decay is not part of the gradient, so the moments never see it)."""
+
+    def __init__(
+        self,
+        params: Iterable[Value],
+        lr: float = 0.001,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.01,
+        lr_schedule: Schedule | None = None,
+    ) -> None:
+        super().__init__(params, lr, betas, eps, lr_schedule)
+        if not weight_decay >= 0:
+            raise ValueError(f"weight_decay must be >= 0, got {weight_decay}")
+        self.weight_decay = float(weight_decay)
+
+    def step(self) -> None:
+        shrink = 1.0 - self._next_lr() * self.weight_decay  # (Adam's step reads the same lr)
+        for p in self.params:
+            p.data *= shrink
+        super().step()

@@ -76,7 +76,8 @@ def compute_loss(AL: np.ndarray, Y: np.ndarray, loss: str) -> float:
 
     mse: mean (AL - Y)**2; sse: sum (AL - Y)**2; bce: -mean(Y log Q + (1 - Y) log(1 - Q)) with
     Q = clip(AL, EPS, 1 - EPS); bce_with_logits: mean(max(Z, 0) + log(1 + exp(-|Z|)) - Y Z);
-    hinge: mean max(0, 1 - Y AL).
+    hinge: mean max(0, 1 - Y AL); cross_entropy (AL the logits, Y one-hot): -mean over the m
+    samples of sum Y log softmax(AL).
     """
     N = AL.size
     if loss == "mse":
@@ -90,7 +91,20 @@ def compute_loss(AL: np.ndarray, Y: np.ndarray, loss: str) -> float:
         return float(np.sum(np.maximum(AL, 0.0) + np.log(1.0 + np.exp(-np.abs(AL))) - Y * AL) / N)
     if loss == "hinge":
         return float(np.sum(np.maximum(0.0, 1.0 - Y * AL)) / N)
+    if loss == "cross_entropy":  # AL: logits (k, m), Y: one-hot (k, m); mean over samples
+        return float(-np.sum(Y * log_softmax(AL)) / AL.shape[1])
     raise ValueError(f"unknown loss {loss!r}")
+
+
+def log_softmax(Z: np.ndarray) -> np.ndarray:
+    """log P, column by column: Z - max - log(sum exp(Z - max)) (never overflows)."""
+    shifted = Z - np.max(Z, axis=0, keepdims=True)
+    return shifted - np.log(np.sum(np.exp(shifted), axis=0, keepdims=True))
+
+
+def softmax(Z: np.ndarray) -> np.ndarray:
+    """P = exp(Z) / sum exp(Z), column by column, computed stably."""
+    return np.exp(log_softmax(Z))
 
 
 def loss_backward(AL: np.ndarray, Y: np.ndarray, loss: str) -> np.ndarray:
@@ -108,6 +122,8 @@ def loss_backward(AL: np.ndarray, Y: np.ndarray, loss: str) -> np.ndarray:
         return (sigmoid(AL) - Y) / N
     if loss == "hinge":
         return -Y * (1.0 - Y * AL > 0) / N
+    if loss == "cross_entropy":  # the textbook's dZ = P - Y (a linear output: dAL is dZ)
+        return (softmax(AL) - Y) / AL.shape[1]
     raise ValueError(f"unknown loss {loss!r}")
 
 
@@ -189,7 +205,10 @@ class ReferenceMLP:
         """(loss, grads dict) for X (samples, features) and y (samples,) or (samples, n_out)."""
         A0 = np.asarray(X, dtype=float).T
         AL, caches = self.forward_propagation(A0)
-        Y = np.asarray(y, dtype=float).reshape(AL.shape[1], -1).T
+        if loss == "cross_entropy":  # class indices -> one-hot columns
+            Y = np.eye(AL.shape[0])[np.asarray(y, dtype=int)].T
+        else:
+            Y = np.asarray(y, dtype=float).reshape(AL.shape[1], -1).T
         if Y.shape != AL.shape:
             raise ValueError(f"targets of shape {np.shape(y)} do not fit outputs {AL.shape}")
         cost = compute_loss(AL, Y, loss)
@@ -263,3 +282,18 @@ class ReferenceMLP:
                 self.parameters[name] = self.parameters[name] - learning_rate * v_corrected / (
                     np.sqrt(s_corrected) + epsilon
                 )
+
+    def update_parameters_with_adamw(
+        self,
+        grads: dict[str, np.ndarray],
+        learning_rate: float,
+        beta1: float = 0.9,
+        beta2: float = 0.999,
+        epsilon: float = 1e-8,
+        weight_decay: float = 0.01,
+    ) -> None:
+        """AdamW (decoupled weight decay): W = W - learning_rate weight_decay W, then Adam."""
+        for l in range(1, self.L + 1):  # noqa: E741
+            for name in self._names(l):
+                self.parameters[name] = self.parameters[name] * (1.0 - learning_rate * weight_decay)
+        self.update_parameters_with_adam(grads, learning_rate, beta1, beta2, epsilon)

@@ -22,7 +22,7 @@ from autograd import Value
 from . import losses as losses_module
 from .data import minibatches
 from .module import Module, Seed, columns, make_rng
-from .optim import SGD, Adam, Optimizer
+from .optim import SGD, Adam, AdamW, Optimizer
 
 
 @dataclass
@@ -93,9 +93,10 @@ def scores_of(outputs: Any) -> np.ndarray:
     return array[:, 0] if array.shape[1] == 1 else array
 
 
-def predict(model: Module, X: np.ndarray) -> np.ndarray:
+def predict(model: Module, X: np.ndarray, classes: bool = False) -> np.ndarray:
     """The model's outputs for every row of X (no graph is recorded): (samples,) for one
-    output, else (samples, outputs)."""
+    output, else (samples, outputs). `classes=True`: the predicted class of each row instead,
+    the arg max of k outputs (for a model trained with cross-entropy)."""
     X = np.asarray(X, dtype=float)
     if X.ndim == 1:
         X = X[None, :]
@@ -104,6 +105,10 @@ def predict(model: Module, X: np.ndarray) -> np.ndarray:
     scores = scores_of(outputs)
     if scores.ndim == 1 and len(scores) != len(X):  # constant output of a network: broadcast
         scores = np.broadcast_to(scores, (len(X),)).copy()
+    if classes:
+        if scores.ndim != 2:
+            raise ValueError("predict(classes=True) needs a model with k >= 2 outputs")
+        return np.argmax(scores, axis=1)
     return scores
 
 
@@ -179,7 +184,11 @@ def make_optimizer(optimizer: Optimizer | str, model: Module, lr: float) -> Opti
         return SGD(model.parameters(), lr=lr)
     if optimizer == "adam":
         return Adam(model.parameters(), lr=lr)
-    raise ValueError(f"optimizer must be an nn.optim optimizer, 'sgd' or 'adam'; got {optimizer!r}")
+    if optimizer == "adamw":
+        return AdamW(model.parameters(), lr=lr)
+    raise ValueError(
+        f"optimizer must be an nn.optim optimizer, 'sgd', 'adam' or 'adamw'; got {optimizer!r}"
+    )
 
 
 def fit(
@@ -214,7 +223,9 @@ def fit(
     - `callback(epoch, history)` runs after each epoch; returning True stops training.
     """
     X = np.asarray(X, dtype=float)
-    y = np.asarray(y, dtype=float)
+    y = np.asarray(y)
+    if loss not in ("cross_entropy", losses_module.cross_entropy):  # (class indices stay ints)
+        y = y.astype(float)
     if X.ndim != 2:
         raise ValueError(f"X must be 2-D (samples, features), got shape {X.shape}")
     if len(X) != len(y):

@@ -10,7 +10,8 @@
 
 from . import fast  # the rooms for speed: installs the core's one hook
 from .anomaly import detect_anomaly
-from .check import GradcheckError, check_gradient_function, gradcheck
+from .check import GradcheckError, check_gradient_function, gradcheck, label
+from .define import define
 from .draw import draw, render
 from .fast import gc_paused, linear, linear_layer, tape
 from .graph import edges, leaves, topological_order
@@ -24,6 +25,8 @@ __all__ = [
     "Value",
     "backward_steps",
     "check_gradient_function",
+    "define",
+    "label",
     "draw",
     "explain",
     "gradcheck",

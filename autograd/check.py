@@ -61,6 +61,7 @@ class GradcheckReport:
     value: float  # f at the inputs
     columns: tuple[str, str] = ("analytic", "numeric")
     hints: tuple[str, ...] = ()  # where the math explains a mismatch (a kink at 0, ...)
+    first_wrong: str | None = None  # the first node, in backward order, whose own rule is off
 
     @property
     def passed(self) -> bool:
@@ -97,7 +98,7 @@ class GradcheckReport:
             f"{step}atol={self.atol:g}, "
             f"rtol={self.rtol:g}; max difference {_num(self.max_difference)})"
         )
-        return head + "\n" + self.table() + "".join(f"\nhint: {h}" for h in self.hints)
+        return head + "\n" + self.table() + _afterword(self)
 
     __repr__ = __str__
 
@@ -114,8 +115,62 @@ class GradcheckError(AssertionError):
             f"{len(bad)} of {len(report.rows)} gradients do not match ({rule}; {step}"
             f"atol={report.atol:g}, rtol={report.rtol:g}):\n"
             + report.table(bad)
-            + "".join(f"\nhint: {h}" for h in report.hints)
+            + _afterword(report)
         )
+
+
+def _afterword(report: GradcheckReport) -> str:
+    where = f"\nwhere it goes wrong: {report.first_wrong}" if report.first_wrong else ""
+    return where + "".join(f"\nhint: {h}" for h in report.hints)
+
+
+def _first_wrong_node(out: Any, atol: float, rtol: float) -> str | None:
+    """The first node, in backward order, whose recorded local derivatives disagree with
+    central differences of its own operation (its row's value, at its operands' data): where a
+    wrong gradient starts. Kinks (the two one-sided slopes differ) and batches are passed by."""
+    from .graph import backward_order
+    from .ops import operation
+    from .show import show
+    from .steps import node_names
+
+    if not isinstance(out, Value):
+        return None
+    names = node_names(out)
+    for node in backward_order(out):
+        data = [p.data for p in node.parents]
+        if not all(type(x) is float for x in data):
+            continue
+        row = operation(node.op)
+        for i, local in enumerate(node.local_grads):
+            numeric = _slope(row, data, i)
+            if numeric is not None and not _close(float(local), numeric, atol, rtol):
+                shown = ", ".join(f"{names[p]} = {show(p.data)}" for p in node.parents)
+                return (
+                    f"{names[node]} = {row.expression([names[p] for p in node.parents])} "
+                    f"(operation {node.op!r}) at {shown}: its local derivative "
+                    f"d{names[node]}/d{names[node.parents[i]]} is {_num(float(local))} as "
+                    f"written, {_num(numeric)} by central differences of its own value"
+                )
+    return None
+
+
+def _slope(row: Any, data: list[float], i: int) -> float | None:
+    """d row/d operand i at `data` by central differences, or None at a kink or off the
+    function's domain (where the one-sided slopes differ, or a value is not finite)."""
+    h = 1e-6 * max(1.0, abs(data[i]))
+
+    def at(x: float) -> float:
+        moved = list(data)
+        moved[i] = x
+        return row.compute(*moved)[0]
+
+    low, mid, high = at(data[i] - h), at(data[i]), at(data[i] + h)
+    if not all(map(math.isfinite, (low, mid, high))):
+        return None
+    left, right = (mid - low) / h, (high - mid) / h
+    if not _close(left, right, 1e-4, 1e-2):
+        return None
+    return (high - low) / (2.0 * h)
 
 
 def _num(x: float) -> str:
@@ -344,7 +399,8 @@ def gradcheck(
             rows.append(GradientRow(name, a, numeric, diff, _close(a, numeric, atol, rtol)))
     report = GradcheckReport(tuple(rows), atol, rtol, eps, value)
     if not report.passed:
-        report = replace(report, hints=_kinks(arguments.last_output))
+        out = arguments.last_output
+        report = replace(report, hints=_kinks(out), first_wrong=_first_wrong_node(out, atol, rtol))
     if raise_exception and not report.passed:
         raise GradcheckError(report)
     return report
@@ -358,6 +414,7 @@ def check_gradient_function(
     rtol: float = 1e-3,
     *,
     raise_exception: bool = True,
+    intermediates: Mapping[str, str] | None = None,
 ) -> GradcheckReport:
     """Check your hand-written `gradient` against the engine's backward() on `f`.
 
@@ -366,6 +423,12 @@ def check_gradient_function(
     plain numbers/arrays and returns a mapping from each name (or `"d" + name`, as in
     `grads["dW1"]`) to its gradient, of the input's shape. Rows compare yours (`yours`) with
     the engine's (`engine`), entry by entry, by |yours - engine| <= atol + rtol * |engine|.
+
+    Your intermediate gradients too (`dZ2`, `dA1`, `dZ1`, ...): any other entry of your
+    mapping is matched to the engine's nodes of that label (`dZ1` to the nodes `f` labelled
+    `Z1`, with `autograd.label(Z1, "Z1")`; `intermediates={"dZ1": "Z1"}` says so explicitly),
+    and when one is wrong the report names the first, in backward order, that differs, and the
+    last one before it that was right.
     """
     if not isinstance(inputs, Mapping):
         raise TypeError("check_gradient_function needs inputs as a mapping of names to values")
@@ -400,7 +463,88 @@ def check_gradient_function(
     for name, mine, reference in zip(arguments.names, yours, engine):
         diff = abs(mine - reference) if mine == mine and reference == reference else math.nan
         rows.append(GradientRow(name, mine, reference, diff, _close(mine, reference, atol, rtol)))
-    report = GradcheckReport(tuple(rows), atol, rtol, None, value, ("yours", "engine"))
+    taken = {name if name in given else f"d{name}" for name in inputs}
+    asked = {
+        key: (intermediates or {}).get(key, key[1:] if key.startswith("d") else key)
+        for key in given
+        if key not in taken
+    }
+    first_wrong = None
+    if asked:
+        middle, first_wrong = _intermediates(arguments.last_output, given, asked, atol, rtol)
+        rows = middle + rows
+    report = GradcheckReport(
+        tuple(rows), atol, rtol, None, value, ("yours", "engine"), first_wrong=first_wrong
+    )
     if raise_exception and not report.passed:
         raise GradcheckError(report)
     return report
+
+
+def label(values: Any, name: str) -> Any:
+    """Label an intermediate result so that `check_gradient_function` can compare your
+    gradient of it: a Value becomes `name`, an array of Values `name[0,1]`, ... Returns it."""
+    if isinstance(values, Value):
+        values.label = name
+        return values
+    np = _numpy()
+    array = np.asarray(values, dtype=object)
+    for index in np.ndindex(array.shape):
+        array[index].label = f"{name}[{','.join(map(str, index))}]"
+    return values
+
+
+def _intermediates(
+    out: Value, given: Mapping[str, Any], asked: Mapping[str, str], atol: float, rtol: float
+) -> tuple[list[GradientRow], str | None]:
+    """Rows for your intermediate gradients, and which is the first wrong in backward order."""
+    from .graph import topological_order
+    from .steps import node_names
+
+    np = _numpy()
+    order = topological_order(out)
+    by_label = {node.label: node for node in order if node.label}
+    names = node_names(out, order)
+    found = []  # (latest creation number, key, rows, nodes)
+    for key, base in asked.items():
+        mine = np.asarray(given[key], dtype=float)
+        if base in by_label and mine.size == 1:
+            nodes = [by_label[base]]
+        else:
+            nodes = [
+                by_label.get(f"{base}[{','.join(map(str, i))}]") for i in np.ndindex(mine.shape)
+            ]
+        if not nodes or any(n is None for n in nodes):
+            have = sorted({label.split("[")[0] for label in by_label})
+            raise KeyError(
+                f"your {key!r} has no nodes labelled {base!r} (or {base}[i,j]) of its shape "
+                f"{mine.shape} in the graph: label them in f with autograd.label(..., {base!r}) "
+                f"or map it with intermediates={{{key!r}: ...}}; labels: {', '.join(have[:12])}"
+            )
+        rows = []
+        for node, yours in zip(nodes, mine.ravel().tolist()):
+            engine = float(node.grad)
+            diff = abs(yours - engine) if yours == yours and engine == engine else math.nan
+            entry = f"{key}" if len(nodes) == 1 else f"d{node.label}"
+            rows.append(GradientRow(entry, yours, engine, diff, _close(yours, engine, atol, rtol)))
+        found.append((max(n._serial for n in nodes), key, rows, nodes))
+    found.sort(key=lambda item: -item[0])  # backward order: the node made last comes first
+    rows = [row for *_, group, _ in found for row in group]
+    for k, (_, key, group, nodes) in enumerate(found):
+        if all(row.ok for row in group):
+            continue
+        right = next((f"{found[j][1]} was right" for j in range(k - 1, -1, -1)), "the first one")
+        child = next((c for c in order if nodes[0] in c.parents), None)
+        rule = ""
+        if child is not None:
+            from .ops import operation
+
+            i = child.parents.index(nodes[0])
+            formula = operation(child.op).derivative(i, [names[p] for p in child.parents])
+            rule = f"; the engine's passes through d{names[child]}/d{names[nodes[0]]} = {formula}"
+        bad = next(row for row in group if not row.ok)
+        return rows, (
+            f"your {key} is wrong ({right}): at {bad.input} expected {_num(bad.expected)}, got "
+            f"{_num(bad.actual)}{rule}"
+        )
+    return rows, None

@@ -21,4 +21,8 @@ DEMOS: dict[str, tuple[str, str]] = {
     "spiral": ("demos.spiral", "three classes: the CS231n spiral, softmax cross-entropy, AdamW"),
     "yinyang": ("demos.yinyang", "three classes: yin, yang and the dots, cross-entropy, AdamW"),
     "digits": ("demos.digits", "ten classes: 8x8 handwritten digits, train and test (data extra)"),
+    "mistakes": (
+        "demos.mistakes",
+        "the classic bugs of a hand-written backward, and what catches them",
+    ),
 }

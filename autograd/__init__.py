@@ -15,6 +15,7 @@ from .define import define
 from .draw import draw, render
 from .fast import gc_paused, linear, linear_layer, tape
 from .graph import edges, leaves, topological_order
+from .page import page
 from .softmax import log_softmax, logsumexp, softmax
 from .steps import backward_steps, explain, node_names
 from .value import Value, is_recording, mean, no_grad, sum, sum_of_squares
@@ -31,6 +32,7 @@ __all__ = [
     "explain",
     "gradcheck",
     "node_names",
+    "page",
     "render",
     "detect_anomaly",
     "edges",

@@ -66,7 +66,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Show the work of backpropagation on an expression such as 'tanh(x*w + b)'.",
         epilog="Expressions use numbers, variables, + - * / **, and exp log tanh sigmoid relu abs.",
     )
-    sub = parser.add_subparsers(dest="command", metavar="{graph,steps,explain,check}")
+    sub = parser.add_subparsers(dest="command", metavar="{graph,steps,web,explain,check}")
     sub.required = True
 
     def command(name: str, help_text: str) -> argparse.ArgumentParser:
@@ -91,6 +91,8 @@ def _parser() -> argparse.ArgumentParser:
     graph.add_argument("--rankdir", default="LR", choices=["LR", "TB", "RL", "BT"])
     graph.add_argument("--max-nodes", type=int, default=150, help="collapse larger graphs")
     command("steps", "step through backward(), one node at a time")
+    web = command("web", "write a page that replays backward() in the browser, step by step")
+    web.add_argument("-o", "--output", default="backprop.html", help="the .html file to write")
     explain = command("explain", "explain d out/d x as a sum over paths")
     explain.add_argument("--wrt", metavar="NAME", help="the variable (default: every variable)")
     explain.add_argument("--max-paths", type=int, default=12, help="paths printed at most")
@@ -173,6 +175,11 @@ def _run(args: argparse.Namespace) -> int:
         return _graph(args, root)
     if args.command == "steps":
         return _steps(expression, root, values)
+    if args.command == "web":
+        from .page import page
+
+        print(f"wrote {page(root, title=expression.text).save(args.output)}")
+        return 0
     if args.command == "explain":
         return _explain(args, expression, root)
     return _check(args, expression, values)

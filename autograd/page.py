@@ -1,0 +1,364 @@
+"""Backprop in the browser: one self-contained page that replays a real backward pass.
+
+    page = autograd.page(root)          # Python runs the pass (the core's chain rule)
+    page.save("neuron.html")            # one HTML file: no network, opens from file://
+    page                                # in Jupyter: shown inline, in an iframe of its own
+
+`python -m autograd web "tanh(x*w + b)" x=2 w=-3 b=6.88 -o neuron.html` writes the same.
+
+The page is a recording: the graph as the pictures draw it (laid out now, by the renderer the
+pictures use, so the reader's browser needs nothing), every step of the step-through (the core's
+`chain_rule` at one node, with its arithmetic as the REPL prints it), every node's gradient
+after each step, and each node's explanation (the sum over paths, as `explain` writes it). The
+page's script only replays those numbers: next and previous step, play and pause, a scrub bar,
+reset, the arrow keys and space; click a value to see its paths; a quiz mode. The link keeps
+the state: `#step=5` opens at step 5, `#step=end` at the finished pass, `#mode=quiz` in the
+quiz. Labels are user text: the data sits in a JSON block with `<` escaped, and the script only
+ever writes text (`textContent`), never markup.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import re
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from .draw import RENDER_TIMEOUT, draw, find_renderer
+from .files import atomic_write
+from .graph import topological_order
+from .show import show
+from .steps import backward_steps, explain, node_names
+from .value import Value
+
+
+class Page:
+    """A recorded backward pass as one HTML page: `html` (the text), `save(path)`, and
+    `_repr_html_` for Jupyter (an iframe, so its script and styles never touch the notebook)."""
+
+    def __init__(self, text: str, title: str) -> None:
+        self.html, self.title = text, title
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the page (atomically); returns the path."""
+        return atomic_write(Path(path), self.html)
+
+    def _repr_html_(self) -> str:
+        return (
+            f'<iframe srcdoc="{html.escape(self.html, quote=True)}" title="{html.escape(self.title)}"'
+            ' style="width: 100%; height: 640px; border: 1px solid #ccc"></iframe>'
+        )
+
+    def __repr__(self) -> str:
+        return f"<backprop page of {self.title}: {len(self.html):,} bytes>"
+
+
+def page(root: Value, title: str | None = None, max_paths: int = 3) -> Page:
+    """Record `root`'s backward pass (from leaves at 0; every grad is put back afterwards) and
+    return it as a page."""
+    if not isinstance(root, Value):
+        raise TypeError(f"page() needs a Value, got {type(root).__name__}")
+    order = topological_order(root)
+    if any(type(node.data) is not float for node in order):
+        raise ValueError("page() shows scalar graphs; draw one sample's graph of a batch")
+    names = node_names(root, order)
+    ids = {node: f"n{k}" for k, node in enumerate(order)}
+    saved = [(node, node.grad) for node in order]
+    try:
+        for node in order:
+            node.grad = 0.0
+        paths = {ids[n]: str(explain(root, n, max_paths=max_paths)) for n in order}
+        steps = backward_steps(root)
+        start = {ids[n]: _grad(n) for n in order}
+        recorded = []
+        for step in steps:
+            recorded.append(_step(step, ids, order))
+        graph = draw(root, max_nodes=max(150, len(order)))
+        svg = _svg(graph.source)
+    finally:
+        for node, grad in saved:
+            node.grad = grad
+    title = title or names[root]
+    data = {
+        "title": title,
+        "root": ids[root],
+        "nodes": [
+            {"id": ids[n], "name": names[n], "data": show(n.data), "leaf": not n.parents}
+            for n in order
+            if n.parents or n.label
+        ],
+        "start": start,
+        "steps": recorded,
+        "paths": paths,
+    }
+    return Page(
+        _TEMPLATE.replace("%TITLE%", html.escape(title))
+        .replace("%DATA%", json.dumps(data).replace("<", "\\u003c"))
+        .replace("%SVG%", svg),
+        title,
+    )
+
+
+def _grad(node: Value) -> str:
+    return show(node.grad)
+
+
+def _step(step: Any, ids: dict, order: list) -> dict:
+    """One step: its node, its text (as the REPL prints it), each edge's numbers for the quiz,
+    and every node's grad after it."""
+    edges = []
+    seen: dict[Value, int] = {}
+    for edge in step.edges:
+        if edge.constant:
+            continue
+        edges.append(
+            {
+                "parent": ids[edge.parent],
+                "name": edge.parent_name,
+                "after": float(edge.grad_after),
+                "local": float(edge.local),
+                "upstream": float(step.grad),
+                "before": float(edge.grad_after - edge.contribution),
+                "formula": edge.formula,
+                "again": edge.parent in seen,
+            }
+        )
+        seen[edge.parent] = 1
+    return {
+        "node": ids[step.node],
+        "text": str(step),
+        "edges": edges,
+        "grads": {ids[e.parent]: _grad(e.parent) for e in step.edges},  # what this step changed
+    }
+
+
+def _sizes(text: str) -> dict[str, int]:  # (for a look at what a page is made of)
+    data = json.loads(text.split('id="recording">', 1)[1].split("</script>", 1)[0])
+    return {key: len(json.dumps(value)) for key, value in data.items()}
+
+
+def _svg(source: str) -> str:
+    """The graph laid out now, as inline SVG (no renderer: the DOT source, shown as text)."""
+    renderer = find_renderer()
+    if renderer is None:
+        return f"<pre>{html.escape(source)}</pre>"
+    done = subprocess.run(
+        [renderer.path, "-Kdot", "-Tsvg"],
+        input=source.encode(),
+        capture_output=True,
+        timeout=RENDER_TIMEOUT,
+        check=False,
+    )
+    text = done.stdout.decode("utf-8", errors="replace")
+    start = text.find("<svg")
+    if done.returncode != 0 or start < 0:
+        return f"<pre>{html.escape(source)}</pre>"
+    svg = re.sub(r"<!--.*?-->", "", text[start:], flags=re.S)
+    svg = re.sub(r' (font-family|font-size|text-anchor)="[^"]*"', "", svg)  # (the page's CSS)
+    svg = re.sub(_GEOMETRY, _tenths, svg)
+    return re.sub(r">\s+<", "><", svg)
+
+
+# Coordinates to a tenth of a point, in the geometry's attributes only (never a shown number).
+_GEOMETRY = r'\b(points|d|x|y|cx|cy|rx|ry|width|height|transform|viewBox)="([^"]*)"'
+
+
+def _tenths(match: re.Match) -> str:
+    return match[1] + '="' + re.sub(r"(\d\.\d)\d+", r"\1", match[2]) + '"'
+
+
+_TEMPLATE = r"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>backprop: %TITLE%</title>
+<style>
+body { font: 14px/1.4 system-ui, sans-serif; margin: 0; display: flex; height: 100vh; }
+#graph { flex: 1 1 60%; overflow: auto; border-right: 1px solid #ddd; }
+#graph svg { max-width: 100%; height: auto; }
+#side { flex: 1 1 40%; padding: 10px 14px; overflow: auto; }
+#controls button, #controls select { margin: 2px; }
+#scrub { width: 100%; }
+pre { white-space: pre-wrap; background: #f7f7f7; padding: 8px; font-size: 12.5px; }
+#graph text { font: 11px Helvetica, Arial, sans-serif; text-anchor: middle; }
+.current polygon, .current ellipse { fill: #ffe082; }
+.reading polygon { fill: #d7ecff; }
+.hot path { stroke: #d32f2f; stroke-width: 2px; }
+.quiz input { width: 8em; }
+.right { color: #2e7d32; } .wrong { color: #c62828; }
+table { border-collapse: collapse; } td, th { padding: 1px 8px; text-align: left; }
+</style>
+</head>
+<body>
+<div id="graph">%SVG%</div>
+<div id="side">
+  <h3 id="title"></h3>
+  <div id="controls">
+    <button id="reset" title="Home">reset</button>
+    <button id="prev" title="left arrow">&#x25C0; prev</button>
+    <button id="play" title="space">&#x25B6; play</button>
+    <button id="next" title="right arrow">next &#x25B6;</button>
+    <select id="speed"><option value="1500">slow</option><option value="700" selected>normal</option><option value="250">fast</option></select>
+    <label><input type="checkbox" id="quizmode"> quiz</label>
+    <input type="range" id="scrub" min="0" value="0">
+  </div>
+  <p id="where"></p>
+  <pre id="step"></pre>
+  <div id="quiz" class="quiz"></div>
+  <p id="score"></p>
+  <table id="grads"><thead><tr><th>value</th><th>data</th><th>grad</th></tr></thead><tbody></tbody></table>
+  <h4>paths (click a value in the graph)</h4>
+  <pre id="paths"></pre>
+</div>
+<script type="application/json" id="recording">%DATA%</script>
+<script>
+"use strict";
+const R = JSON.parse(document.getElementById("recording").textContent);
+const last = R.steps.length;
+let at = 0, timer = null, quiz = false, score = 0, asked = 0;
+const byTitle = {};
+for (const g of document.querySelectorAll("#graph g.node, #graph g.edge")) {
+  const t = g.querySelector("title");
+  if (t) byTitle[t.textContent] = g;
+}
+const $ = (id) => document.getElementById(id);
+$("title").textContent = "backprop of " + R.title;
+$("scrub").max = String(last);
+const rows = {};
+for (const n of R.nodes) {
+  const tr = document.createElement("tr");
+  for (const text of [n.name, n.data, ""]) {
+    const td = document.createElement("td");
+    td.textContent = text;
+    tr.appendChild(td);
+  }
+  tr.dataset.id = n.id;
+  rows[n.id] = tr.lastChild;
+  $("grads").tBodies[0].appendChild(tr);
+}
+function gradsAt(k) {
+  const grads = Object.assign({}, R.start);
+  for (let j = 0; j < k; j++) Object.assign(grads, R.steps[j].grads);
+  return grads;
+}
+function reached(id, k) {
+  if (id === R.root) return true;
+  for (let j = 0; j < k; j++) for (const e of R.steps[j].edges) if (e.parent === id) return true;
+  return false;
+}
+function setGradText(id, text) {
+  const g = byTitle[id];
+  if (!g) return;
+  for (const t of g.querySelectorAll("text")) {
+    if (t.textContent.startsWith("grad ")) t.textContent = "grad " + text;
+  }
+}
+function render() {
+  const grads = gradsAt(at);
+  for (const n of R.nodes) {
+    const shown = reached(n.id, at) ? grads[n.id] : "\u00b7";
+    rows[n.id].textContent = shown;
+    setGradText(n.id, shown);
+  }
+  for (const g of document.querySelectorAll(".current, .reading, .hot")) g.classList.remove("current", "reading", "hot");
+  $("scrub").value = String(at);
+  $("where").textContent = at === 0 ? "before the pass: d root/d root = 1" : "step " + at + " of " + last + (at === last ? " (the finished pass)" : "");
+  $("quiz").textContent = "";
+  if (at < last) {
+    const s = R.steps[at];
+    for (const id of [s.node, s.node + "op"]) if (byTitle[id]) byTitle[id].classList.add("current");
+    for (const e of s.edges) {
+      if (byTitle[e.parent]) byTitle[e.parent].classList.add("reading");
+      const edge = byTitle[e.parent + "->" + s.node + "op"];
+      if (edge) edge.classList.add("hot");
+    }
+    $("step").textContent = quiz ? s.text.split("\n")[0] + "\n  (your turn: each parent's new grad)" : "next: " + s.text;
+    if (quiz) askQuiz(s);
+  } else {
+    $("step").textContent = "done: every gradient is d " + R.title + "/d value";
+  }
+  history.replaceState(null, "", "#step=" + (at === last ? "end" : at) + (quiz ? "&mode=quiz" : ""));
+}
+function askQuiz(s) {
+  for (const e of s.edges) {
+    const line = document.createElement("div");
+    const label = document.createElement("span");
+    label.textContent = e.name + ".grad = ";
+    const input = document.createElement("input");
+    input.dataset.parent = e.parent;
+    const check = document.createElement("button");
+    check.textContent = "check";
+    const reveal = document.createElement("button");
+    reveal.textContent = "reveal";
+    const said = document.createElement("span");
+    check.onclick = () => {
+      const v = parseFloat(input.value);
+      asked++;
+      if (close(v, e.after)) {
+        score++;
+        said.className = "right";
+        said.textContent = " right";
+      } else {
+        said.className = "wrong";
+        said.textContent = " " + hint(v, e);
+      }
+      $("score").textContent = "score: " + score + " of " + asked;
+    };
+    reveal.onclick = () => { input.value = String(e.after); said.className = ""; said.textContent = " (" + e.name + ".grad = " + e.after + ")"; };
+    for (const el of [label, input, check, reveal, said]) line.appendChild(el);
+    $("quiz").appendChild(line);
+  }
+}
+function close(a, b) { return Number.isFinite(a) && Math.abs(a - b) <= 1e-3 * Math.max(1, Math.abs(b)); }
+function hint(v, e) {
+  const product = e.local * e.upstream;
+  if (e.before !== 0 && close(v, product)) return "not quite: += here, " + e.name + ".grad already holds " + e.before + " from another path";
+  if (close(v, e.upstream)) return "not quite: times the local derivative " + e.formula + " = " + e.local;
+  if (close(v, e.local)) return "not quite: times the upstream gradient " + e.upstream;
+  return "not quite: new grad = old grad + upstream grad * local derivative (" + e.before + " + " + e.upstream + " * " + e.local + ")";
+}
+function go(k) { at = Math.max(0, Math.min(last, k)); render(); }
+function play() {
+  if (timer) { clearInterval(timer); timer = null; $("play").textContent = "\u25B6 play"; return; }
+  if (at === last) go(0);
+  $("play").textContent = "\u23F8 pause";
+  timer = setInterval(() => { if (at >= last) play(); else go(at + 1); }, Number($("speed").value));
+}
+$("next").onclick = () => go(at + 1);
+$("prev").onclick = () => go(at - 1);
+$("reset").onclick = () => go(0);
+$("play").onclick = play;
+$("scrub").oninput = () => go(Number($("scrub").value));
+$("quizmode").onchange = () => { quiz = $("quizmode").checked; render(); };
+document.addEventListener("keydown", (ev) => {
+  if (ev.target.tagName === "INPUT" && ev.target.type !== "range" && ev.target.type !== "checkbox") return;
+  if (ev.key === "ArrowRight") go(at + 1);
+  else if (ev.key === "ArrowLeft") go(at - 1);
+  else if (ev.key === " ") { ev.preventDefault(); play(); }
+  else if (ev.key === "Home") go(0);
+  else if (ev.key === "End") go(last);
+});
+for (const n of R.nodes) {
+  const g = byTitle[n.id];
+  if (g) g.addEventListener("click", () => { $("paths").textContent = R.paths[n.id]; });
+}
+function fromLink() {
+  const state = {};
+  for (const part of location.hash.replace(/^#/, "").split("&")) {
+    const m = /^(step|mode)=([A-Za-z0-9]{1,12})$/.exec(part);
+    if (m) state[m[1]] = m[2];
+  }
+  if (state.mode === "quiz") { quiz = true; $("quizmode").checked = true; }
+  if (state.step === "end") at = last;
+  else if (/^[0-9]+$/.test(state.step || "")) at = Math.min(last, parseInt(state.step, 10));
+}
+fromLink();
+$("paths").textContent = R.paths[R.nodes.find((n) => n.leaf)?.id || R.root] || "";
+render();
+</script>
+</body>
+</html>
+"""

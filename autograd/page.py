@@ -92,6 +92,10 @@ def page(root: Value, title: str | None = None, max_paths: int = 3) -> Page:
         ],
         "start": start,
         "steps": recorded,
+        "mistakes": {
+            "overwrite": _mistaken(root, order, ids, names, overwrite=True),
+            "recursive": _mistaken(root, order, ids, names, overwrite=False),
+        },
         "paths": paths,
     }
     return Page(
@@ -138,6 +142,50 @@ def _step(step: Any, ids: dict, order: list) -> dict:
 def _sizes(text: str) -> dict[str, int]:  # (for a look at what a page is made of)
     data = json.loads(text.split('id="recording">', 1)[1].split("</script>", 1)[0])
     return {key: len(json.dumps(value)) for key, value in data.items()}
+
+
+def _mistaken(root: Value, order: list, ids: dict, names: dict, overwrite: bool) -> list[dict]:
+    """The pass as a classic bug computes it, step by step, on plain numbers (the graph is not
+    touched): `overwrite`, `parent.grad = local * grad` instead of `+=` (a reused node keeps
+    only its last path); else a recursive backward without a topological order, each node
+    passing on what it holds the moment a child reaches it."""
+    grad = {n: 0.0 for n in order}
+    grad[root] = 1.0
+    steps: list[dict] = []
+
+    def record(node: Value, parents: list) -> None:
+        lines = [
+            f"  {names[p]}.grad {'=' if overwrite else '+='} {names[node]}.grad * "
+            f"d{names[node]}/d{names[p]} -> {names[p]}.grad = {show(grad[p])}"
+            for p in parents
+        ]
+        steps.append(
+            {
+                "node": ids[node],
+                "text": f"{names[node]}:\n" + "\n".join(lines),
+                "edges": [],
+                "grads": {ids[p]: show(grad[p]) for p in parents},
+            }
+        )
+
+    if overwrite:
+        from .graph import backward_order
+
+        for node in backward_order(root):
+            for parent, local in zip(node.parents, node.local_grads):
+                grad[parent] = local * grad[node]
+            record(node, list(node.parents))
+    else:
+        stack = [(root, 1.0)]
+        while stack and len(steps) < 4 * len(order):  # (it can repeat itself a lot)
+            node, incoming = stack.pop()
+            if not node.parents:
+                continue
+            for parent, local in zip(node.parents, node.local_grads):
+                grad[parent] += local * incoming
+            record(node, list(node.parents))
+            stack.extend((p, grad[p]) for p in reversed(node.parents))
+    return steps
 
 
 def _svg(source: str) -> str:
@@ -203,6 +251,11 @@ table { border-collapse: collapse; } td, th { padding: 1px 8px; text-align: left
     <button id="next" title="right arrow">next &#x25B6;</button>
     <select id="speed"><option value="1500">slow</option><option value="700" selected>normal</option><option value="250">fast</option></select>
     <label><input type="checkbox" id="quizmode"> quiz</label>
+    <select id="pass" title="replay the pass as a classic bug computes it">
+      <option value="true">the engine's pass</option>
+      <option value="overwrite">mistake: = instead of +=</option>
+      <option value="recursive">mistake: no topological order</option>
+    </select>
     <input type="range" id="scrub" min="0" value="0">
   </div>
   <p id="where"></p>
@@ -217,7 +270,7 @@ table { border-collapse: collapse; } td, th { padding: 1px 8px; text-align: left
 <script>
 "use strict";
 const R = JSON.parse(document.getElementById("recording").textContent);
-const last = R.steps.length;
+let steps = R.steps, last = steps.length;
 let at = 0, timer = null, quiz = false, score = 0, asked = 0;
 const byTitle = {};
 for (const g of document.querySelectorAll("#graph g.node, #graph g.edge")) {
@@ -239,14 +292,15 @@ for (const n of R.nodes) {
   rows[n.id] = tr.lastChild;
   $("grads").tBodies[0].appendChild(tr);
 }
-function gradsAt(k) {
+function gradsAt(k, which) {
   const grads = Object.assign({}, R.start);
-  for (let j = 0; j < k; j++) Object.assign(grads, R.steps[j].grads);
+  for (let j = 0; j < k; j++) Object.assign(grads, (which || steps)[j].grads);
   return grads;
 }
+const truth = gradsAt(R.steps.length, R.steps);
 function reached(id, k) {
   if (id === R.root) return true;
-  for (let j = 0; j < k; j++) for (const e of R.steps[j].edges) if (e.parent === id) return true;
+  for (let j = 0; j < k; j++) if (id in steps[j].grads) return true;
   return false;
 }
 function setGradText(id, text) {
@@ -258,17 +312,22 @@ function setGradText(id, text) {
 }
 function render() {
   const grads = gradsAt(at);
+  const mistaken = steps !== R.steps;
+  const right = mistaken && steps.length === R.steps.length ? gradsAt(at, R.steps) : truth;
   for (const n of R.nodes) {
     const shown = reached(n.id, at) ? grads[n.id] : "\u00b7";
     rows[n.id].textContent = shown;
-    setGradText(n.id, shown);
+    const parts = mistaken && reached(n.id, at) && (at === last || right !== truth) && shown !== right[n.id];
+    rows[n.id].className = parts ? "wrong" : "";
+    rows[n.id].title = parts ? "the engine's: " + right[n.id] : "";
+    setGradText(n.id, shown + (parts ? " (not " + right[n.id] + ")" : ""));
   }
   for (const g of document.querySelectorAll(".current, .reading, .hot")) g.classList.remove("current", "reading", "hot");
   $("scrub").value = String(at);
   $("where").textContent = at === 0 ? "before the pass: d root/d root = 1" : "step " + at + " of " + last + (at === last ? " (the finished pass)" : "");
   $("quiz").textContent = "";
   if (at < last) {
-    const s = R.steps[at];
+    const s = steps[at];
     for (const id of [s.node, s.node + "op"]) if (byTitle[id]) byTitle[id].classList.add("current");
     for (const e of s.edges) {
       if (byTitle[e.parent]) byTitle[e.parent].classList.add("reading");
@@ -333,6 +392,13 @@ $("reset").onclick = () => go(0);
 $("play").onclick = play;
 $("scrub").oninput = () => go(Number($("scrub").value));
 $("quizmode").onchange = () => { quiz = $("quizmode").checked; render(); };
+$("pass").onchange = () => {
+  const which = $("pass").value;
+  steps = which === "true" ? R.steps : R.mistakes[which];
+  last = steps.length;
+  $("scrub").max = String(last);
+  go(Math.min(at, last));
+};
 document.addEventListener("keydown", (ev) => {
   if (ev.target.tagName === "INPUT" && ev.target.type !== "range" && ev.target.type !== "checkbox") return;
   if (ev.key === "ArrowRight") go(at + 1);

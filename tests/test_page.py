@@ -191,3 +191,29 @@ def test_a_300_node_pages_size_and_steps(browser, tmp_path):
     body.send_keys("\ue010")  # End
     assert "(the finished pass)" in browser.find_element("id", "where").text
     assert time.perf_counter() - start < 60  # (a guard against a hang, not a speed test)
+
+
+def test_the_classic_mistakes_replayed_beside_the_true_pass(browser, tmp_path):
+    from selenium.webdriver.support.ui import Select
+
+    from demos import mistakes
+
+    x, y, root = mistakes.graph()  # the mistakes lesson's graph, where each bug shows
+    path = autograd.page(root).save(tmp_path / "mistakes.html")
+    open_page(browser, path, "#step=end")
+    cells = lambda: {  # noqa: E731
+        r.find_elements("css selector", "td")[0].text: r.find_elements("css selector", "td")[2]
+        for r in browser.find_elements("css selector", "#grads tbody tr")
+    }
+    assert (cells()["x"].text, cells()["y"].text) == ("24.0", "-20.0")
+    lesson = mistakes.run().figures
+    for choice, number in (
+        ("overwrite", "1. = instead of +="),
+        ("recursive", "3. recursive, no topological order"),
+    ):
+        Select(browser.find_element("id", "pass")).select_by_value(choice)
+        browser.find_element("tag name", "body").send_keys("\ue010")  # End
+        shown = cells()
+        dx, dy = float(shown["x"].text), float(shown["y"].text)
+        assert lesson[number].startswith(f"dL/dx = {dx:g}, dL/dy = {dy:g}")  # the lesson's numbers
+        assert shown["x"].get_attribute("class") == "wrong"  # marked where they part

@@ -59,6 +59,13 @@ class Page:
 def page(root: Value, title: str | None = None, max_paths: int = 3) -> Page:
     """Record `root`'s backward pass (from leaves at 0; every grad is put back afterwards) and
     return it as a page."""
+    data, svg = record(root, max_paths=max_paths)
+    return frames_page([(data, svg, "")], title or data["title"])
+
+
+def record(root: Value, max_paths: int = 3, **drawing: Any) -> tuple[dict, str]:
+    """`root`'s backward pass, recorded for a page: (the data its script replays, the SVG of
+    the graph, drawn by `autograd.draw(root, **drawing)`)."""
     if not isinstance(root, Value):
         raise TypeError(f"page() needs a Value, got {type(root).__name__}")
     order = topological_order(root)
@@ -73,17 +80,13 @@ def page(root: Value, title: str | None = None, max_paths: int = 3) -> Page:
         paths = {ids[n]: str(explain(root, n, max_paths=max_paths)) for n in order}
         steps = backward_steps(root)
         start = {ids[n]: _grad(n) for n in order}
-        recorded = []
-        for step in steps:
-            recorded.append(_step(step, ids, order))
-        graph = draw(root, max_nodes=max(150, len(order)))
-        svg = _svg(graph.source)
+        recorded = [_step(step, ids, order) for step in steps]
+        svg = _svg(draw(root, max_nodes=max(150, len(order)), **drawing).source)
     finally:
         for node, grad in saved:
             node.grad = grad
-    title = title or names[root]
     data = {
-        "title": title,
+        "title": names[root],
         "root": ids[root],
         "nodes": [
             {"id": ids[n], "name": names[n], "data": show(n.data), "leaf": not n.parents}
@@ -98,10 +101,26 @@ def page(root: Value, title: str | None = None, max_paths: int = 3) -> Page:
         },
         "paths": paths,
     }
+    return data, svg
+
+
+def frames_page(frames: list[tuple[dict, str, str]], title: str) -> Page:
+    """A page of several recorded passes (one per optimizer step of a training run, say):
+    each frame is (its recorded data, its SVG, its extra HTML: parameter table, pictures)."""
+    graphs = "".join(
+        f'<div class="frame" id="frame{k}"{"" if k == 0 else " hidden"}>{svg}</div>'
+        for k, (_, svg, _) in enumerate(frames)
+    )
+    extras = "".join(
+        f'<div class="extra" id="extra{k}"{"" if k == 0 else " hidden"}>{extra}</div>'
+        for k, (_, _, extra) in enumerate(frames)
+    )
+    data = json.dumps({"title": title, "frames": [d for d, _, _ in frames]})
     return Page(
         _TEMPLATE.replace("%TITLE%", html.escape(title))
-        .replace("%DATA%", json.dumps(data).replace("<", "\\u003c"))
-        .replace("%SVG%", svg),
+        .replace("%DATA%", data.replace("<", "\\u003c"))
+        .replace("%SVG%", graphs)
+        .replace("%EXTRAS%", extras),
         title,
     )
 
@@ -263,41 +282,65 @@ table { border-collapse: collapse; } td, th { padding: 1px 8px; text-align: left
   <div id="quiz" class="quiz"></div>
   <p id="score"></p>
   <table id="grads"><thead><tr><th>value</th><th>data</th><th>grad</th></tr></thead><tbody></tbody></table>
+  <div id="frames" hidden>
+    <button id="prevframe">&#x25C0; optimizer step</button>
+    <span id="frame"></span>
+    <button id="nextframe">optimizer step &#x25B6;</button>
+  </div>
+  <div id="extras">%EXTRAS%</div>
   <h4>paths (click a value in the graph)</h4>
   <pre id="paths"></pre>
 </div>
 <script type="application/json" id="recording">%DATA%</script>
 <script>
 "use strict";
-const R = JSON.parse(document.getElementById("recording").textContent);
-let steps = R.steps, last = steps.length;
-let at = 0, timer = null, quiz = false, score = 0, asked = 0;
-const byTitle = {};
-for (const g of document.querySelectorAll("#graph g.node, #graph g.edge")) {
-  const t = g.querySelector("title");
-  if (t) byTitle[t.textContent] = g;
-}
+const ALL = JSON.parse(document.getElementById("recording").textContent);
 const $ = (id) => document.getElementById(id);
-$("title").textContent = "backprop of " + R.title;
-$("scrub").max = String(last);
-const rows = {};
-for (const n of R.nodes) {
-  const tr = document.createElement("tr");
-  for (const text of [n.name, n.data, ""]) {
-    const td = document.createElement("td");
-    td.textContent = text;
-    tr.appendChild(td);
+let frame = 0, R = ALL.frames[0], steps = R.steps, last = steps.length;
+let at = 0, timer = null, quiz = false, score = 0, asked = 0, truth = {};
+let byTitle = {}, rows = {};
+$("title").textContent = "backprop of " + ALL.title;
+function load(f) {
+  frame = Math.max(0, Math.min(ALL.frames.length - 1, f));
+  R = ALL.frames[frame];
+  for (let k = 0; k < ALL.frames.length; k++) {
+    $("frame" + k).hidden = k !== frame;
+    $("extra" + k).hidden = k !== frame;
   }
-  tr.dataset.id = n.id;
-  rows[n.id] = tr.lastChild;
-  $("grads").tBodies[0].appendChild(tr);
+  byTitle = {};
+  for (const g of $("frame" + frame).querySelectorAll("g.node, g.edge")) {
+    const t = g.querySelector("title");
+    if (t) byTitle[t.textContent] = g;
+    if (g.classList.contains("node") && t) g.addEventListener("click", () => { if (R.paths[t.textContent]) $("paths").textContent = R.paths[t.textContent]; });
+  }
+  rows = {};
+  const body = $("grads").tBodies[0];
+  body.textContent = "";
+  for (const n of R.nodes) {
+    const tr = document.createElement("tr");
+    for (const text of [n.name, n.data, ""]) {
+      const td = document.createElement("td");
+      td.textContent = text;
+      tr.appendChild(td);
+    }
+    tr.dataset.id = n.id;
+    rows[n.id] = tr.lastChild;
+    body.appendChild(tr);
+  }
+  const which = $("pass").value;
+  steps = which === "true" ? R.steps : R.mistakes[which];
+  last = steps.length;
+  $("scrub").max = String(last);
+  truth = gradsAt(R.steps.length, R.steps);
+  $("frames").hidden = ALL.frames.length < 2;
+  $("frame").textContent = "optimizer step " + (frame + 1) + " of " + ALL.frames.length;
+  $("paths").textContent = R.paths[(R.nodes.find((n) => n.leaf) || {}).id || R.root] || "";
 }
 function gradsAt(k, which) {
   const grads = Object.assign({}, R.start);
   for (let j = 0; j < k; j++) Object.assign(grads, (which || steps)[j].grads);
   return grads;
 }
-const truth = gradsAt(R.steps.length, R.steps);
 function reached(id, k) {
   if (id === R.root) return true;
   for (let j = 0; j < k; j++) if (id in steps[j].grads) return true;
@@ -339,7 +382,8 @@ function render() {
   } else {
     $("step").textContent = "done: every gradient is d " + R.title + "/d value";
   }
-  history.replaceState(null, "", "#step=" + (at === last ? "end" : at) + (quiz ? "&mode=quiz" : ""));
+  const inFrame = ALL.frames.length > 1 ? "&frame=" + (frame + 1) : "";
+  history.replaceState(null, "", "#step=" + (at === last ? "end" : at) + (quiz ? "&mode=quiz" : "") + inFrame);
 }
 function askQuiz(s) {
   for (const e of s.edges) {
@@ -392,13 +436,9 @@ $("reset").onclick = () => go(0);
 $("play").onclick = play;
 $("scrub").oninput = () => go(Number($("scrub").value));
 $("quizmode").onchange = () => { quiz = $("quizmode").checked; render(); };
-$("pass").onchange = () => {
-  const which = $("pass").value;
-  steps = which === "true" ? R.steps : R.mistakes[which];
-  last = steps.length;
-  $("scrub").max = String(last);
-  go(Math.min(at, last));
-};
+$("pass").onchange = () => { load(frame); go(Math.min(at, last)); };
+$("prevframe").onclick = () => { load(frame - 1); go(Math.min(at, last)); };
+$("nextframe").onclick = () => { load(frame + 1); go(Math.min(at, last)); };
 document.addEventListener("keydown", (ev) => {
   if (ev.target.tagName === "INPUT" && ev.target.type !== "range" && ev.target.type !== "checkbox") return;
   if (ev.key === "ArrowRight") go(at + 1);
@@ -407,22 +447,19 @@ document.addEventListener("keydown", (ev) => {
   else if (ev.key === "Home") go(0);
   else if (ev.key === "End") go(last);
 });
-for (const n of R.nodes) {
-  const g = byTitle[n.id];
-  if (g) g.addEventListener("click", () => { $("paths").textContent = R.paths[n.id]; });
-}
 function fromLink() {
   const state = {};
   for (const part of location.hash.replace(/^#/, "").split("&")) {
-    const m = /^(step|mode)=([A-Za-z0-9]{1,12})$/.exec(part);
+    const m = /^(step|mode|frame)=([A-Za-z0-9]{1,12})$/.exec(part);
     if (m) state[m[1]] = m[2];
   }
+  if (/^[0-9]+$/.test(state.frame || "")) load(parseInt(state.frame, 10) - 1);
   if (state.mode === "quiz") { quiz = true; $("quizmode").checked = true; }
   if (state.step === "end") at = last;
   else if (/^[0-9]+$/.test(state.step || "")) at = Math.min(last, parseInt(state.step, 10));
 }
+load(0);
 fromLink();
-$("paths").textContent = R.paths[R.nodes.find((n) => n.leaf)?.id || R.root] || "";
 render();
 </script>
 </body>

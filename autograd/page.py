@@ -19,6 +19,7 @@ ever writes text (`textContent`), never markup.
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import json
 import os
@@ -27,7 +28,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from .draw import RENDER_TIMEOUT, draw, find_renderer
+from .draw import RENDER_TIMEOUT, draw, find_renderer, scope_of
 from .files import atomic_write
 from .graph import topological_order
 from .show import show
@@ -63,9 +64,13 @@ def page(root: Value, title: str | None = None, max_paths: int = 3) -> Page:
     return frames_page([(data, svg, "")], title or data["title"])
 
 
-def record(root: Value, max_paths: int = 3, **drawing: Any) -> tuple[dict, str]:
+def record(
+    root: Value, max_paths: int = 3, mistakes: bool = True, **drawing: Any
+) -> tuple[dict, str]:
     """`root`'s backward pass, recorded for a page: (the data its script replays, the SVG of
-    the graph, drawn by `autograd.draw(root, **drawing)`)."""
+    the graph, drawn by `autograd.draw(root, **drawing)`). With `parameters=False` among the
+    drawing options, the parameters (folded into their neurons' boxes) are left out of the
+    page's table and paths too; `mistakes=False` leaves out the classic mistakes' replays."""
     if not isinstance(root, Value):
         raise TypeError(f"page() needs a Value, got {type(root).__name__}")
     order = topological_order(root)
@@ -73,14 +78,16 @@ def record(root: Value, max_paths: int = 3, **drawing: Any) -> tuple[dict, str]:
         raise ValueError("page() shows scalar graphs; draw one sample's graph of a batch")
     names = node_names(root, order)
     ids = {node: f"n{k}" for k, node in enumerate(order)}
+    folded = drawing.get("parameters", True) is False
+    shown = [n for n in order if (n.parents or n.label) and not (folded and _parameter(n))]
     saved = [(node, node.grad) for node in order]
     try:
         for node in order:
             node.grad = 0.0
-        paths = {ids[n]: str(explain(root, n, max_paths=max_paths)) for n in order}
+        paths = {ids[n]: str(explain(root, n, max_paths=max_paths)) for n in shown}
         steps = backward_steps(root)
-        start = {ids[n]: _grad(n) for n in order}
-        recorded = [_step(step, ids, order) for step in steps]
+        start = {ids[n]: _grad(n) for n in shown}
+        recorded = [_step(step, ids, folded) for step in steps]
         svg = _svg(draw(root, max_nodes=max(150, len(order)), **drawing).source)
     finally:
         for node, grad in saved:
@@ -90,14 +97,13 @@ def record(root: Value, max_paths: int = 3, **drawing: Any) -> tuple[dict, str]:
         "root": ids[root],
         "nodes": [
             {"id": ids[n], "name": names[n], "data": show(n.data), "leaf": not n.parents}
-            for n in order
-            if n.parents or n.label
+            for n in shown
         ],
         "start": start,
         "steps": recorded,
         "mistakes": {
-            "overwrite": _mistaken(root, order, ids, names, overwrite=True),
-            "recursive": _mistaken(root, order, ids, names, overwrite=False),
+            "overwrite": _mistaken(root, order, ids, names, overwrite=True) if mistakes else [],
+            "recursive": _mistaken(root, order, ids, names, overwrite=False) if mistakes else [],
         },
         "paths": paths,
     }
@@ -125,13 +131,26 @@ def frames_page(frames: list[tuple[dict, str, str]], title: str) -> Page:
     )
 
 
+def _parameter(node: Value) -> bool:
+    """A parameter as the pictures fold it: a leaf labelled inside a scope (`L1.N3.w2`)."""
+    return not node.parents and bool(scope_of(node))
+
+
 def _grad(node: Value) -> str:
     return show(node.grad)
 
 
-def _step(step: Any, ids: dict, order: list) -> dict:
+def _step(step: Any, ids: dict, folded: bool = False) -> dict:
     """One step: its node, its text (as the REPL prints it), each edge's numbers for the quiz,
-    and every node's grad after it."""
+    and the grads it changed. `folded`: the edges into parameters are left out (a line says
+    how many), as the picture folds the parameters into their neurons."""
+    if folded:
+        kept = tuple(e for e in step.edges if not _parameter(e.parent))
+        hidden = len(step.edges) - len(kept)
+        step = dataclasses.replace(step, edges=kept)
+        text = str(step) + (f"\n  (and its {hidden} parameters' gradients)" if hidden else "")
+    else:
+        text = str(step)
     edges = []
     seen: dict[Value, int] = {}
     for edge in step.edges:
@@ -152,7 +171,7 @@ def _step(step: Any, ids: dict, order: list) -> dict:
         seen[edge.parent] = 1
     return {
         "node": ids[step.node],
-        "text": str(step),
+        "text": text,
         "edges": edges,
         "grads": {ids[e.parent]: _grad(e.parent) for e in step.edges},  # what this step changed
     }
@@ -333,6 +352,7 @@ function load(f) {
   $("scrub").max = String(last);
   truth = gradsAt(R.steps.length, R.steps);
   $("frames").hidden = ALL.frames.length < 2;
+  $("pass").hidden = !R.mistakes.overwrite.length;
   $("frame").textContent = "optimizer step " + (frame + 1) + " of " + ALL.frames.length;
   $("paths").textContent = R.paths[(R.nodes.find((n) => n.leaf) || {}).id || R.root] || "";
 }

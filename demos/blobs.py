@@ -162,6 +162,9 @@ def run(
                 path, lambda P: nn.predict(net, P), X, y, f"blobs: accuracy {accuracy:.0%}"
             ),
             "graph.svg": graph,
+            "backprop.html": lambda path: common.backprop_page(
+                path, build(start), X, y, "bce", lr, common.drawn_sample(result)
+            ),
         },
     )
     return result

@@ -216,6 +216,23 @@ def sample_graph(
     return render_graph(loss, path, title.format(k=k), **options)
 
 
+def drawn_sample(result: Result) -> int:
+    """The sample `sample_graph` drew (0 if it drew none)."""
+    shown = result.figures.get("graph.svg shows", "sample 0")
+    return int(shown.split()[1])
+
+
+def backprop_page(
+    path: Path, model: nn.MLP, X: Any, y: Any, loss: str, lr: float, sample: int = 0
+) -> Path:
+    """`backprop.html`: five optimizer steps of the demo's network (from its initial weights,
+    plain SGD at the demo's learning rate), each with one sample's graph to step through, the
+    parameter table and the pictures (`nn.training_page`)."""
+    optimizer = nn.optim.SGD(model.parameters(), lr=lr)
+    title = f"{path.parent.name}: 5 optimizer steps, sample {sample}"
+    return nn.training_page(model, X, y, loss, optimizer, 5, sample, title=title).save(path)
+
+
 def render_graph(
     root: Value, path: Path, title: str = "", full: bool = False, local_grads: bool = True
 ) -> list[tuple[Path, str]]:

@@ -403,6 +403,15 @@ def run(
                 faint=[name for name, o in runs.items() if o.batch_size],
             ),
             "graph.svg": graph,
+            "backprop.html": lambda path: common.backprop_page(
+                path,
+                build(start, layers),
+                X_train,
+                y_train,
+                "bce",
+                0.0075,
+                common.drawn_sample(result),
+            ),
         },
     )
     return result

@@ -174,6 +174,9 @@ def run(
                 0.0,
             ),
             "graph.svg": graph,
+            "backprop.html": lambda path: common.backprop_page(
+                path, make_model(seed), X, y, "hinge", 1.0, common.drawn_sample(result)
+            ),
         },
     )
     return result

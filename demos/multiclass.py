@@ -109,6 +109,15 @@ def train(
             path, {"engine": losses, "NumPy": numpy_losses}, f"{name}: cross-entropy"
         ),
         "graph.svg": graph,
+        "backprop.html": lambda path: common.backprop_page(
+            path,
+            nn.MLP(X.shape[1], [*settings.hidden, k], activation="relu", seed=settings.seed),
+            X,
+            y,
+            "cross_entropy",
+            0.5,
+            common.drawn_sample(result),
+        ),
     }
     if X.shape[1] == 2:
         pictures["boundary.png"] = lambda path: (

@@ -282,6 +282,9 @@ def run(
                 path, lambda P: nn.predict(free, P), OR_X, OR_Y, "OR without a bias: (0, 0) at 0.5"
             ),
             "graph.svg": graph,
+            "backprop.html": lambda path: common.backprop_page(
+                path, build(OR_WEIGHTS, BIAS), OR_X, OR_Y, "sse", lr, common.drawn_sample(result)
+            ),
         },
     )
     return result

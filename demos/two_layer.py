@@ -151,6 +151,9 @@ def run(
                 path, {"engine": losses, "NumPy class": costs}, "two-layer net: SSE", log=True
             ),
             "graph.svg": graph,
+            "backprop.html": lambda path: common.backprop_page(
+                path, build(w1, w2), X, Y, "sse", lr, common.drawn_sample(result)
+            ),
         },
     )
     return result

@@ -154,6 +154,9 @@ def run(
                 path, lambda P: nn.predict(net, P), X, Y, "XOR: decision boundary (p > 0.5)"
             ),
             "graph.svg": graph,
+            "backprop.html": lambda path: common.backprop_page(
+                path, build(start), X, Y, "bce", lr, common.drawn_sample(result)
+            ),
         },
     )
     return result

@@ -14,6 +14,7 @@ vectorized NumPy reference (`nn.reference`) they must agree with.
 from . import data, losses, optim
 from .losses import bce_with_logits, binary_cross_entropy, cross_entropy, hinge, l2, mse, sse
 from .module import ACTIVATIONS, INITS, MLP, Layer, Module, Neuron, columns
+from .pages import training_page
 from .serialize import ModelFileError, load, save
 from .train import History, accuracy, build_loss, fit, predict
 
@@ -43,6 +44,7 @@ __all__ = [
     "predict",
     "save",
     "sse",
+    "training_page",
 ]
 
 

@@ -217,3 +217,38 @@ def test_the_classic_mistakes_replayed_beside_the_true_pass(browser, tmp_path):
         dx, dy = float(shown["x"].text), float(shown["y"].text)
         assert lesson[number].startswith(f"dL/dx = {dx:g}, dL/dy = {dy:g}")  # the lesson's numbers
         assert shown["x"].get_attribute("class") == "wrong"  # marked where they part
+
+
+def test_a_training_runs_page_steps_through_optimizer_steps(browser, tmp_path):
+
+    import nn
+
+    X, y = nn.data.xor()
+    model = nn.MLP(2, [3, 1], activation="tanh", output_activation="sigmoid", seed=1)
+    page = nn.training_page(model, X, y, "bce", nn.optim.SGD(model.parameters(), lr=0.5), 3, 1)
+    path = page.save(tmp_path / "training.html")
+    twin = nn.MLP(2, [3, 1], activation="tanh", output_activation="sigmoid", seed=1)  # by hand
+    optimizer = nn.optim.SGD(twin.parameters(), lr=0.5)
+    open_page(browser, path, "#step=end&frame=1")
+    for k in range(1, 4):
+        assert browser.find_element("id", "frame").text == f"optimizer step {k} of 3"
+        table = browser.find_element("id", f"extra{k - 1}").find_elements("css selector", "tr")
+        shown = {
+            r.find_elements("css selector", "td")[0].text: float(
+                r.find_elements("css selector", "td")[1].text
+            )
+            for r in table[1:]
+        }
+        for p in twin.parameters():
+            assert shown[p.label] == pytest.approx(p.data, rel=1e-4, abs=1e-9)
+        one = twin([Value(float(v), f"x{j + 1}") for j, v in enumerate(X[1])])
+        sample_loss = nn.losses.binary_cross_entropy(one, Value(float(y[1]), "y"))
+        sample_loss.backward()
+        x1 = next(n for n in autograd.topological_order(sample_loss) if n.label == "x1")
+        assert grads_shown(browser)["x1"] == autograd.show.show(x1.grad)  # the sample's own pass
+        loss, _ = nn.build_loss(twin, X, y, nn.losses.binary_cross_entropy)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        browser.find_element("id", "nextframe").click()
+    assert not [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]

@@ -151,6 +151,11 @@ def _step(step: Any, ids: dict, folded: bool = False) -> dict:
         text = str(step) + (f"\n  (and its {hidden} parameters' gradients)" if hidden else "")
     else:
         text = str(step)
+    formulas = [
+        f"d{step.name}/d{e.parent_name} = {e.formula}" for e in step.edges if not e.constant
+    ]
+    if formulas:  # the local derivatives' formulas, from the table of operations
+        text += "\n  where " + ", ".join(dict.fromkeys(formulas))
     edges = []
     seen: dict[Value, int] = {}
     for edge in step.edges:

@@ -12,3 +12,15 @@ def neuron():
     o.label = "o"
     o.backward()
     return o, x, w, b, n
+
+
+def run_cli(capsys, *argv):
+    """`python -m autograd ARGV` in this process: (exit status, stdout, stderr)."""
+    from autograd.cli import main
+
+    try:
+        status = main(list(argv))
+    except SystemExit as exit:
+        status = exit.code
+    out, err = capsys.readouterr()
+    return status, out, err

@@ -7,22 +7,13 @@ import sys
 import xml.etree.ElementTree as ET
 
 import pytest
+from examples import run_cli as run
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from autograd.cli import main
 from autograd.draw import find_renderer
 
 NEURON = ["tanh(x*w + b)", "x=2", "w=-3", "b=6.88"]
-
-
-def run(capsys, *argv):
-    try:
-        status = main(list(argv))
-    except SystemExit as exit:
-        status = exit.code
-    out, err = capsys.readouterr()
-    return status, out, err
 
 
 def test_steps_prints_every_chain_rule_step_and_the_gradients(capsys):

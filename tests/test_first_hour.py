@@ -13,27 +13,18 @@ import subprocess
 import sys
 
 import pytest
+from examples import run_cli as run
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import autograd
 from autograd import Value, gradcheck
-from autograd.cli import main
 from autograd.expression import ExpressionError, parse
 
 
 def neuron():
     x, w, b = Value(2.0, "x"), Value(-3.0, "w"), Value(6.8814, "b")
     return x, w, b, (x * w + b).tanh()
-
-
-def run(capsys, *argv):
-    try:
-        status = main(list(argv))
-    except SystemExit as exit:
-        status = exit.code
-    out, err = capsys.readouterr()
-    return status, out, err
 
 
 # -- 1. a step-through another pass overtook stops, saying so -----------------------------------

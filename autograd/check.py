@@ -290,6 +290,7 @@ class _Arguments:
         self.inputs = [_prepare(name, item) for name, item in items]
         self.names = [n for inp in self.inputs for n in inp.entry_names()]
         self.flat = [x for inp in self.inputs for x in inp.data]
+        self.last_output: Any = None  # f's output in the engine's run (for the report's hints)
 
     def call(self, f: Callable[..., Any], flat: Sequence[float]) -> tuple[Any, list[Value]]:
         args, leaves, start = [], [], 0

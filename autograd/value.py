@@ -295,6 +295,8 @@ def _as_value(x: Any) -> Value:
         leaf.data, leaf.grad, leaf.label = x, 0.0, ""
         leaf.op, leaf.parents, leaf.local_grads, leaf._serial = "", (), (), LEAF
         return leaf
-    if isinstance(x, Value) or isinstance(x, numbers.Real) or type(x).__name__ == "ndarray":
-        return x if isinstance(x, Value) else Value(x)
+    if isinstance(x, Value):  # (a subclass)
+        return x
+    if isinstance(x, numbers.Real) or type(x).__name__ == "ndarray":
+        return Value(x)
     raise TypeError(f"cannot combine a Value with {x!r:.40} ({type(x).__name__})")

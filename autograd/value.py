@@ -11,11 +11,9 @@ derivative of its output with respect to each parent (one row of the table in `a
         for parent, local in zip(node.parents, node.local_grads):
             parent.grad += local * node.grad
 
-Leaves (the values you make) accumulate across passes, as in PyTorch: `zero_grad()` between
-passes. Every other node is reset when a pass starts. Speed lives in `autograd.fast`, which
-imports this module and is seen here through two hooks: `recorder` (the list a tape appends each
-new node to) and `fast_backward(root)` (True when it ran the same rule in bulk, for a batch or a
-tape; False for a scalar graph off a tape, which the loop here runs).
+Leaves (the values you make) accumulate across passes, as in PyTorch. Speed lives in
+`autograd.fast`, seen here through two hooks: `recorder` (the list a tape appends each new node
+to) and `fast_backward(root)` (True when it ran the same rule in bulk, for a batch or a tape).
 """
 
 from __future__ import annotations

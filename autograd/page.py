@@ -110,18 +110,22 @@ def record(
     return data, svg
 
 
-def frames_page(frames: list[tuple[dict, str, str]], title: str) -> Page:
+def frames_page(frames: list[tuple], title: str) -> Page:
     """A page of several recorded passes (one per optimizer step of a training run, say):
-    each frame is (its recorded data, its SVG, its extra HTML: parameter table, pictures)."""
+    each frame is (its recorded data, its SVG, its extra HTML: parameter table, pictures),
+    and optionally a fourth: (data, SVG) of the same pass drawn with every node (the
+    neurons' parameters too), which a checkbox expands the picture to."""
     graphs = "".join(
-        f'<div class="frame" id="frame{k}"{"" if k == 0 else " hidden"}>{svg}</div>'
-        for k, (_, svg, _) in enumerate(frames)
+        f'<div class="frame" id="frame{k}"{"" if k == 0 else " hidden"}>{frame[1]}</div>'
+        + (f'<div class="frame" id="full{k}" hidden>{frame[3][1]}</div>' if len(frame) > 3 else "")
+        for k, frame in enumerate(frames)
     )
     extras = "".join(
-        f'<div class="extra" id="extra{k}"{"" if k == 0 else " hidden"}>{extra}</div>'
-        for k, (_, _, extra) in enumerate(frames)
+        f'<div class="extra" id="extra{k}"{"" if k == 0 else " hidden"}>{frame[2]}</div>'
+        for k, frame in enumerate(frames)
     )
-    data = json.dumps({"title": title, "frames": [d for d, _, _ in frames]})
+    recorded = [{**f[0], "full": f[3][0] if len(f) > 3 else None} for f in frames]
+    data = json.dumps({"title": title, "frames": recorded})
     return Page(
         _TEMPLATE.replace("%TITLE%", html.escape(title))
         .replace("%DATA%", data.replace("<", "\\u003c"))
@@ -294,6 +298,7 @@ table { border-collapse: collapse; } td, th { padding: 1px 8px; text-align: left
     <button id="next" title="right arrow">next &#x25B6;</button>
     <select id="speed"><option value="1500">slow</option><option value="700" selected>normal</option><option value="250">fast</option></select>
     <label><input type="checkbox" id="quizmode"> quiz</label>
+    <label id="expandlabel" hidden><input type="checkbox" id="expand"> every parameter</label>
     <select id="pass" title="replay the pass as a classic bug computes it">
       <option value="true">the engine's pass</option>
       <option value="overwrite">mistake: = instead of +=</option>
@@ -326,13 +331,16 @@ let byTitle = {}, rows = {};
 $("title").textContent = "backprop of " + ALL.title;
 function load(f) {
   frame = Math.max(0, Math.min(ALL.frames.length - 1, f));
-  R = ALL.frames[frame];
+  const full = $("expand").checked && ALL.frames[frame].full;
+  R = full || ALL.frames[frame];
   for (let k = 0; k < ALL.frames.length; k++) {
-    $("frame" + k).hidden = k !== frame;
+    $("frame" + k).hidden = k !== frame || Boolean(full);
+    if ($("full" + k)) $("full" + k).hidden = k !== frame || !full;
     $("extra" + k).hidden = k !== frame;
   }
+  $("expandlabel").hidden = !ALL.frames[frame].full;
   byTitle = {};
-  for (const g of $("frame" + frame).querySelectorAll("g.node, g.edge")) {
+  for (const g of $((full ? "full" : "frame") + frame).querySelectorAll("g.node, g.edge")) {
     const t = g.querySelector("title");
     if (t) byTitle[t.textContent] = g;
     if (g.classList.contains("node") && t) g.addEventListener("click", () => { if (R.paths[t.textContent]) $("paths").textContent = R.paths[t.textContent]; });
@@ -462,6 +470,7 @@ $("play").onclick = play;
 $("scrub").oninput = () => go(Number($("scrub").value));
 $("quizmode").onchange = () => { quiz = $("quizmode").checked; render(); };
 $("pass").onchange = () => { load(frame); go(Math.min(at, last)); };
+$("expand").onchange = () => { load(frame); go(Math.min(at, last)); };
 $("prevframe").onclick = () => { load(frame - 1); go(Math.min(at, last)); };
 $("nextframe").onclick = () => { load(frame + 1); go(Math.min(at, last)); };
 document.addEventListener("keydown", (ev) => {

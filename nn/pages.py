@@ -2,7 +2,8 @@
 browser (`autograd.page`'s player, one frame per step).
 
 Per optimizer step: the graph of one chosen sample (its loss at that step's parameters, neurons
-collapsed into boxes as the pictures draw them) with its own backward pass to step through; the
+collapsed into boxes as the pictures draw them, expandable to every parameter for networks of at
+most `EXPANDABLE` parameters) with its own backward pass to step through; the
 loss curve so far and, for 2-D data, the decision boundary with the sample marked (as pictures
 embedded in the page: it still loads nothing); and the parameter table: each parameter's value,
 its gradient on the whole batch and the update the optimizer made.
@@ -24,6 +25,8 @@ from . import losses as losses_module
 from .module import Module
 from .optim import SGD, Optimizer
 from .train import build_loss
+
+EXPANDABLE = 200  # parameters at most for a page to carry every step drawn in full too
 
 
 def training_page(
@@ -55,6 +58,7 @@ def training_page(
         one = loss_fn([out] if loss == "cross_entropy" else out, target)
         one.label = "loss"
         data, svg = record(one, 2, mistakes=False, parameters=False, local_grads=False)
+        expanded = record(one, 2, mistakes=False) if len(params) <= EXPANDABLE else None
         total, _ = build_loss(model, X, y, loss_fn, l2, True, params)
         optimizer.zero_grad()
         total.backward()
@@ -66,7 +70,7 @@ def training_page(
         data["title"] = (
             f"sample {sample}'s loss at optimizer step {step} (batch loss {total.data:.4g})"
         )
-        frames.append((data, svg, extra))
+        frames.append((data, svg, extra, expanded) if expanded else (data, svg, extra))
     return frames_page(frames, title or f"training, {steps} steps, sample {sample}")
 
 

@@ -252,3 +252,18 @@ def test_a_training_runs_page_steps_through_optimizer_steps(browser, tmp_path):
         optimizer.step()
         browser.find_element("id", "nextframe").click()
     assert not [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+
+
+def test_a_training_pages_neurons_expand_to_every_parameter(browser, tmp_path):
+    import nn
+
+    X, y = nn.data.xor()
+    model = nn.MLP(2, [2, 1], activation="tanh", output_activation="sigmoid", seed=0)
+    path = nn.training_page(model, X, y, "bce", steps=2, sample=0).save(tmp_path / "t.html")
+    open_page(browser, path, "#step=end")
+    assert "L1.N1.w1" not in grads_shown(browser)  # folded into its neuron's box
+    browser.find_element("id", "expand").click()
+    shown = grads_shown(browser)
+    assert "L1.N1.w1" in shown and shown["L1.N1.w1"] != "\u00b7"  # every parameter, with its grad
+    assert browser.find_element("id", "full0").is_displayed()
+    assert not browser.find_element("id", "frame0").is_displayed()

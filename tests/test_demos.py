@@ -285,7 +285,7 @@ def test_xor_pictures_include_the_full_graph(tmp_path):
     _check_svg(tmp_path / "graph.svg", "L1.N1", "L1.N2", "L2.N1", "loss")
     _check_svg(tmp_path / "graph_full.svg", "L1.N1.w1", "L2.N1.b")
     page = (tmp_path / "backprop.html").read_text()  # five optimizer steps, for the browser
-    assert page.count('class="frame"') == 5 and "optimizer step" in page
+    assert len(re.findall(r'id="frame\d+"', page)) == 5 and "optimizer step" in page
 
 
 def test_run_all_times_each_demo_and_reports_its_verdict(monkeypatch, capsys):

@@ -267,3 +267,20 @@ def test_a_training_pages_neurons_expand_to_every_parameter(browser, tmp_path):
     assert "L1.N1.w1" in shown and shown["L1.N1.w1"] != "\u00b7"  # every parameter, with its grad
     assert browser.find_element("id", "full0").is_displayed()
     assert not browser.find_element("id", "frame0").is_displayed()
+
+
+def test_the_page_in_a_notebook_and_its_edge_cases():
+    import numpy as np
+
+    x, w, b, out = neuron()
+    shown = autograd.page(out)._repr_html_()
+    assert shown.startswith("<iframe srcdoc=") and "<script" not in shown  # isolated, escaped
+    assert repr(autograd.page(out)).startswith("<backprop page of o:")
+    assert '"steps": []' in autograd.page(Value(1.0, "x")).html  # a leaf: nothing to step
+    with pytest.raises(ValueError, match="scalar graphs"):
+        autograd.page((Value(np.array([1.0, 2.0])) * 2.0).sum())
+    with pytest.raises(TypeError, match="needs a Value"):
+        autograd.page(1.0)
+    before = (x.grad, w.grad, b.grad)
+    autograd.page(out)
+    assert (x.grad, w.grad, b.grad) == before  # the recording leaves every grad as it was

@@ -2,6 +2,7 @@
 
     autograd graph   "tanh(x*w + b)" x=2 w=-3 b=6.88 -o neuron.svg
     autograd steps   "tanh(x*w + b)" x=2 w=-3 b=6.88
+    autograd web     "tanh(x*w + b)" x=2 w=-3 b=6.88 -o neuron.html
     autograd explain "tanh(x*w + b)" x=2 w=-3 b=6.88 --wrt w
     autograd check   "log(x) * y ** 2" x=0.5 y=3
 

@@ -500,6 +500,7 @@ def _intermediates(
 ) -> tuple[list[GradientRow], str | None]:
     """Rows for your intermediate gradients, and which is the first wrong in backward order."""
     from .graph import topological_order
+    from .ops import operation
     from .steps import node_names
 
     np = _numpy()
@@ -538,8 +539,6 @@ def _intermediates(
         child = next((c for c in order if nodes[0] in c.parents), None)
         rule = ""
         if child is not None:
-            from .ops import operation
-
             i = child.parents.index(nodes[0])
             formula = operation(child.op).derivative(i, [names[p] for p in child.parents])
             rule = f"; the engine's passes through d{names[child]}/d{names[nodes[0]]} = {formula}"

@@ -186,11 +186,6 @@ def _step(step: Any, ids: dict, folded: bool = False) -> dict:
     }
 
 
-def _sizes(text: str) -> dict[str, int]:  # (for a look at what a page is made of)
-    data = json.loads(text.split('id="recording">', 1)[1].split("</script>", 1)[0])
-    return {key: len(json.dumps(value)) for key, value in data.items()}
-
-
 def _mistaken(root: Value, order: list, ids: dict, names: dict, overwrite: bool) -> list[dict]:
     """The pass as a classic bug computes it, step by step, on plain numbers (the graph is not
     touched): `overwrite`, `parent.grad = local * grad` instead of `+=` (a reused node keeps

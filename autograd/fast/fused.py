@@ -54,8 +54,6 @@ class FusedOperation(ops.Operation):
     """A row of the table with a bulk rule: `bulk(node)` starts a `LayerRun` for a batched node
     (None where the node's local derivatives are a plain tuple)."""
 
-    activation: str = "linear"
-
     def bulk(self, node: Value) -> LayerRun | None:
         return LayerRun(node) if type(node.local_grads) is LinearGrads else None
 
@@ -121,7 +119,7 @@ def _fused_row(activation: str) -> FusedOperation:
             return factor
         return prime if factor == "1" else f"{prime} * {factor}"
 
-    return FusedOperation(name, write, derive, _compute(activation), activation)
+    return FusedOperation(name, write, derive, _compute(activation))
 
 
 LINEAR_OPS = {activation: ops.register(_fused_row(activation)).name for activation in ACTIVATIONS}
@@ -332,14 +330,22 @@ _last_linear: Any = lambda: None
 _ONES: dict[int, Any] = {}  # a read-only row of ones for each batch size met
 
 
-def _stack(xs: tuple) -> Any:
-    """[x_1; ...; x_n; 1] as an (n + 1, B) array, shared with the last linear node if it can."""
+def _stacked_last(xs: Any) -> Any:
+    """What the last linear node shares, if it stacked these very input arrays; else None."""
     last = _last_linear()
     if (
         last is not None
         and len(last.sources) == len(xs)
         and all(map(operator.is_, xs, last.sources))
     ):
+        return last
+    return None
+
+
+def _stack(xs: tuple) -> Any:
+    """[x_1; ...; x_n; 1] as an (n + 1, B) array, shared with the last linear node if it can."""
+    last = _stacked_last(xs)
+    if last is not None:
         return last.columns
     size = len(xs[0])
     ones = _ONES.get(size)
@@ -402,12 +408,7 @@ def _hand_made(xs: Any) -> bool:
     """Are some of these batched inputs' data not the engine's (read-only) arrays, so that the
     rule of `Value(data)` is still to be applied? (Not asked again of the very inputs the last
     linear node stacked: those were.)"""
-    last = _last_linear()
-    if (
-        last is not None
-        and len(last.sources) == len(xs)
-        and all(map(operator.is_, xs, last.sources))
-    ):
+    if _stacked_last(xs) is not None:
         return False
     try:
         return any(map(_WRITEABLE, xs))

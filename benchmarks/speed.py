@@ -433,6 +433,196 @@ def gc_cost(step: Callable[[], object], steps: int) -> tuple[float, float, float
     return on, median_ms(paused, steps), median_ms(taped, steps)
 
 
+# -- the grid: every network size (issue 17) --------------------------------------------------
+
+GRID_WIDTHS = ([16, 16], [64, 64], [256, 256])
+GRID_BATCHES = (100, 1_000, 10_000, 100_000)
+QUICK_BATCHES = (100, 1_000)
+
+
+def grid_initial_weights(sizes: list[int], seed: int = SEED) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per layer (W (n_out, n_in), b (n_out,)) for MLP(2, [*width, 1]): W ~ U(-1, 1) / sqrt(n_in)
+    (so that wide networks start with outputs of order 1), b = 0. The same for every engine."""
+    rng = np.random.default_rng(seed)
+    return [
+        (rng.uniform(-1.0, 1.0, (n_out, n_in)) / math.sqrt(n_in), np.zeros(n_out))
+        for n_in, n_out in zip(sizes[:-1], sizes[1:])
+    ]
+
+
+def grid_nn_step(sizes: list[int], X: np.ndarray, y: np.ndarray) -> Callable[[], float]:
+    """One step as `nn.fit` takes it: nn.MLP, losses.hinge + l2, optim.SGD, on a tape."""
+    import autograd
+    from nn import MLP, losses, optim, train
+
+    weights = grid_initial_weights(sizes)
+    model = MLP.from_weights(
+        [W for W, _ in weights], [b for _, b in weights], ["relu"] * (len(sizes) - 2) + ["linear"]
+    )
+    optimizer = optim.SGD(model.parameters(), lr=LEARNING_RATE)
+
+    def step() -> float:
+        with autograd.tape():  # (the collector is paused around the whole cell, as in nn.fit)
+            loss = train.build_loss(model, X, y, losses.hinge, L2)[0]
+            optimizer.zero_grad()
+            loss.backward()
+        optimizer.step()
+        return loss.data
+
+    return step
+
+
+def grid_reference_step(sizes: list[int], X: np.ndarray, y: np.ndarray) -> Callable[[], float]:
+    """The same step by `nn.reference.ReferenceMLP` (vectorized NumPy, backprop by hand)."""
+    from nn.reference import ReferenceMLP
+
+    parameters = {}
+    for index, (W, b) in enumerate(grid_initial_weights(sizes), start=1):
+        parameters[f"W{index}"], parameters[f"b{index}"] = W.copy(), b.reshape(-1, 1).copy()
+    model = ReferenceMLP(parameters, ["relu"] * (len(sizes) - 2) + ["linear"])
+
+    def step() -> float:
+        cost, grads = model.loss_and_grads(X, y, "hinge", L2)
+        model.update_parameters_with_gd(grads, LEARNING_RATE)
+        return cost
+
+    return step
+
+
+def grid_torch_step(sizes: list[int], X: np.ndarray, y: np.ndarray) -> Callable[[], float]:
+    """The same step in PyTorch eager (float64, the caller sets one thread)."""
+    import torch
+
+    Xt = torch.tensor(X, dtype=torch.float64)
+    yt = torch.tensor(y, dtype=torch.float64)
+    params = [
+        torch.tensor(a, dtype=torch.float64, requires_grad=True)
+        for W, b in grid_initial_weights(sizes)
+        for a in (W, b)
+    ]
+    last = len(params) // 2 - 1
+
+    def step() -> float:
+        h = Xt
+        for index in range(last + 1):
+            W, b = params[2 * index], params[2 * index + 1]
+            h = h @ W.T + b
+            if index < last:
+                h = torch.relu(h)
+        loss = torch.relu(1.0 - yt * h[:, 0]).mean() + L2 * sum((p * p).sum() for p in params)
+        for p in params:
+            p.grad = None
+        loss.backward()
+        with torch.no_grad():
+            for p in params:
+                p -= LEARNING_RATE * p.grad
+        return float(loss)
+
+    return step
+
+
+def cell_ms(step: Callable[[], object], budget: float) -> float:
+    """Median ms per step: one warm-up step, then at least 3 steps and about `budget` seconds."""
+    step()
+    times: list[float] = []
+    began = time.perf_counter()
+    while len(times) < 3 or (time.perf_counter() - began < budget and len(times) < 1000):
+        start = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times) * 1e3
+
+
+def even_out_the_allocator() -> None:
+    """Free one 24 MB array, so that glibc's malloc serves later arrays of up to 24 MB from its
+    heap in every process measured (ours, NumPy, PyTorch alike).
+
+    glibc hands out each block above its mmap threshold (128 KiB at start) as fresh pages from
+    the kernel, paid in page faults every time, and raises the threshold to the size of the
+    largest such block freed. Without this, a cell's time depended on the cells run before it:
+    the NumPy reference took 4.0 ms a step at [16, 16] x 10,000 in a fresh process and 1.9 ms
+    once a larger array had been freed. (Elsewhere than glibc this changes nothing.)"""
+    block = np.ones(3_000_000)
+    del block
+
+
+def grid_measure(engine: str, batches: tuple[int, ...], budget: float) -> dict[str, float]:
+    """{"width x batch": ms per step} for one engine: "ours", "numpy" or "torch"."""
+    even_out_the_allocator()
+    if engine == "torch":
+        import torch
+
+        torch.set_num_threads(1)
+    make = {"ours": grid_nn_step, "numpy": grid_reference_step, "torch": grid_torch_step}[engine]
+    cells = {}
+    for width in GRID_WIDTHS:
+        for batch in batches:
+            X, y = moons(batch)
+            step = make([2, *width, 1], X, y)
+            if engine == "ours":  # nn.fit pauses the cyclic collector for the whole loop
+                import autograd
+
+                with autograd.gc_paused():
+                    cells[f"{width}x{batch}"] = cell_ms(step, budget)
+                gc.collect()
+            else:
+                cells[f"{width}x{batch}"] = cell_ms(step, budget)
+    return cells
+
+
+def grid_torch(python: str | None, batches: tuple[int, ...], budget: float) -> dict | None:
+    """PyTorch's cells, here if torch imports, else in `python` (a subprocess); None if neither."""
+    try:
+        import torch
+
+        return {"version": torch.__version__, "cells": grid_measure("torch", batches, budget)}
+    except ImportError:
+        pass
+    if not python:
+        return None
+    command = [python, os.path.abspath(__file__), "--torch-grid", "--budget", str(budget)]
+    if batches == QUICK_BATCHES:
+        command.append("--quick")
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=3600, check=True)
+        return json.loads(done.stdout.strip().splitlines()[-1])
+    except (OSError, subprocess.SubprocessError, ValueError, IndexError) as error:
+        print(f"(PyTorch skipped: {python} failed: {error})", file=sys.stderr)
+        return None
+
+
+def print_grid(batches: tuple[int, ...], budget: float, torch_python: str | None) -> None:
+    """The grid of issue 17: ms per step of nn.fit's step, / NumPy reference, / PyTorch."""
+    ours = grid_measure("ours", batches, budget)
+    numpy_cells = grid_measure("numpy", batches, budget)
+    torch = grid_torch(torch_python, batches, budget)
+    print(
+        "\nThe grid: one nn.fit step (nn.MLP(2, [*width, 1]), hinge + 1e-4 L2, SGD, on a tape) "
+        "per width and batch;\nms per step, then ours / NumPy reference"
+        + (f" and ours / PyTorch {torch['version']} eager (float64, 1 thread)" if torch else "")
+        + "."
+    )
+    header = f"  {'width':<11}" + "".join(f"{b:>12,}" for b in batches)
+    for title, value in [
+        ("ours, ms per step", lambda key: f"{ours[key]:.3f}"),
+        ("NumPy reference, ms per step", lambda key: f"{numpy_cells[key]:.3f}"),
+        ("ours / NumPy reference", lambda key: f"{ours[key] / numpy_cells[key]:.2f}x"),
+    ] + (
+        [
+            ("PyTorch, ms per step", lambda key: f"{torch['cells'][key]:.3f}"),
+            ("ours / PyTorch", lambda key: f"{ours[key] / torch['cells'][key]:.2f}x"),
+        ]
+        if torch
+        else []
+    ):
+        print(f"\n  {title}")
+        print(header)
+        for width in GRID_WIDTHS:
+            print(f"  {str(width):<11}" + "".join(f"{value(f'{width}x{b}'):>12}" for b in batches))
+    if torch is None:
+        print("\n(PyTorch not importable here; pass --torch-python PATH to add its cells.)")
+
+
 # -- the report -------------------------------------------------------------------------------
 
 
@@ -441,11 +631,30 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="few steps: a smoke run")
     parser.add_argument("--steps", type=int, default=None, help="steps per fast row")
     parser.add_argument("--torch-python", default=os.environ.get("TORCH_PYTHON"))
+    parser.add_argument("--grid-only", action="store_true", help="only the grid of sizes")
+    parser.add_argument("--no-grid", action="store_true", help="leave the grid of sizes out")
+    parser.add_argument(
+        "--budget", type=float, default=None, help="seconds per cell of the grid (default 1)"
+    )
     parser.add_argument("--torch-only", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--torch-grid", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     fast_steps = args.steps or (5 if args.quick else 300)
+    batches = QUICK_BATCHES if args.quick else GRID_BATCHES
+    budget = args.budget if args.budget is not None else (0.05 if args.quick else 1.0)
     if args.torch_only:
         print(json.dumps(torch_measure(fast_steps)))
+        return 0
+    if args.torch_grid:
+        import torch
+
+        cells = grid_measure("torch", batches, budget)
+        print(json.dumps({"version": torch.__version__, "cells": cells}))
+        return 0
+    if args.grid_only:
+        began = time.perf_counter()
+        print_grid(batches, budget, args.torch_python)
+        print(f"\n(total {time.perf_counter() - began:.0f} s)")
         return 0
     slow_steps = 1 if args.quick else 5  # the classic engine: about a second per step
     mid_steps = 3 if args.quick else 21
@@ -551,6 +760,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  bytes per node, primitive / classic: {ratio:.2f}")
     if torch is None:
         print("\n(PyTorch not importable here; pass --torch-python PATH to add its row.)")
+    if not args.no_grid:
+        print_grid(batches, budget, args.torch_python)
     print(f"\n(total {time.perf_counter() - began:.0f} s)")
     return 0
 

@@ -23,13 +23,16 @@ weights); `weight_arrays()` and `bias_arrays()` read them back as NumPy arrays.
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Iterator, Sequence
+from itertools import repeat
 from typing import Any
 
 import numpy as np
 
 import autograd
 from autograd import Value
+from autograd.fast import ParameterBlock
 
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "linear")
 INITS = ("uniform", "xavier", "he")
@@ -146,6 +149,10 @@ class Module:
     def num_parameters(self) -> int:
         return len(self.parameters())
 
+    def parameter_blocks(self) -> list[ParameterBlock] | None:
+        """The `ParameterBlock`s that hold exactly `parameters()`, in order, or None."""
+        return None
+
     def state_dict(self) -> dict[str, float]:
         """{name: value} for every parameter, in `parameters()` order (a plain copy)."""
         return {name: float(p.data) for name, p in self.named_parameters()}
@@ -184,8 +191,9 @@ def _few(names: Sequence[str], limit: int = 5) -> str:
 
 
 class Neuron(Module):
-    """out = act(b + sum_i w_i x_i), `w` a list of `nin` Values and `b` a Value (or, with
-    `bias=False`, None: out = act(sum_i w_i x_i)).
+    """out = act(b + sum_i w_i x_i), `w` a tuple of `nin` Values and `b` a Value (or, with
+    `bias=False`, None: out = act(sum_i w_i x_i)). They live in one array, `block.values`
+    (row `row`; a layer's neurons share the layer's block), and read and write it.
 
     `fused=True` (the default) makes the whole neuron one `autograd.linear` node; `fused=False`
     builds it from `*`, `+` and the activation's own node, giving the same value and gradients.
@@ -203,15 +211,31 @@ class Neuron(Module):
         bias: bool = True,
     ) -> None:
         nin = _positive_int(nin, "Neuron nin (number of inputs)")
-        self.activation = check_activation(activation)
-        self.init = init
-        self.fused = bool(fused)
-        self.label = label
-        prefix = f"{label}." if label else ""
+        check_activation(activation)
+        bias = _flag(bias, "bias")
         weights = initial_weights(make_rng(seed), nin, fan_out, init)
-        self.w = [Value(float(v), f"{prefix}w{i}") for i, v in enumerate(weights, start=1)]
+        values = np.append(weights, 0.0) if bias else weights
+        block = ParameterBlock(values[None, :], bias, [label])
+        self._attach(block, 0, activation, init, fused, label)
+
+    def _attach(
+        self, block: ParameterBlock, row: int, activation: str, init: str, fused: bool, label: str
+    ) -> None:
+        """Make this neuron row `row` of `block`: its parameters are that row's."""
+        self.activation, self.init, self.fused, self.label = activation, init, bool(fused), label
+        self.block, self.row = block, row
+        #: The weights: a tuple of nin leaf Values, stored in the layer's arrays (`block`).
+        self.w: tuple[Value, ...] = block.rows[row]
         #: The bias (a leaf Value), or None for a neuron without one (`bias=False`).
-        self.b: Value | None = Value(0.0, f"{prefix}b") if _flag(bias, "bias") else None
+        self.b: Value | None = block.biases[row]
+
+    @classmethod
+    def _of(
+        cls, block: ParameterBlock, row: int, activation: str, init: str, fused: bool, label: str
+    ) -> Neuron:
+        neuron = cls.__new__(cls)
+        neuron._attach(block, row, activation, init, fused, label)
+        return neuron
 
     @property
     def nin(self) -> int:
@@ -279,10 +303,37 @@ class Layer(Module):
         self.label = label
         self.bias = _flag(bias, "bias")
         prefix = f"{label}." if label else ""
+        labels = [f"{prefix}N{j}" for j in range(1, nout + 1)]
+        weights = np.array([initial_weights(rng, nin, nout, init) for _ in labels])
+        if self.bias:
+            weights = np.column_stack([weights, np.zeros(nout)])
+        #: The layer's parameters as one array (`block.values`, row j: neuron j's weights, then
+        #: its bias) and their gradients (`block.grads`); each neuron's Values read and write it.
+        self.block = ParameterBlock(weights, self.bias, labels)
         self.neurons = [
-            Neuron(nin, activation, rng, init, fused, f"{prefix}N{j}", nout, self.bias)
-            for j in range(1, nout + 1)
+            Neuron._of(self.block, j, activation, init, fused, name)
+            for j, name in enumerate(labels)
         ]
+
+    def _whole(self) -> bool:
+        """Are this layer's parameters its block's, neuron by neuron (none swapped for another
+        Value)? Then the block's arrays are the layer's parameters."""
+        block, neurons = self.block, self.neurons
+        return (
+            len(neurons) == len(block.rows)
+            and all(map(operator.is_, map(_WEIGHTS, neurons), block.rows))
+            and all(map(operator.is_, map(_BIAS, neurons), block.biases))
+        )
+
+    def _fast(self) -> bool:
+        """Can `linear_block` make this layer's nodes (whole, every neuron fused and of the
+        layer's activation)?"""
+        neurons = self.neurons
+        return (
+            self._whole()
+            and all(map(_FUSED, neurons))
+            and all(map(self.activation.__eq__, map(_ACTIVATION, neurons)))
+        )
 
     @property
     def nin(self) -> int:
@@ -295,10 +346,15 @@ class Layer(Module):
     def forward(self, x: Any) -> list[Value]:
         xs = as_inputs(x, self.nin)
         neurons = self.neurons
+        if self._fast():
+            # The same fused node per neuron, made for the whole layer at once from its arrays
+            # (on a batch, one matrix product instead of one per neuron).
+            outs = autograd.fast.linear_block(self.block, xs, self.activation)
+            for _ in map(setattr, outs, repeat("label"), map(_LABEL, neurons)):
+                pass  # each output named after its neuron (the loop in C)
+            return outs
         activation = neurons[0].activation
         if all(n.fused and n.activation == activation for n in neurons):
-            # The same fused node per neuron, made for the whole layer at once (on a batch,
-            # one matrix product instead of one per neuron).
             biases = [n.b if n.b is not None else 0.0 for n in neurons]  # 0: no bias
             outs = autograd.linear_layer([n.w for n in neurons], xs, biases, activation)
             for n, out in zip(neurons, outs):
@@ -306,6 +362,16 @@ class Layer(Module):
                     out.label = n.label
             return outs
         return [n(xs) for n in neurons]
+
+    def parameter_blocks(self) -> list[ParameterBlock] | None:
+        return [self.block] if self._whole() else None
+
+    def zero_grad(self) -> None:
+        """Every parameter's grad to 0 (the block's `grads` at once while the layer is whole)."""
+        if self._whole():
+            self.block.zero_grad()
+        else:
+            super().zero_grad()
 
     def parameters(self) -> list[Value]:
         """Neuron by neuron, each one's weights then bias."""
@@ -316,12 +382,16 @@ class Layer(Module):
 
     def weight_array(self) -> np.ndarray:
         """W, shape (nout, nin): row j holds neuron j's weights (a copy of their data)."""
+        if self._whole():
+            return self.block.weights().copy()
         return np.array([[w.data for w in n.w] for n in self.neurons], dtype=float)
 
     def bias_array(self) -> np.ndarray | None:
         """b, shape (nout,) (a copy), or None for a layer without biases."""
         if not self.bias:
             return None
+        if self._whole():
+            return self.block.values[:, -1].copy()
         return np.array([n.b.data for n in self.neurons], dtype=float)  # type: ignore[union-attr]
 
     def __repr__(self) -> str:
@@ -465,12 +535,11 @@ class MLP(Module):
             fused=fused,
             bias=vectors is not None,
         )
-        for k, layer in enumerate(model.layers):
-            for j, neuron in enumerate(layer.neurons):
-                for w, value in zip(neuron.w, matrices[k][j].tolist()):
-                    w.data = value
-                if neuron.b is not None and vectors is not None:
-                    neuron.b.data = float(vectors[k][j])
+        for k, layer in enumerate(model.layers):  # each layer's block at once
+            if vectors is None:
+                layer.block.assign(matrices[k])
+            else:
+                layer.block.assign(np.column_stack([matrices[k], vectors[k]]))
         return model
 
     @property
@@ -499,6 +568,17 @@ class MLP(Module):
         for layer in self.layers:
             xs = layer(xs)
         return xs[0] if len(xs) == 1 else xs
+
+    def zero_grad(self) -> None:
+        for layer in self.layers:
+            layer.zero_grad()
+
+    def parameter_blocks(self) -> list[ParameterBlock] | None:
+        """Each layer's `block`, first to last, if together they hold exactly `parameters()`
+        (no parameter swapped for another Value); else None."""
+        if all(layer._whole() for layer in self.layers):
+            return [layer.block for layer in self.layers]
+        return None
 
     def parameters(self) -> list[Value]:
         """Layer by layer, neuron by neuron, weights then bias (as `named_parameters`)."""
@@ -537,6 +617,11 @@ class MLP(Module):
             acts = f"activation={self.activation!r}"
         extra = "" if self.bias else ", bias=False"
         return f"MLP({sizes}, {acts}{extra}, {self.num_parameters()} parameters)"
+
+
+_WEIGHTS, _BIAS = operator.attrgetter("w"), operator.attrgetter("b")
+_FUSED, _ACTIVATION = operator.attrgetter("fused"), operator.attrgetter("activation")
+_LABEL = operator.attrgetter("label")
 
 
 def _flag(value: Any, what: str) -> bool:

@@ -1,8 +1,11 @@
 """Optimizers: `SGD` (with momentum) and `Adam`, PyTorch's names and update formulas.
 
 Each keeps a list of parameters (leaf Values) and, on `step()`, changes every `p.data` using
-`p.grad`; `zero_grad()` sets the grads back to 0. A learning-rate schedule is a function of
-the step number k (0 for the first step) returning the learning rate for that step:
+`p.grad`; `zero_grad()` sets the grads back to 0. Parameters that make up whole layers (an
+`nn.Layer`'s, which live in its `block` of arrays) are updated a layer at a time in a few NumPy
+calls, with the very same arithmetic per entry as for a single Value. A learning-rate schedule
+is a function of the step number k (0 for the first step) returning the learning rate for that
+step:
 
     opt = SGD(model.parameters(), lr=1.0, lr_schedule=lambda k: 1.0 - 0.9 * k / 100)
 """
@@ -12,7 +15,10 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable
 
+import numpy as np
+
 from autograd import Value
+from autograd.fast import whole_blocks
 
 Schedule = Callable[[int], float]
 
@@ -43,13 +49,17 @@ class Optimizer:
             raise ValueError(f"lr must be a finite number >= 0, got {lr!r}")
         if lr_schedule is not None and not callable(lr_schedule):
             raise TypeError("lr_schedule must be a function of the step number k returning lr")
+        #: the whole layers among the parameters (updated a layer at a time) and the rest
+        self.blocks, self.loose = whole_blocks(self.params)
         self.base_lr = float(lr)
         self.lr = float(lr)
         self.lr_schedule = lr_schedule
         self.steps = 0  # number of step() calls so far
 
     def zero_grad(self) -> None:
-        for p in self.params:
+        for block in self.blocks:
+            block.zero_grad()
+        for p in self.loose:
             p.grad = 0.0
 
     def _next_lr(self) -> float:
@@ -58,9 +68,10 @@ class Optimizer:
         return self.lr
 
     def _grads(self) -> list[float]:
-        grads = [p.grad for p in self.params]
+        """The grads of the parameters outside whole layers (`loose`), checked to be numbers."""
+        grads = [p.grad for p in self.loose]
         if not _JUST_FLOATS.issuperset(map(type, grads)):  # one C-level pass over the types
-            p = next(p for p in self.params if type(p.grad) is not float)
+            p = next(p for p in self.loose if type(p.grad) is not float)
             raise TypeError(
                 f"parameter {p.label or p!r} has a batched gradient; parameters must be "
                 "scalar Values"
@@ -92,18 +103,27 @@ class SGD(Optimizer):
         if not 0.0 <= momentum < 1.0:
             raise ValueError(f"momentum must be in [0, 1), got {momentum}")
         self.momentum = float(momentum)
-        self.velocity = [0.0] * len(self.params)
+        self.velocity = [0.0] * len(self.loose)  # v of each loose parameter
+        self.block_velocity = [np.zeros(block.shape) for block in self.blocks] if momentum else []
 
     def step(self) -> None:
         lr = self._next_lr()
         grads = self._grads()
         mu = self.momentum
+        for i, block in enumerate(self.blocks):  # a layer at a time, the same arithmetic
+            g = block.grads
+            if mu:
+                v = self.block_velocity[i]
+                v *= mu
+                v += g
+                g = v
+            block.values = block.values - lr * g
         if mu:
             velocity = self.velocity
             for i, g in enumerate(grads):
                 velocity[i] = mu * velocity[i] + g
             grads = velocity
-        for p, g in zip(self.params, grads):
+        for p, g in zip(self.loose, grads):
             p.data -= lr * g
         self.steps += 1
 
@@ -132,8 +152,10 @@ class Adam(Optimizer):
             raise ValueError(f"eps must be > 0, got {eps}")
         self.betas = (float(b1), float(b2))
         self.eps = float(eps)
-        self.m = [0.0] * len(self.params)
-        self.v = [0.0] * len(self.params)
+        self.m = [0.0] * len(self.loose)  # the moments of each loose parameter
+        self.v = [0.0] * len(self.loose)
+        self.block_m = [np.zeros(block.shape) for block in self.blocks]  # of each whole layer
+        self.block_v = [np.zeros(block.shape) for block in self.blocks]
 
     def step(self) -> None:
         lr = self._next_lr()
@@ -142,7 +164,16 @@ class Adam(Optimizer):
         t = self.steps + 1
         correction1 = 1.0 - b1**t
         correction2 = 1.0 - b2**t
-        for i, (p, g) in enumerate(zip(self.params, grads)):
+        for block, m, v in zip(self.blocks, self.block_m, self.block_v):
+            g = block.grads  # a layer at a time, in the order the loop below computes
+            m *= b1
+            m += (1.0 - b1) * g
+            v *= b2
+            v += (1.0 - b2) * (g * g)
+            block.values = block.values - lr * (m / correction1) / (
+                np.sqrt(v / correction2) + self.eps
+            )
+        for i, (p, g) in enumerate(zip(self.loose, grads)):
             self.m[i] = b1 * self.m[i] + (1.0 - b1) * g
             self.v[i] = b2 * self.v[i] + (1.0 - b2) * (g * g)
             m_hat = self.m[i] / correction1
@@ -172,6 +203,8 @@ class AdamW(Adam):
 
     def step(self) -> None:
         shrink = 1.0 - self._next_lr() * self.weight_decay  # (Adam's step reads the same lr)
-        for p in self.params:
+        for block in self.blocks:
+            block.values = block.values * shrink
+        for p in self.loose:
             p.data *= shrink
         super().step()

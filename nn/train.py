@@ -70,14 +70,13 @@ def build_loss(
     """The graph of one training step: (loss(outputs, y) + l2 * sum p**2, outputs).
 
     The loss functions take either form of outputs (batched or per sample), so this is the
-    one place that decides how the graph is built. `parameters`: the model's, if the caller
-    has them at hand (a training loop reads them once), else `model.parameters()`.
+    one place that decides how the graph is built. `parameters`: the Values the penalty
+    covers; None (the default) means the model's, read from its layers' arrays.
     """
     outputs = forward(model, X, batched)
     total = loss(outputs, y)
-    if l2:
-        params = model.parameters() if parameters is None else parameters
-        total = total + losses_module.l2(params, l2)
+    if l2:  # (the model itself: its layers' arrays, while they hold its parameters)
+        total = total + losses_module.l2(model if parameters is None else parameters, l2)
     return total, outputs
 
 
@@ -236,7 +235,6 @@ def fit(
     if threshold is None:
         threshold = loss_threshold
     opt = make_optimizer(optimizer, model, lr)
-    parameters = model.parameters()  # read once: a model's parameters are fixed Values
     rng = make_rng(seed)
     history = History()
     show = sys.stderr.isatty() if progress is None else bool(progress)
@@ -249,9 +247,7 @@ def fit(
                     X, y, batch_size, shuffle and batch_size is not None, rng
                 ):
                     with autograd.tape():  # backward reads the step's nodes off the tape
-                        loss_value, outputs = build_loss(
-                            model, Xb, yb, loss_fn, l2, batched, parameters
-                        )
+                        loss_value, outputs = build_loss(model, Xb, yb, loss_fn, l2, batched)
                         opt.zero_grad()
                         loss_value.backward()
                     opt.step()

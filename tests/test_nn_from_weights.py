@@ -86,19 +86,23 @@ def test_no_bias_network_has_no_bias_parameters_and_computes_w_times_x():
     assert "bias=False" in repr(model)
 
 
-def test_no_bias_layer_keeps_the_batched_linear_layer_path(monkeypatch):
+def test_no_bias_layer_keeps_the_batched_layer_path(monkeypatch):
     calls = []
-    original = autograd.linear_layer
+    original = autograd.fast.linear_block
 
     def spy(*args, **kwargs):
         calls.append(args)
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(autograd, "linear_layer", spy)
+    monkeypatch.setattr(autograd.fast, "linear_block", spy)
     layer = nn.Layer(3, 2, "tanh", seed=1, bias=False)
     outs = layer(np.ones((4, 3)))
     assert len(calls) == 1 and len(outs) == 2
     assert all(o.op == autograd.linear(layer.neurons[0].w, [1.0] * 3, 0.0, "tanh").op for o in outs)
+    shared = outs[0].local_grads.shared  # one matrix product for the layer, from its block
+    assert shared.parameters is layer.block and shared.weights.shape == (2, 3)
+    expected = np.tanh(layer.weight_array() @ np.ones((3, 4)))
+    assert np.allclose([o.data for o in outs], expected, rtol=1e-15, atol=0)
 
 
 @settings(max_examples=40, deadline=None)

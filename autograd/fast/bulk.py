@@ -15,6 +15,7 @@ parent), and a run of nodes whose row has a bulk rule (the fused neurons of a la
 from __future__ import annotations
 
 from bisect import bisect_right
+from itertools import islice
 from typing import Any
 
 from .. import ops
@@ -22,6 +23,7 @@ from ..graph import backward_order, serial_of
 from ..ieee import quiet
 from ..value import Value, chain_rule, start_backward
 from . import replay
+from .params import Parameter, ParameterBlock, Parents
 
 # The grad of a node on a tape that backward has not reached (yet): a 0.0 told apart by
 # identity. Arithmetic on floats always makes new objects, so no sum is ever this one.
@@ -86,6 +88,7 @@ def run(nodes: Any, start: int = -1) -> set[Value]:
     outside: set[Value] = set()
     unreached = UNREACHED
     bulk = None  # the run of nodes being gathered for one bulk rule
+    rows: dict = {}  # per block row, what its neurons gave its weights and bias, not yet added
     for node in nodes:
         if bulk is not None:
             if bulk.take(node, node.grad is not unreached):
@@ -97,8 +100,29 @@ def run(nodes: Any, start: int = -1) -> set[Value]:
             continue
         parents = node.parents
         if type(node.data) is float:  # plain numbers (an array only from a batch's reduction)
+            if type(parents) is Parents:  # a neuron of a block's row, one sample
+                local_grads = node.local_grads
+                n = len(parents.inputs)
+                first = parents.row[0]  # its weights' shares: added up at the end
+                held = rows.get(first)
+                if held is None:
+                    held = rows[first] = [[], [], parents.bias.grad]
+                held[0].append(local_grads[:n])
+                held[1].append(grad)
+                if first.block.bias:  # the bias's sum, as the core adds it
+                    held[2] += local_grads[-1] * grad
+                else:  # the constant 0.0 this neuron reads as its bias
+                    parents.bias.grad += local_grads[-1] * grad
+                for parent, local in zip(parents.inputs, islice(local_grads, n, 2 * n)):
+                    if parent._serial < start and parent not in outside:
+                        parent.grad = 0.0  # (see _reset_outside)
+                        outside.add(parent)
+                    parent.grad += local * grad
+                continue
             if len(parents) == 2:
                 a, b = parents
+                if rows and (type(a) is Parameter or type(b) is Parameter):
+                    _settle(rows)
                 if a._serial < start or b._serial < start:  # (a leaf's LEAF is the largest)
                     _reset_outside(parents, start, outside)
                 local_a, local_b = node.local_grads
@@ -106,16 +130,28 @@ def run(nodes: Any, start: int = -1) -> set[Value]:
                 b.grad += local_b * grad
             elif len(parents) == 1:
                 a = parents[0]
+                if rows and type(a) is Parameter:
+                    _settle(rows)
                 if a._serial < start:
                     _reset_outside(parents, start, outside)
                 a.grad += node.local_grads[0] * grad
             else:
-                for parent, local in zip(parents, node.local_grads):
+                if rows:
+                    _settle(rows)
+                local_grads = node.local_grads
+                if type(local_grads) is not tuple:  # local derivatives that apply in bulk
+                    in_bulk = getattr(local_grads, "bulk", None)
+                    if in_bulk is not None:
+                        _add(in_bulk(grad), start, outside)
+                        continue
+                for parent, local in zip(parents, local_grads):
                     if parent._serial < start and parent not in outside:
                         parent.grad = 0.0  # (see _reset_outside)
                         outside.add(parent)
                     parent.grad += local * grad
             continue
+        if rows:
+            _settle(rows)
         make_bulk = getattr(ops.operation(node.op), "bulk", None)  # a batched node
         bulk = make_bulk(node) if make_bulk is not None else None
         if bulk is not None:
@@ -125,7 +161,28 @@ def run(nodes: Any, start: int = -1) -> set[Value]:
         chain_rule(node)
     if bulk is not None:
         _add(bulk.contributions(), start, outside)
+    if rows:
+        _settle(rows)
     return outside
+
+
+def _settle(rows: dict) -> None:
+    """Add the shares the block rows' neurons gave their weights and biases (`run` holds them
+    per row while it goes) to the rows' grads, before anything else may read or add to them.
+
+    Per parameter the sum is the core's, in its order: grad + c_1 + c_2 + ..., c_k = local_k *
+    grad_k (NumPy adds the rows of a stack one after another when it sums along them)."""
+    np = ops.np
+    for first, (local_grads, grads, bias_grad) in rows.items():
+        block = first.block
+        j = first.index // block.values.shape[1]
+        n = len(local_grads[0])
+        shares = np.array(local_grads) * np.array(grads)[:, None]
+        weight_grads = block.grads[j, :n]
+        weight_grads[:] = np.add.reduce(np.concatenate((weight_grads[None], shares)), axis=0)
+        if block.bias:
+            block.biases[j].grad = bias_grad
+    rows.clear()
 
 
 def _reset_outside(parents: tuple, start: int, outside: set[Value]) -> None:
@@ -138,9 +195,13 @@ def _reset_outside(parents: tuple, start: int, outside: set[Value]) -> None:
 
 
 def _add(contributions: list, start: int, outside: set[Value]) -> None:
-    """parent.grad += value for what a bulk rule computed: (parents, a list of numbers) or
-    (parents, the rows of a fresh array, one per parent)."""
-    for parents, values in contributions:
+    """parent.grad += value for what a bulk rule computed: (parents, a list of numbers),
+    (a `ParameterBlock`, its share as arrays) or (parents, the rows of a fresh array, one per
+    parent, and a note told those rows when each parent took its row as it is)."""
+    for parents, values, *note in contributions:
+        if type(parents) is ParameterBlock:
+            parents.accumulate(values)
+            continue
         if type(values) is list:
             for parent, value in zip(parents, values):
                 if parent._serial < start and parent not in outside:
@@ -150,9 +211,14 @@ def _add(contributions: list, start: int, outside: set[Value]) -> None:
             continue
         if start >= 0:
             _reset_outside(parents, start, outside)
-        for parent, row in zip(parents, values):
+        rows = tuple(values)
+        fresh = True
+        for parent, row in zip(parents, rows):
             grad = parent.grad
             if type(grad) is float and grad == 0.0:
                 parent.grad = row  # its own row of the rule's fresh array: no copy needed
             else:
                 parent.grad += row
+                fresh = False
+        if fresh and note and note[0] is not None:
+            note[0](rows)

@@ -26,11 +26,13 @@ import operator
 import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import repeat
 from typing import Any
 
 from .. import ops
 from ..ieee import quiet
 from ..value import Value, _as_value, make, settled
+from .params import ParameterBlock, Parents
 
 ACTIVATIONS = ("linear", "relu", "tanh", "sigmoid")
 FORMULA_OF_SLOPE = {  # act'(z), written as the activation's row writes it
@@ -47,6 +49,21 @@ def _activate(activation: str, z: Any) -> tuple[Any, Any]:
         return z, ops.np.ones_like(z)
     out, (slope,) = ops.OPERATIONS[activation].compute(z)
     return out, slope
+
+
+def _activate_layer(activation: str, z: Any) -> tuple[Any, Any]:
+    """`_activate` for a layer's fresh z, with fewer new arrays: relu's max(z, 0) written over
+    z once its slope [z > 0] is taken, linear's slope one 1.0 seen at every entry. The same
+    numbers as the row's (tests/test_fast_oracle.py)."""
+    np = ops.np
+    if activation == "relu":
+        slopes = np.empty_like(z)
+        np.greater(z, 0.0, out=slopes)
+        np.maximum(z, 0.0, out=z)
+        return z, slopes
+    if activation == "linear":
+        return z, np.broadcast_to(1.0, z.shape)
+    return _activate(activation, z)
 
 
 @dataclass(frozen=True)
@@ -196,21 +213,26 @@ def linear_layer(
 class LinearLayerGrads:
     """What batched linear nodes made together (a layer's neurons, or one neuron) share:
 
-    - `matrix` (k, n + 1): row j holds neuron j's weights, then its bias;
-    - `slopes` (k, B): row j holds act'(z) of neuron j, one entry per sample;
-    - `columns` (n + 1, B): the inputs x_1..x_n as rows, then a row of ones (the bias's input);
-      `sources`: the input arrays it was stacked from;
-    - `reads`: the input Values as one tuple, and `parameters`: the weight and bias Values in
-      the order of `matrix`'s entries (both set by `linear_layer`, else None).
-
-    A neuron made alone (`linear`) keeps its own rows: `matrix` (n + 1,), `slopes` (B,).
+    - `weights` (k, n): row j holds neuron j's weights (a neuron made alone: (n,));
+    - `slopes` (k, B): row j holds act'(z) of neuron j, one entry per sample ((B,) alone);
+    - `inputs` (n, B): the inputs x_1..x_n as rows; `sources`: the input arrays it holds;
+    - `reads`: the input Values as one tuple, and `parameters`: the weight and bias Values, W
+      then b of each neuron, or the `ParameterBlock` they live in (both set for a whole layer,
+      else None);
+    - `outputs` (k, B) and `rows`: act(Z) and its rows, the output nodes' data (a whole layer),
+      so that the next layer reads them as its `inputs` without stacking them again;
+      `gradient`: (G, its rows) once the bulk backward gave the output nodes rows of one G.
     """
 
-    __slots__ = ("matrix", "columns", "slopes", "sources", "reads", "parameters", "__weakref__")
+    __slots__ = (
+        "weights", "inputs", "slopes", "sources", "reads", "parameters",
+        "outputs", "rows", "gradient", "__weakref__",
+    )  # fmt: skip
 
-    def __init__(self, matrix, columns, slopes, sources, reads=None, parameters=None) -> None:
-        self.matrix, self.columns, self.slopes = matrix, columns, slopes
+    def __init__(self, weights, inputs, slopes, sources, reads=None, parameters=None) -> None:
+        self.weights, self.inputs, self.slopes = weights, inputs, slopes
         self.sources, self.reads, self.parameters = sources, reads, parameters
+        self.outputs = self.rows = self.gradient = None
 
 
 class LinearGrads:
@@ -231,8 +253,8 @@ class LinearGrads:
     @property
     def weights(self) -> Any:
         """w_1..w_n, shape (n,)."""
-        matrix = self.shared.matrix
-        return matrix[:-1] if self.row is None else matrix[self.row, :-1]
+        weights = self.shared.weights
+        return weights if self.row is None else weights[self.row]
 
     @property
     def slope(self) -> Any:
@@ -241,11 +263,11 @@ class LinearGrads:
 
     @property
     def columns(self) -> Any:
-        """[x_1; ...; x_n; 1], shape (n + 1, B)."""
-        return self.shared.columns
+        """[x_1; ...; x_n], shape (n, B)."""
+        return self.shared.inputs
 
     def __len__(self) -> int:
-        return 2 * self.shared.matrix.shape[-1] - 1
+        return 2 * self.shared.weights.shape[-1] + 1
 
     def __getitem__(self, index: Any) -> Any:
         if isinstance(index, slice):
@@ -258,7 +280,7 @@ class LinearGrads:
 
     def __iter__(self) -> Any:
         slope = self.slope
-        yield from slope * self.columns[:-1]
+        yield from slope * self.shared.inputs
         yield from ops.np.multiply.outer(self.weights, slope)
         yield slope
 
@@ -272,53 +294,104 @@ class LayerRun:
     joins if it may; `contributions()`: what every parent receives, as (parents, values)."""
 
     def __init__(self, node: Value) -> None:
-        shared = node.local_grads.shared
-        n = shared.matrix.shape[-1] - 1
-        self.columns = shared.columns
+        shared = self.shared = node.local_grads.shared
+        n = shared.weights.shape[-1]
+        self.columns = shared.inputs
         self.inputs = shared.reads if shared.reads is not None else node.parents[n : 2 * n]
-        self.neurons: list[tuple[LinearGrads, Any, tuple]] = []
+        self.nodes: list[Value] = []
+        self.mixed = False  # nodes of more than one `LinearLayerGrads` joined
         self.take(node)
 
     def take(self, node: Value, reached: bool = True) -> bool:
         """May `node` join the run (a batched linear node reading the same inputs)? If so it
-        joins, with its gradient, unless it has none to give (`reached` False)."""
+        joins, unless it has no gradient to give (`reached` False)."""
         local_grads = node.local_grads
-        if type(local_grads) is not LinearGrads or local_grads.shared.columns is not self.columns:
+        if type(local_grads) is not LinearGrads:
             return False
         shared = local_grads.shared
-        if shared.reads is not self.inputs:
-            n = shared.matrix.shape[-1] - 1
-            inputs = shared.reads if shared.reads is not None else node.parents[n : 2 * n]
-            if len(inputs) != len(self.inputs) or not all(map(operator.is_, inputs, self.inputs)):
+        if shared is not self.shared:  # (a neuron of the same layer: no more questions)
+            if shared.inputs is not self.columns:
                 return False
+            if shared.reads is not self.inputs:
+                n = shared.weights.shape[-1]
+                inputs = shared.reads if shared.reads is not None else node.parents[n : 2 * n]
+                if len(inputs) != len(self.inputs) or not all(
+                    map(operator.is_, inputs, self.inputs)
+                ):
+                    return False
+            self.mixed = True
         if reached:
-            self.neurons.append((local_grads, node.grad, node.parents))
+            self.nodes.append(node)
         return True
 
-    def contributions(self) -> list[tuple[Sequence[Value], Any]]:
-        np, neurons = ops.np, self.neurons
-        shared = neurons[0][0].shared
-        gradients = [g for _, g, _ in neurons]
-        if any(type(g) is float for g in gradients):  # a number: the same for every sample
-            gradients = [np.broadcast_to(g, self.columns.shape[1:]) for g in gradients]
-        if (
-            shared.parameters is not None
-            and len(neurons) == len(shared.matrix)
-            and all(local_grads.shared is shared for local_grads, _, _ in neurons)
-        ):  # a whole layer, each neuron once: its arrays as they are, rows in its order
-            by_row = gradients[:]
-            for (local_grads, _, _), g in zip(neurons, gradients):
-                by_row[local_grads.row] = g
-            weights, slopes, gradients = shared.matrix[:, :-1], shared.slopes, by_row
-            parameters = shared.parameters  # W then b of each neuron, as `matrix` holds them
+    def contributions(self) -> list[tuple]:
+        """[(parameters, what they receive), (inputs, W^T S, a note for the inputs' maker)]:
+        S = act'(Z) * G, the weights' gradients S X^T and the biases' the sums of S's rows."""
+        np, nodes, shared = ops.np, self.nodes, self.shared
+        gradients = list(map(_GRAD, nodes))
+        by_row = None
+        if shared.parameters is not None and not self.mixed and len(nodes) == len(shared.weights):
+            # a whole layer, each neuron once: its arrays as they are, rows in its order
+            rows = list(map(_ROW, map(_LOCAL_GRADS, nodes)))
+            if rows == list(range(len(rows) - 1, -1, -1)):  # a tape's order: last neuron first
+                by_row = gradients[::-1]
+            elif rows == list(range(len(rows))):
+                by_row = gradients
+            else:
+                by_row = gradients[:]
+                for row, g in zip(rows, gradients):
+                    by_row[row] = g
+        if by_row is not None:
+            weights, slopes, parameters = shared.weights, shared.slopes, shared.parameters
+            held = shared.gradient  # the rows of one array the bulk rule gave these neurons
+            if held is not None and all(map(operator.is_, by_row, held[1])):
+                gradients = held[0]
+            else:
+                gradients = by_row
         else:  # any other run: its neurons' own rows, stacked
-            weights = np.array([local_grads.weights for local_grads, _, _ in neurons])
-            slopes = np.array([local_grads.slope for local_grads, _, _ in neurons])
+            local_grads = list(map(_LOCAL_GRADS, nodes))
+            weights = np.array([g.weights for g in local_grads])
+            slopes = np.array([g.slope for g in local_grads])
             n = weights.shape[1]
-            parameters = [p for _, _, parents in neurons for p in (*parents[:n], parents[-1])]
-        scaled = slopes * np.array(gradients)  # S, (k, B)
-        totals = (scaled @ self.columns.T).ravel().tolist()  # each neuron's weights, then bias
-        return [(parameters, totals), (self.inputs, weights.T @ scaled)]
+            parameters = [
+                p for parents in map(_PARENTS, nodes) for p in (*parents[:n], parents[-1])
+            ]
+        if type(gradients) is list:
+            if any(type(g) is float for g in gradients):  # a number: the same for each sample
+                gradients = [np.broadcast_to(g, self.columns.shape[1:]) for g in gradients]
+            gradients = np.array(gradients)
+        if type(parameters) is ParameterBlock:  # S and S X^T in the block's own buffers
+            scaled = np.multiply(slopes, gradients, out=parameters.buffer("S", slopes.shape))
+            weight_grads = np.matmul(
+                scaled, self.columns.T, out=parameters.buffer("SX", weights.shape)
+            )
+        else:
+            scaled = slopes * gradients  # S, (k, B)
+            weight_grads = scaled @ self.columns.T  # (k, n)
+        bias_grads = scaled.sum(axis=1)  # (k,)
+        if type(parameters) is ParameterBlock:
+            given: list[tuple] = [(parameters, (weight_grads, bias_grads))]
+            if not parameters.bias:  # the constant 0.0 each neuron reads as its bias
+                constants = by_row[:]  # (row by row, as bias_grads)
+                for row, node in zip(rows, nodes):
+                    constants[row] = node.parents[-1]
+                given.append((constants, bias_grads.tolist()))
+        else:
+            totals = np.concatenate((weight_grads, bias_grads[:, None]), axis=1)
+            given = [(parameters, totals.ravel().tolist())]
+        input_grads = weights.T @ scaled
+        maker = getattr(self.inputs[0].local_grads, "shared", None)
+        if type(maker) is LinearLayerGrads and maker.outputs is self.columns:
+            note = lambda rows: setattr(maker, "gradient", (input_grads, rows))  # noqa: E731
+        else:
+            note = None
+        return [*given, (self.inputs, input_grads, note)]
+
+
+_GRAD = operator.attrgetter("grad")
+_ROW = operator.attrgetter("row")
+_LOCAL_GRADS = operator.attrgetter("local_grads")
+_PARENTS = operator.attrgetter("parents")
 
 
 # What the last batched linear nodes made share, held weakly (a dropped graph frees its arrays):
@@ -327,7 +400,6 @@ class LayerRun:
 # never changes batched data in place, and an array you assign to `.data` yourself and may
 # change later is stacked afresh each time.
 _last_linear: Any = lambda: None
-_ONES: dict[int, Any] = {}  # a read-only row of ones for each batch size met
 
 
 def _stacked_last(xs: Any) -> Any:
@@ -342,19 +414,21 @@ def _stacked_last(xs: Any) -> Any:
     return None
 
 
-def _stack(xs: tuple) -> Any:
-    """[x_1; ...; x_n; 1] as an (n + 1, B) array, shared with the last linear node if it can."""
+def _stack(xs: tuple, inputs: Any = None) -> Any:
+    """[x_1; ...; x_n] as an (n, B) array: the last linear node's if it stacked these very
+    arrays, a layer's outputs if these are its rows in order, else stacked here."""
     last = _stacked_last(xs)
     if last is not None:
-        return last.columns
-    size = len(xs[0])
-    ones = _ONES.get(size)
-    if ones is None:
-        if len(_ONES) >= 8:
-            _ONES.clear()
-        ones = _ONES[size] = ops.np.ones(size)
-        ones.flags.writeable = False
-    return ops.np.array((*xs, ones))
+        return last.inputs
+    if inputs is not None:
+        maker = getattr(inputs[0].local_grads, "shared", None)
+        if type(maker) is LinearLayerGrads and maker.rows is not None:
+            rows = maker.rows
+            if len(rows) == len(xs) and all(map(operator.is_, xs, rows)):
+                return maker.outputs
+    stacked = ops.np.array(xs)
+    stacked.flags.writeable = False
+    return stacked
 
 
 def _linear_batch(activation: str, ws: tuple, xs: tuple, b: Any) -> Any:
@@ -363,7 +437,7 @@ def _linear_batch(activation: str, ws: tuple, xs: tuple, b: Any) -> Any:
     if type(b) is not float:
         return None
     try:
-        weights = ops.np.array((*ws, b), dtype=float)
+        weights = ops.np.array(ws, dtype=float)
         columns = _stack(xs)
     except (ValueError, TypeError):  # a mix of numbers and arrays, or arrays of unequal sizes
         sizes = sorted({len(x) for x in (*ws, *xs, b) if type(x) is not float})
@@ -373,9 +447,11 @@ def _linear_batch(activation: str, ws: tuple, xs: tuple, b: Any) -> Any:
                 "every batched input must hold one entry per sample of the same batch"
             ) from None
         return None
-    if weights.ndim != 1 or columns.ndim != 2:
+    if weights.ndim != 1 or columns.ndim != 2 or columns.dtype.kind != "f":
         return None
-    out, slope = _activate(activation, weights @ columns)
+    z = weights @ columns
+    z += b
+    out, slope = _activate(activation, z)
     out.flags.writeable = False
     shared = LinearLayerGrads(weights, columns, slope, xs)
     _remember(shared)
@@ -383,22 +459,95 @@ def _linear_batch(activation: str, ws: tuple, xs: tuple, b: Any) -> Any:
 
 
 def _layer_batch(activation: str, flat: list, count: int, inputs: tuple, parameters: list) -> Any:
-    """A whole layer, Z = [W, b] @ [X; 1]: (rows of act(Z), each neuron's local derivatives), or
-    None when the operands do not have that shape (then `linear` per neuron)."""
+    """A whole layer, Z = W X + b: (rows of act(Z), each neuron's local derivatives), or None
+    when the operands do not have that shape (then `linear` per neuron)."""
     xs = tuple([x.data for x in inputs])
     try:
         matrix = ops.np.array(flat, dtype=float)
-        columns = _stack(xs)
+        columns = _stack(xs, inputs)
     except (ValueError, TypeError):
         return None
-    if matrix.ndim != 1 or columns.ndim != 2 or matrix.size != count * columns.shape[0]:
+    if (
+        matrix.ndim != 1
+        or columns.ndim != 2
+        or columns.dtype.kind != "f"
+        or matrix.size != count * (columns.shape[0] + 1)
+    ):
         return None
-    matrix = matrix.reshape(count, columns.shape[0])
-    outs, slopes = _activate(activation, matrix @ columns)
+    matrix = matrix.reshape(count, columns.shape[0] + 1)
+    weights = matrix[:, :-1]
+    z = weights @ columns
+    z += matrix[:, -1:]
+    return _layer_nodes(activation, z, weights, columns, xs, inputs, parameters)
+
+
+def _layer_nodes(activation, z, weights, columns, xs, inputs, parameters) -> Any:
+    """(the rows of act(z), each neuron's LinearGrads) for a layer computed as one matrix."""
+    outs, slopes = _activate_layer(activation, z)
     outs.flags.writeable = False
-    shared = LinearLayerGrads(matrix, columns, slopes, xs, inputs, parameters)
-    _remember(shared, read_only=True)  # (`linear_layer` settled its inputs)
-    return outs, [LinearGrads(shared, j) for j in range(count)]
+    shared = LinearLayerGrads(weights, columns, slopes, xs, inputs, parameters)
+    shared.outputs, shared.rows = outs, tuple(outs)
+    _remember(shared, read_only=True)  # (the inputs are settled)
+    return shared.rows, list(map(LinearGrads, repeat(shared), range(len(weights))))
+
+
+def linear_block(block: ParameterBlock, inputs: Sequence[Any], activation: str = "linear"):
+    """The nodes of a layer whose parameters live in `block` (an `nn.Layer`'s): the very nodes
+    `linear_layer(block.rows, inputs, biases, activation)` makes (biases: `block.biases`, or
+    0.0 for each neuron of a block without biases), with every parameter read from the block's
+    arrays at once: on a batch, Z = W X + b as one matrix product, and on plain numbers each
+    neuron's operands as one list, with no Python step per parameter."""
+    op = LINEAR_OPS.get(activation)
+    if op is None:
+        raise ValueError(
+            f"unknown activation {activation!r}; choose one of {', '.join(ACTIVATIONS)}"
+        )
+    inputs = tuple(inputs)
+    n = block.n_inputs
+    if len(inputs) != n:
+        raise ValueError(f"a layer of {n} inputs got {len(inputs)}")
+    rows = block.rows
+    biases = block.biases if block.bias else [_as_value(0.0) for _ in rows]
+    if {Value}.issuperset(map(type, inputs)):  # (the tests in C: a layer's hot path)
+        xs = [x.data for x in inputs]
+        if not _JUST_FLOATS.issuperset(map(type, xs)):
+            made = _block_batch(block, activation, inputs, xs)
+            if made is not None:  # (each node's parents joined only when they are read)
+                parents = map(Parents, rows, repeat(inputs), biases)
+                return list(map(make, made[0], parents, made[1], repeat(op)))
+        else:  # one sample: each neuron's operands from the block's rows, as numbers
+            compute = ops.OPERATIONS[op].compute
+            values = block.values.tolist()
+            outs = []
+            for row, b, numbers in zip(rows, biases, values):
+                bias = numbers.pop() if block.bias else 0.0
+                data, local_grads = compute(*numbers, *xs, bias)
+                outs.append(make(data, Parents(row, inputs, b), local_grads, op))
+            return outs
+    return linear_layer(rows, inputs, biases, activation)
+
+
+_JUST_FLOATS = frozenset({float})
+
+
+def _block_batch(block: ParameterBlock, activation: str, inputs: tuple, xs: list) -> Any:
+    """A block's layer on a batch, or None when the inputs are not one batch of arrays."""
+    if _hand_made(xs):  # data you set yourself: the rule of Value(data) first
+        xs = settled(inputs)
+    xs = tuple(xs)
+    with quiet():
+        try:
+            columns = _stack(xs, inputs)
+        except (ValueError, TypeError):
+            return None
+        if columns.ndim != 2 or columns.dtype.kind != "f":
+            return None
+        values = block.lend()
+        weights = block.weights()
+        z = weights @ columns
+        if block.bias:
+            z += values[:, -1:]
+        return _layer_nodes(activation, z, weights, columns, xs, inputs, block)
 
 
 _WRITEABLE = operator.attrgetter("flags.writeable")
@@ -422,7 +571,7 @@ def _remember(shared: LinearLayerGrads, read_only: bool = False) -> None:
     last = _last_linear()
     if (
         read_only
-        or (last is not None and shared.columns is last.columns)
+        or (last is not None and shared.inputs is last.inputs)
         or not any(map(_WRITEABLE, shared.sources))
     ):
         _last_linear = weakref.ref(shared)

@@ -119,7 +119,8 @@ def run(
     )
     final_loss = common.binary_cross_entropy(net(inputs), y).data
     accuracy = float(np.mean((nn.predict(net, X) > 0.5) == (y > 0.5)))
-    reference, costs = numpy_train(start, X, y, iterations, lr)
+    with common.timed("NumPy"):
+        reference, costs = numpy_train(start, X, y, iterations, lr)
 
     result = common.Result(NAME)
     result.figures.update(

@@ -11,7 +11,11 @@ from __future__ import annotations
 
 import argparse
 import io
-from collections.abc import Callable, Sequence
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,6 +52,21 @@ def sample(X: np.ndarray, row: int = 0, names: str = "x") -> list[Value]:
     return [Value(float(x), f"{names}{j + 1}") for j, x in enumerate(np.asarray(X)[row])]
 
 
+#: Seconds spent training, on the engine and in each demo's own NumPy version of the same
+#: training (`benchmarks/demos.py` reads them; the demos print them when DEMOS_TIMES is set).
+TIMES: dict[str, float] = {"engine": 0.0, "NumPy": 0.0}
+
+
+@contextmanager
+def timed(kind: str) -> Iterator[None]:
+    """Add the seconds the block takes to TIMES[kind] ("engine" or "NumPy")."""
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        TIMES[kind] += time.perf_counter() - start
+
+
 def train(
     loss_of: Callable[[], Value],
     optimizer: nn.optim.Optimizer,
@@ -61,7 +80,7 @@ def train(
     Returns the loss of each iteration (before its update). Prints it every `every` steps.
     """
     losses = []
-    with autograd.gc_paused():
+    with autograd.gc_paused(), timed("engine"):
         for k in range(iterations):
             with autograd.tape():
                 loss = loss_of()
@@ -370,4 +389,6 @@ def report(result: Result) -> int:
         print(f"  {'wrote':<{width}}  {path}")
     for note in result.notes:
         print(f"  {'note':<{width}}  {note}")
+    if os.environ.get("DEMOS_TIMES"):  # (for benchmarks/demos.py)
+        print(f"demo-times engine={TIMES['engine']!r} numpy={TIMES['NumPy']!r}", file=sys.stderr)
     return 0 if result.agrees else 1

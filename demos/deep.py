@@ -263,11 +263,11 @@ def optimizer_for(params: list[Value], options: Options) -> nn.optim.Optimizer:
 
 
 def engine_cost(net: nn.MLP, inputs: list[Value], y: np.ndarray, l2: float, m: int) -> Value:
-    """Mean cross-entropy over the batch, plus lambda / (2 m) times every weight squared."""
+    """Mean cross-entropy over the batch, plus lambda / (2 m) times every weight squared (the
+    biases are not penalized): one sum-of-squares node over the layers' weights."""
     cost = common.binary_cross_entropy(net(inputs), y)
     if l2:
-        weights = [w for layer in net.layers for neuron in layer.neurons for w in neuron.w]
-        cost = cost + (l2 / (2 * m)) * autograd.sum([w * w for w in weights])
+        cost = cost + nn.losses.l2(net, l2 / (2 * m), biases=False)
     return cost
 
 
@@ -293,8 +293,7 @@ def engine_train(
                 inputs_of[key] = nn.columns(X[idx])
             with autograd.tape():
                 cost = engine_cost(net, inputs_of[key], y[idx], options.l2, len(idx))
-                for p in params:
-                    p.grad = 0.0
+                optimizer.zero_grad()
                 cost.backward()
             costs.append(cost.data)
             optimizer.step()
@@ -351,8 +350,10 @@ def run(
     for name, opts in runs.items():
         if every:
             print(f"{name}:")
-        net, costs = engine_train(start, layers, X_train, y_train, opts, every)
-        reference, numpy_costs = numpy_train(start, layers, X_train, y_train, opts)
+        with common.timed("engine"):
+            net, costs = engine_train(start, layers, X_train, y_train, opts, every)
+        with common.timed("NumPy"):
+            reference, numpy_costs = numpy_train(start, layers, X_train, y_train, opts)
         train_acc = accuracy(nn.predict(net, X_train), y_train)
         test_acc = accuracy(nn.predict(net, X_test), y_test)
         accuracies[name] = test_acc

@@ -18,7 +18,6 @@ from pathlib import Path
 
 import numpy as np
 
-import autograd
 import nn
 from autograd import Value
 
@@ -44,12 +43,15 @@ def learning_rate(k: int, steps: int) -> float:
 def engine_loss(
     net: nn.MLP, inputs: list[Value], y: np.ndarray, alpha: float = ALPHA
 ) -> tuple[Value, Value]:
-    """(loss, scores): mean hinge over the batch + alpha * sum of every parameter squared."""
+    """(loss, scores): mean hinge over the batch + alpha * sum of every parameter squared.
+
+    micrograd writes the penalty as `sum(p*p for p in model.parameters())`, a node per
+    parameter; `nn.losses.l2(net, alpha)` is one node with the same edges, d/dp = 2 alpha p,
+    read from the layers' arrays."""
     score = net(inputs)
     margins = (1.0 - y * score).relu()
     data_loss = margins.mean() if margins.is_batched else margins
-    regularisation = alpha * autograd.sum([p * p for p in net.parameters()])
-    return data_loss + regularisation, score
+    return data_loss + nn.losses.l2(net, alpha), score
 
 
 def numpy_train(
@@ -111,7 +113,8 @@ def run(
     losses = common.train(loss_of, optimizer, steps, every)
     final_loss, score = engine_loss(net, inputs, y)
     accuracy = float(np.mean((score.data > 0) == (y > 0)))
-    reference, numpy_losses = numpy_train(start, X, y, steps)
+    with common.timed("NumPy"):
+        reference, numpy_losses = numpy_train(start, X, y, steps)
     S = X.T
     for W, b, act in zip(reference[0::2], reference[1::2], ["relu", "relu", "linear"]):
         S = W @ S + b[:, None]

@@ -53,12 +53,13 @@ def train(
         lambda: nn.losses.cross_entropy(net(inputs), y), optimizer, settings.steps, every
     )
     numpy_losses = []
-    for _ in range(settings.steps):
-        cost, grads = reference.loss_and_grads(X, y, "cross_entropy")
-        numpy_losses.append(cost)
-        reference.update_parameters_with_adamw(
-            grads, settings.lr, weight_decay=settings.weight_decay
-        )
+    with common.timed("NumPy"):
+        for _ in range(settings.steps):
+            cost, grads = reference.loss_and_grads(X, y, "cross_entropy")
+            numpy_losses.append(cost)
+            reference.update_parameters_with_adamw(
+                grads, settings.lr, weight_decay=settings.weight_decay
+            )
     final = nn.losses.cross_entropy(net(inputs), y).data
     numpy_final = reference.loss_and_grads(X, y, "cross_entropy")[0]
     accuracy = nn.accuracy(net, X, y)

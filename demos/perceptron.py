@@ -179,7 +179,8 @@ def run(
     # 1. OR with a bias: the tutorial's update (NumPy) and the true gradient (engine and NumPy).
     tw, tb, tutorial_losses = numpy_train(tutorial_delta, OR_X, OR_Y, OR_WEIGHTS, BIAS, epochs, lr)
     net, engine_losses = engine_train(OR_X, OR_Y, OR_WEIGHTS, BIAS, epochs, lr, every)
-    nw, nb, numpy_losses = numpy_train(true_delta, OR_X, OR_Y, OR_WEIGHTS, BIAS, epochs, lr)
+    with common.timed("NumPy"):  # (the engine's twin: the true gradient, in NumPy)
+        nw, nb, numpy_losses = numpy_train(true_delta, OR_X, OR_Y, OR_WEIGHTS, BIAS, epochs, lr)
     engine_p = nn.predict(net, OR_X)
     tutorial_p = sigmoid(OR_X @ tw + tb)
     fig["settings"] = f"{epochs} epochs, lr {lr}, weights {OR_WEIGHTS.tolist()}, bias {BIAS}"
@@ -206,7 +207,8 @@ def run(
 
     # 3. Without a bias: sigmoid(w . (0, 0)) = sigmoid(0) = 0.5 whatever w becomes.
     free, free_losses = engine_train(OR_X, OR_Y, OR_WEIGHTS, None, epochs, lr)
-    fw, _, free_numpy_losses = numpy_train(true_delta, OR_X, OR_Y, OR_WEIGHTS, None, epochs, lr)
+    with common.timed("NumPy"):
+        fw, _, free_numpy_losses = numpy_train(true_delta, OR_X, OR_Y, OR_WEIGHTS, None, epochs, lr)
     free_p = nn.predict(free, OR_X)
     fig["OR without a bias (engine)"] = _show(free_p) + "   <- (0, 0) stuck at 0.5"
     result.agreement["no-bias weights"] = common.max_abs_difference(
@@ -218,7 +220,8 @@ def run(
 
     # 4. The virus case study: 8 people x 4 symptoms.
     vnet, _ = engine_train(VIRUS_X, VIRUS_Y, VIRUS_WEIGHTS, BIAS, epochs, lr)
-    vw, vb, _ = numpy_train(true_delta, VIRUS_X, VIRUS_Y, VIRUS_WEIGHTS, BIAS, epochs, lr)
+    with common.timed("NumPy"):
+        vw, vb, _ = numpy_train(true_delta, VIRUS_X, VIRUS_Y, VIRUS_WEIGHTS, BIAS, epochs, lr)
     uw, ub, _ = numpy_train(tutorial_delta, VIRUS_X, VIRUS_Y, VIRUS_WEIGHTS, BIAS, epochs, lr)
     virus_p = nn.predict(vnet, VIRUS_CASES)
     tutorial_virus_p = sigmoid(VIRUS_CASES @ uw + ub)

@@ -104,10 +104,11 @@ def run(
 
     reference = TwoLayerNetwork(X, Y, w1, w2)
     costs = []
-    for _ in range(iterations):
-        reference.feedforward()
-        costs.append(reference.loss())
-        reference.backprop(lr)
+    with common.timed("NumPy"):
+        for _ in range(iterations):
+            reference.feedforward()
+            costs.append(reference.loss())
+            reference.backprop(lr)
     reference.feedforward()
 
     monotonic = bool(np.all(np.diff(losses) <= 0))

@@ -106,7 +106,8 @@ def run(
     predictions = (probabilities > 0.5).astype(int)
     final_loss = common.binary_cross_entropy(net(inputs), Y).data
 
-    reference, costs = numpy_train(start, iterations, lr)
+    with common.timed("NumPy"):
+        reference, costs = numpy_train(start, iterations, lr)
     numpy_loss = numpy_cost(numpy_forward(reference, X.T)[1], Y[None, :])
     result = common.Result(NAME)
     result.figures.update(

@@ -162,21 +162,27 @@ def hinge(predictions: Any, targets: Targets) -> Value:
     return _reduce([(1.0 - y * s).relu() for s, y in matched], count, "mean")
 
 
-def l2(parameters: Iterable[Value] | Any, alpha: float) -> Value:
+def l2(parameters: Iterable[Value] | Any, alpha: float, biases: bool = True) -> Value:
     """L2 penalty (weight decay): alpha * sum_p p**2; d/dp = 2 alpha p.
 
     The sum of squares is one node, `autograd.sum_of_squares(params)`, with one edge
     per parameter carrying 2p (one node instead of one `**2` node per parameter: the same
     numbers, several times faster). `parameters` may be a model (an `nn` module): while its
     parameters are its layers' blocks, the node is computed from their arrays
-    (`autograd.fast.sum_of_squares_of`: the same edges, no Python step per parameter).
+    (`autograd.fast.sum_of_squares_of`: the same edges, no Python step per parameter);
+    `biases=False` then penalizes the weights alone (as most courses do).
     """
     blocks_of = getattr(parameters, "parameter_blocks", None)
     if blocks_of is not None:
         blocks = blocks_of()
         if blocks:
-            return alpha * autograd.fast.sum_of_squares_of(blocks)
-        parameters = parameters.parameters()
+            return alpha * autograd.fast.sum_of_squares_of(blocks, biases)
+        if biases:
+            parameters = parameters.parameters()
+        else:
+            parameters = parameters.weights()
+    elif not biases:
+        raise ValueError("l2(..., biases=False) needs a model, to tell weights from biases")
     params = list(parameters)
     if not params:
         raise ValueError("l2() needs at least one parameter")

@@ -153,6 +153,10 @@ class Module:
         """The `ParameterBlock`s that hold exactly `parameters()`, in order, or None."""
         return None
 
+    def weights(self) -> list[Value]:
+        """The weights alone (no biases), in `parameters()` order."""
+        raise NotImplementedError
+
     def state_dict(self) -> dict[str, float]:
         """{name: value} for every parameter, in `parameters()` order (a plain copy)."""
         return {name: float(p.data) for name, p in self.named_parameters()}
@@ -270,6 +274,9 @@ class Neuron(Module):
         """Weights then bias (no bias: weights only)."""
         return [*self.w] if self.b is None else [*self.w, self.b]
 
+    def weights(self) -> list[Value]:
+        return [*self.w]
+
     def named_parameters(self) -> list[tuple[str, Value]]:
         return [(p.label, p) for p in self.parameters()]
 
@@ -376,6 +383,9 @@ class Layer(Module):
     def parameters(self) -> list[Value]:
         """Neuron by neuron, each one's weights then bias."""
         return [p for n in self.neurons for p in n.parameters()]
+
+    def weights(self) -> list[Value]:
+        return [w for n in self.neurons for w in n.w]
 
     def named_parameters(self) -> list[tuple[str, Value]]:
         return [pair for n in self.neurons for pair in n.named_parameters()]
@@ -583,6 +593,9 @@ class MLP(Module):
     def parameters(self) -> list[Value]:
         """Layer by layer, neuron by neuron, weights then bias (as `named_parameters`)."""
         return [p for layer in self.layers for p in layer.parameters()]
+
+    def weights(self) -> list[Value]:
+        return [w for layer in self.layers for w in layer.weights()]
 
     def named_parameters(self) -> list[tuple[str, Value]]:
         return [pair for layer in self.layers for pair in layer.named_parameters()]

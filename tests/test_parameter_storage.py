@@ -414,3 +414,36 @@ def test_a_block_refuses_what_it_cannot_hold():
     with pytest.raises(ValueError, match=r"holds shape \(2, 3\)"):
         block.assign(np.zeros((3, 2)))
     assert repr(block) == "ParameterBlock(2 neurons x 2 weights + bias)"
+
+
+@pytest.mark.parametrize("bias", [True, False])
+def test_l2_of_the_weights_alone_is_the_sum_of_their_squares(bias):
+    model = model_of([3, 4, 2], ["tanh", "linear"], bias, seed=10)
+    weights = model.weights()
+    assert len(weights) == 3 * 4 + 4 * 2 and all(".w" in w.label for w in weights)
+    penalty = nn.losses.l2(model, 0.5, biases=False)
+    assert penalty.data == pytest.approx(0.5 * sum(w.data**2 for w in weights), rel=1e-14)
+    model.zero_grad()
+    penalty.backward()
+    for p in model.parameters():
+        expected = 2 * 0.5 * p.data if p in weights else 0.0
+        assert p.grad == pytest.approx(expected, rel=1e-15, abs=0.0), p.label
+    twin = plain_twin(model)  # the per-Value path gives the same
+    twin_penalty = nn.losses.l2(twin, 0.5, biases=False)
+    assert twin_penalty.data == pytest.approx(penalty.data, rel=1e-14)
+    twin.zero_grad()
+    twin_penalty.backward()
+    assert [p.grad for p in twin.parameters()] == [p.grad for p in model.parameters()]
+    with pytest.raises(ValueError, match="needs a model"):
+        nn.losses.l2(model.parameters(), 0.5, biases=False)
+
+
+def test_demos_time_their_two_trainings_when_asked(monkeypatch, capsys):
+    from demos import common, xor
+
+    monkeypatch.setenv("DEMOS_TIMES", "1")
+    monkeypatch.setattr(common, "TIMES", {"engine": 0.0, "NumPy": 0.0})
+    assert common.report(xor.run(iterations=50)) == 0
+    engine, numpy_ = common.TIMES["engine"], common.TIMES["NumPy"]
+    assert engine > 0 and numpy_ > 0
+    assert f"demo-times engine={engine!r} numpy={numpy_!r}" in capsys.readouterr().err

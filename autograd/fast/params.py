@@ -127,13 +127,15 @@ class ParameterBlock:
         return found
 
     def accumulate(self, share: Any) -> None:
-        """grads += share: an array of `grads`' shape, or (weight grads (k, n), bias grads (k,))."""
+        """grads += share: an array of `grads`' shape, or (weight grads (k, n), bias grads (k,)
+        or None)."""
         grads = self.grads
         if type(share) is tuple:
             weight_grads, bias_grads = share
             if self.bias:
                 grads[:, :-1] += weight_grads
-                grads[:, -1] += bias_grads
+                if bias_grads is not None:  # (None: the weights' share alone)
+                    grads[:, -1] += bias_grads
             else:
                 grads += weight_grads
         else:
@@ -294,21 +296,25 @@ class Parents(Sequence):
 
 class SquaresGrads:
     """The local derivatives of one sum-of-squares node over whole blocks: 2 v for every
-    parameter (x + x, as the table's row writes it), kept as the blocks' arrays. It reads like
-    the tuple of those numbers; `bulk(grad)` gives each block's share at once."""
+    parameter it squares (x + x, as the table's row writes it), kept as the blocks' arrays
+    (`values`: each block's, or its weights alone). It reads like the tuple of those numbers;
+    `bulk(grad)` gives each block's share at once."""
 
-    __slots__ = ("values", "blocks", "__weakref__")
+    __slots__ = ("values", "blocks", "biases", "__weakref__")
 
-    def __init__(self, blocks: Sequence[ParameterBlock]) -> None:
-        self.blocks = tuple(blocks)
-        self.values = tuple(block.lend() for block in self.blocks)
+    def __init__(self, blocks: Sequence[ParameterBlock], biases: bool = True) -> None:
+        self.blocks, self.biases = tuple(blocks), biases
+        lent = [block.lend() for block in self.blocks]
+        self.values = tuple(
+            v[:, :-1] if block.bias and not biases else v for block, v in zip(self.blocks, lent)
+        )
 
     def __len__(self) -> int:
         return sum(v.size for v in self.values)
 
     def __iter__(self) -> Any:
         for v in self.values:
-            yield from (v + v).ravel().tolist()
+            yield from (v + v).ravel().tolist()  # (row by row, as the parents)
 
     def __getitem__(self, index: Any) -> Any:
         items = tuple(self)
@@ -316,21 +322,27 @@ class SquaresGrads:
 
     def bulk(self, grad: float) -> list:
         """(block, 2 v * grad) for each block: what its parameters receive."""
-        return [(block, (v + v) * grad) for block, v in zip(self.blocks, self.values)]
+        shares = []
+        for block, v in zip(self.blocks, self.values):
+            share = (v + v) * grad
+            whole = self.biases or not block.bias
+            shares.append((block, share if whole else (share, None)))
+        return shares
 
     def __repr__(self) -> str:
         return f"SquaresGrads({len(self)} local derivatives, 2 v each)"
 
 
-def sum_of_squares_of(blocks: Sequence[ParameterBlock]) -> Value:
-    """`autograd.sum_of_squares` of every parameter of these blocks (an L2 penalty): the same
-    node, one edge per parameter carrying 2 v, computed from the arrays. The sum is NumPy's
-    (the per-Value node adds left to right: the two can differ in the last bits)."""
+def sum_of_squares_of(blocks: Sequence[ParameterBlock], biases: bool = True) -> Value:
+    """`autograd.sum_of_squares` of every parameter of these blocks (an L2 penalty), or of
+    their weights alone (`biases=False`): the same node, one edge per parameter carrying 2 v,
+    computed from the arrays. The sum is NumPy's (the per-Value node adds left to right: the
+    two can differ in the last bits)."""
     np = ops.use_numpy()
     blocks = tuple(blocks)
     if not blocks:
         raise ValueError("sum_of_squares_of() no blocks: give at least one")
-    local_grads = SquaresGrads(blocks)
+    local_grads = SquaresGrads(blocks, biases)
     total = 0.0
     for v in local_grads.values:
         flat = v.ravel()
@@ -338,8 +350,14 @@ def sum_of_squares_of(blocks: Sequence[ParameterBlock]) -> Value:
     joined = blocks[0].joined  # the parents, joined once for the same blocks
     if (
         joined is None
+        or joined[1] != biases
         or len(joined[0]) != len(blocks)
         or not all(map(operator.is_, joined[0], blocks))
     ):
-        joined = blocks[0].joined = (blocks, tuple(p for b in blocks for p in b.parameters))
-    return make(total, joined[1], local_grads, "sum_of_squares")
+        parents = [p for b in blocks for p in (b.parameters if biases else _weights_of(b))]
+        joined = blocks[0].joined = (blocks, biases, tuple(parents))
+    return make(total, joined[2], local_grads, "sum_of_squares")
+
+
+def _weights_of(block: ParameterBlock) -> list:
+    return [w for row in block.rows for w in row]

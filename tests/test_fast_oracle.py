@@ -22,6 +22,7 @@ import math
 from collections.abc import Iterator
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_graphs import OPERATIONS, programs, resolve, run
@@ -384,3 +385,20 @@ def test_fused_local_derivatives_are_the_primitive_rows_chain_rule(seed, n, acti
             with core_only():
                 out.backward()
             assert close(fused.local_grads[k], copies[k].grad), (k, activation)
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh", "sigmoid", "linear"])
+def test_a_layers_activation_in_fewer_arrays_is_the_rows_bit_for_bit(activation):
+    from autograd.fast import fused
+
+    autograd.ops.use_numpy()  # (as the first batch does)
+    specials = [0.0, -0.0, 1.0, -1.0, 5e-324, -5e-324, 1e308, -1e308, math.inf, -math.inf]
+    z = np.array([specials + [math.nan], np.linspace(-30, 30, 11)])
+    with autograd.ieee.quiet():  # (as every batched node computes)
+        out, slope = fused._activate_layer(activation, z.copy())
+        row_out, row_slope = fused._activate(activation, z.copy())
+    for ours, theirs in ((out, row_out), (slope, row_slope)):
+        ours, theirs = np.broadcast_to(ours, z.shape), np.broadcast_to(theirs, z.shape)
+        assert ours.dtype == theirs.dtype == np.float64
+        assert np.array_equal(ours, theirs, equal_nan=True)
+        assert np.array_equal(np.signbit(ours), np.signbit(theirs))

@@ -62,8 +62,22 @@ def _activate_layer(activation: str, z: Any) -> tuple[Any, Any]:
         np.maximum(z, 0.0, out=z)
         return z, slopes
     if activation == "linear":
-        return z, np.broadcast_to(1.0, z.shape)
+        return z, _ones(z.shape)
     return _activate(activation, z)
+
+
+_ONES: dict[tuple, Any] = {}
+
+
+def _ones(shape: tuple) -> Any:
+    """A read-only array of ones of `shape` (a linear layer's slopes), made once per shape."""
+    ones = _ONES.get(shape)
+    if ones is None:
+        if len(_ONES) >= 8:  # (batches of many sizes: keep the latest few)
+            _ONES.clear()
+        ones = _ONES[shape] = ops.np.ones(shape)
+        ones.flags.writeable = False
+    return ones
 
 
 @dataclass(frozen=True)
@@ -360,23 +374,35 @@ class LayerRun:
             if any(type(g) is float for g in gradients):  # a number: the same for each sample
                 gradients = [np.broadcast_to(g, self.columns.shape[1:]) for g in gradients]
             gradients = np.array(gradients)
-        if type(parameters) is ParameterBlock:  # S and S X^T in the block's own buffers
-            scaled = np.multiply(slopes, gradients, out=parameters.buffer("S", slopes.shape))
-            weight_grads = np.matmul(
-                scaled, self.columns.T, out=parameters.buffer("SX", weights.shape)
+        large = slopes.size >= _LARGE  # (for small arrays new ones cost less than buffers)
+        if type(parameters) is ParameterBlock:
+            # S, then the block's share [S X^T, S 1] written in place, in buffers kept for the
+            # next step: the block adds it to its grads at once
+            scaled = (
+                np.multiply(slopes, gradients, out=parameters.buffer("S", slopes.shape))
+                if large
+                else slopes * gradients
             )
+            share = (
+                parameters.buffer("share", parameters.shape)
+                if large
+                else np.empty(parameters.shape)
+            )
+            if parameters.bias:
+                np.matmul(scaled, self.columns.T, out=share[:, :-1])
+                bias_grads = np.add.reduce(scaled, axis=1, out=share[:, -1])
+                given: list[tuple] = [(parameters, share)]
+            else:
+                np.matmul(scaled, self.columns.T, out=share)
+                bias_grads = np.add.reduce(scaled, axis=1)
+                constants = by_row[:]  # the constant 0.0 each neuron reads as its bias
+                for row, node in zip(rows, nodes):
+                    constants[row] = node.parents[-1]
+                given = [(parameters, share), (constants, bias_grads.tolist())]
         else:
             scaled = slopes * gradients  # S, (k, B)
             weight_grads = scaled @ self.columns.T  # (k, n)
-        bias_grads = scaled.sum(axis=1)  # (k,)
-        if type(parameters) is ParameterBlock:
-            given: list[tuple] = [(parameters, (weight_grads, bias_grads))]
-            if not parameters.bias:  # the constant 0.0 each neuron reads as its bias
-                constants = by_row[:]  # (row by row, as bias_grads)
-                for row, node in zip(rows, nodes):
-                    constants[row] = node.parents[-1]
-                given.append((constants, bias_grads.tolist()))
-        else:
+            bias_grads = np.add.reduce(scaled, axis=1)  # (k,): each row of S summed
             totals = np.concatenate((weight_grads, bias_grads[:, None]), axis=1)
             given = [(parameters, totals.ravel().tolist())]
         input_grads = weights.T @ scaled
@@ -388,6 +414,7 @@ class LayerRun:
         return [*given, (self.inputs, input_grads, note)]
 
 
+_LARGE = 4096  # entries from which a layer's S is written in a buffer kept for the next step
 _GRAD = operator.attrgetter("grad")
 _ROW = operator.attrgetter("row")
 _LOCAL_GRADS = operator.attrgetter("local_grads")
@@ -451,7 +478,7 @@ def _linear_batch(activation: str, ws: tuple, xs: tuple, b: Any) -> Any:
         return None
     z = weights @ columns
     z += b
-    out, slope = _activate(activation, z)
+    out, slope = _activate_layer(activation, z)
     out.flags.writeable = False
     shared = LinearLayerGrads(weights, columns, slope, xs)
     _remember(shared)

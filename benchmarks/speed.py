@@ -17,7 +17,8 @@ Rows:
   `.mean()`; L2 as one node, `autograd.sum_of_squares(params)`; made with one
   `autograd.linear` call per neuron, or one `autograd.linear_layer` call per layer (the same
   nodes, computed with one matrix product per layer);
-- nn: what `nn.fit` does for the same step (nn.MLP, nn.losses.hinge + l2, nn.optim.SGD);
+- nn: what `nn.fit` does for the same step (nn.MLP, nn.losses.hinge + l2, nn.optim.SGD),
+  batched and with one graph per sample (`nn.fit(..., batched=False)`);
 - each row of this engine three ways: the collector on, paused (`autograd.gc_paused()`), and
   paused with the step on a tape (`autograd.tape()`: backward reads the recorded nodes
   instead of searching the graph), which is how `nn.fit` runs a step;
@@ -179,8 +180,9 @@ def engine_step(kind: str, X, y):
     return (lambda: sgd_step(forward, params)), params, forward
 
 
-def nn_step(X, y):
-    """What nn.fit does for one full-batch step (None if nn is not importable)."""
+def nn_step(X, y, batched: bool = True):
+    """What nn.fit does for one full-batch step (None if nn is not importable); `batched`
+    False: one graph per sample, as `nn.fit(..., batched=False)`."""
     try:
         from nn import losses, optim, train
         from nn.module import MLP
@@ -196,7 +198,7 @@ def nn_step(X, y):
     optimizer = optim.SGD(params, lr=LEARNING_RATE)
 
     def forward():
-        return train.build_loss(model, X, y, losses.hinge, L2, True, params)[0]
+        return train.build_loss(model, X, y, losses.hinge, L2, batched)[0]
 
     def step():
         loss = forward()
@@ -689,6 +691,10 @@ def main(argv: list[str] | None = None) -> int:
         grads["nn"] = first_gradients(forward, params)
         label = "nn: MLP + losses.hinge + l2 + SGD (batched)"
         rows.append((label, *gc_cost(nn_step(X, y)[0], fast_steps)))
+        step, params, forward = nn_step(X, y, batched=False)
+        grads["nn per sample"] = first_gradients(forward, params)
+        label = "nn, one graph per sample (batched=False)"
+        rows.append((label, *gc_cost(step, mid_steps)))
     reference = reference_step(X, y)
     numpy_label = "NumPy reference (nn.reference, textbook)"
     if reference is not None:

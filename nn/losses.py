@@ -186,6 +186,9 @@ def l2(parameters: Iterable[Value] | Any, alpha: float, biases: bool = True) -> 
     params = list(parameters)
     if not params:
         raise ValueError("l2() needs at least one parameter")
+    blocks, loose = autograd.fast.whole_blocks(params)
+    if blocks and not loose:  # whole layers, in order: the same node from their arrays
+        return alpha * autograd.fast.sum_of_squares_of(blocks)
     return alpha * autograd.sum_of_squares(params)
 
 

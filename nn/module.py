@@ -155,7 +155,10 @@ class Module:
 
     def weights(self) -> list[Value]:
         """The weights alone (no biases), in `parameters()` order."""
-        raise NotImplementedError
+        raise NotImplementedError(
+            f"{type(self).__name__} does not say which of its parameters are weights: "
+            "define weights() (nn.Neuron, nn.Layer and nn.MLP do)"
+        )
 
     def state_dict(self) -> dict[str, float]:
         """{name: value} for every parameter, in `parameters()` order (a plain copy)."""

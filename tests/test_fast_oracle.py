@@ -397,7 +397,8 @@ def test_a_layers_activation_in_fewer_arrays_is_the_rows_bit_for_bit(activation)
     with autograd.ieee.quiet():  # (as every batched node computes)
         out, slope = fused._activate_layer(activation, z.copy())
         row_out, row_slope = fused._activate(activation, z.copy())
-    for ours, theirs in ((out, row_out), (slope, row_slope)):
+    assert out.dtype == np.float64 and slope.dtype == (bool if activation == "relu" else float)
+    for ours, theirs in ((out, row_out), (slope.astype(float), row_slope)):
         ours, theirs = np.broadcast_to(ours, z.shape), np.broadcast_to(theirs, z.shape)
         assert ours.dtype == theirs.dtype == np.float64
         assert np.array_equal(ours, theirs, equal_nan=True)

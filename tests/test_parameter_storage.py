@@ -436,6 +436,13 @@ def test_l2_of_the_weights_alone_is_the_sum_of_their_squares(bias):
     assert [p.grad for p in twin.parameters()] == [p.grad for p in model.parameters()]
     with pytest.raises(ValueError, match="needs a model"):
         nn.losses.l2(model.parameters(), 0.5, biases=False)
+    # a list of whole layers, in order, is read from the arrays too: the same node
+    listed = nn.losses.l2(model.parameters(), 0.5)
+    assert type(listed.parents[1].local_grads).__name__ == "SquaresGrads"
+    assert listed.data == nn.losses.l2(model, 0.5).data
+    shuffled = nn.losses.l2(model.parameters()[::-1], 0.5)  # not whole blocks: Value by Value
+    assert type(shuffled.parents[1].local_grads) is tuple
+    assert shuffled.data == pytest.approx(listed.data, rel=1e-14)
 
 
 def test_demos_time_their_two_trainings_when_asked(monkeypatch, capsys):

@@ -88,9 +88,16 @@ def run(nodes: Any, start: int = -1) -> set[Value]:
     outside: set[Value] = set()
     unreached = UNREACHED
     bulk = None  # the run of nodes being gathered for one bulk rule
+    group_kind: Any = None  # (and the kind and group of local derivatives it gathers)
+    group: Any = None
     rows: dict = {}  # per block row, what its neurons gave its weights and bias, not yet added
     for node in nodes:
         if bulk is not None:
+            local_grads = node.local_grads
+            if type(local_grads) is group_kind and local_grads.shared is group:
+                if node.grad is not unreached:  # (the next node of the same layer: it joins)
+                    bulk.nodes.append(node)
+                continue
             if bulk.take(node, node.grad is not unreached):
                 continue
             _add(bulk.contributions(), start, outside)  # before anything the run feeds
@@ -154,7 +161,8 @@ def run(nodes: Any, start: int = -1) -> set[Value]:
             _settle(rows)
         make_bulk = getattr(ops.operation(node.op), "bulk", None)  # a batched node
         bulk = make_bulk(node) if make_bulk is not None else None
-        if bulk is not None:
+        if bulk is not None:  # nodes whose local derivatives share its group join at once
+            group_kind, group = type(node.local_grads), bulk.shared
             continue
         if start >= 0:
             _reset_outside(parents, start, outside)

@@ -18,7 +18,8 @@ Rows:
   `autograd.linear` call per neuron, or one `autograd.linear_layer` call per layer (the same
   nodes, computed with one matrix product per layer);
 - nn: what `nn.fit` does for the same step (nn.MLP, nn.losses.hinge + l2, nn.optim.SGD),
-  batched and with one graph per sample (`nn.fit(..., batched=False)`);
+  batched, with one graph per sample (`nn.fit(..., batched=False)`), and per sample with
+  the taught neurons of `*`, `+` and relu nodes (`fused=False`);
 - each row of this engine three ways: the collector on, paused (`autograd.gc_paused()`), and
   paused with the step on a tape (`autograd.tape()`: backward reads the recorded nodes
   instead of searching the graph), which is how `nn.fit` runs a step;
@@ -180,15 +181,20 @@ def engine_step(kind: str, X, y):
     return (lambda: sgd_step(forward, params)), params, forward
 
 
-def nn_step(X, y, batched: bool = True):
+def nn_step(X, y, batched: bool = True, fused: bool = True):
     """What nn.fit does for one full-batch step (None if nn is not importable); `batched`
-    False: one graph per sample, as `nn.fit(..., batched=False)`."""
+    False: one graph per sample, as `nn.fit(..., batched=False)`; `fused` False: neurons made
+    of `*`, `+` and relu nodes, as they are taught."""
     try:
         from nn import losses, optim, train
         from nn.module import MLP
     except ImportError:
         return None
     model = MLP(2, [16, 16, 1], activation="relu", output_activation="linear", seed=SEED)
+    model.fused = fused
+    for layer in model.layers:
+        for neuron in layer.neurons:
+            neuron.fused = fused
     for layer, (W, b) in zip(model.layers, initial_weights()):
         for neuron, w_row, bias in zip(layer.neurons, W, b):
             for p, v in zip(neuron.w, w_row):
@@ -694,6 +700,10 @@ def main(argv: list[str] | None = None) -> int:
         step, params, forward = nn_step(X, y, batched=False)
         grads["nn per sample"] = first_gradients(forward, params)
         label = "nn, one graph per sample (batched=False)"
+        rows.append((label, *gc_cost(step, mid_steps)))
+        step, params, forward = nn_step(X, y, batched=False, fused=False)
+        grads["nn taught"] = first_gradients(forward, params)
+        label = "nn, taught neurons (fused=False), per sample"
         rows.append((label, *gc_cost(step, mid_steps)))
     reference = reference_step(X, y)
     numpy_label = "NumPy reference (nn.reference, textbook)"

@@ -454,3 +454,26 @@ def test_demos_time_their_two_trainings_when_asked(monkeypatch, capsys):
     engine, numpy_ = common.TIMES["engine"], common.TIMES["NumPy"]
     assert engine > 0 and numpy_ > 0
     assert f"demo-times engine={engine!r} numpy={numpy_!r}" in capsys.readouterr().err
+
+
+def test_a_layer_reading_parameters_as_its_inputs_one_sample_at_a_time():
+    first = model_of([2, 3], ["tanh"], True, seed=11)
+    second = model_of([3, 2], ["tanh"], True, seed=12)
+    inputs = first.layers[0].neurons[0].w + (first.layers[0].neurons[2].b,)
+
+    def loss():  # the second layer reads three parameters of the first as its inputs
+        a = second.layers[0](list(inputs))
+        assert type(a[0].parents) is tuple  # (inputs that are parameters: node by node)
+        b = first([0.5, -1.0])
+        return a[0] * b[1] + a[1] + b[0] * b[2]
+
+    for m in (first, second):
+        m.zero_grad()
+    with core_only():
+        loss().backward()
+    core = [p.grad for m in (first, second) for p in m.parameters()]
+    for m in (first, second):
+        m.zero_grad()
+    with autograd.tape():
+        loss().backward()
+    assert [p.grad for m in (first, second) for p in m.parameters()] == core

@@ -120,6 +120,8 @@ def run(nodes: Any, start: int = -1) -> set[Value]:
                     held[2] += local_grads[-1] * grad
                 else:  # the constant 0.0 this neuron reads as its bias
                     parents.bias.grad += local_grads[-1] * grad
+                # (its inputs are plain Values, never parameters: `linear_block` makes such a
+                # node only then, so no share held here is one an input's edge adds to)
                 for parent, local in zip(parents.inputs, islice(local_grads, n, 2 * n)):
                     if parent._serial < start and parent not in outside:
                         parent.grad = 0.0  # (see _reset_outside)

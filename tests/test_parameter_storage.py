@@ -103,10 +103,12 @@ def test_a_models_gradients_are_the_cores_on_batches_and_per_sample(
         fast, fast_loss = grads_of(model, X, y, taped=taped)
         np.testing.assert_allclose(fast, core, rtol=1e-12, atol=1e-13)
         assert math.isclose(fast_loss, core_loss, rel_tol=1e-13, abs_tol=1e-15)
-    # one graph per sample: the same sums in the same order, so the very same numbers
+    # one graph per sample: the same sums in the same order, so the very same numbers, on a
+    # tape and off one (the bulk loop takes a graph that reads a layer's arrays either way)
     core, _ = grads_of(model, X, y, batched=False, core=True, taped=False)
-    fast, _ = grads_of(model, X, y, batched=False)
-    assert fast.tolist() == core.tolist()
+    for taped in (True, False):
+        fast, _ = grads_of(model, X, y, batched=False, taped=taped)
+        assert fast.tolist() == core.tolist()
     # and the per-parameter path (the same network of plain Values): identical per sample; on
     # a batch to rounding (a layer's weights are one array here, a strided view there, and
     # the matrix product may add the same terms in another order)
@@ -477,3 +479,17 @@ def test_a_layer_reading_parameters_as_its_inputs_one_sample_at_a_time():
     with autograd.tape():
         loss().backward()
     assert [p.grad for m in (first, second) for p in m.parameters()] == core
+
+
+def test_a_networks_graph_of_one_sample_takes_the_bulk_loop_off_a_tape(monkeypatch):
+    from autograd.fast import bulk
+
+    ran = []
+    real = bulk.run
+    monkeypatch.setattr(bulk, "run", lambda nodes, start=-1: ran.append(1) or real(nodes, start))
+    model = model_of([2, 3, 1], ["tanh", "linear"], True)
+    (model([0.5, 1.0]) * 2.0).backward()
+    assert ran == [1]
+    x = Value(2.0)
+    (x * x + 1.0).backward()  # plain Values: the core's own loop
+    assert ran == [1] and x.grad == 4.0

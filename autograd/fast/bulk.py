@@ -1,15 +1,18 @@
 """Backward with fewer Python steps: the core's chain rule for a tape or a batched graph.
 
 `backward(root)` is the core's hook (`autograd.value.fast_backward`). It takes a root made on
-the current tape (the tape read backwards is the order: no search) and a graph holding batched
-values (the core's order); for anything else, a scalar graph off a tape, it says False and the
-core's own loop runs.
+the current tape (the tape read backwards is the order: no search), and a graph holding batched
+values or neurons read from a layer's arrays (`nn`'s; the core's order); for anything else, a
+scalar graph of plain Values off a tape, it says False and the core's own loop runs.
 
 `run(nodes)` applies the same rule, parent.grad += local * node.grad, with the same local
 derivatives, in the same order: a scalar node's edges written out (one or two parents without a
 loop), a batched node by the core's `chain_rule` (which sums over the batch for a scalar
 parent), and a run of nodes whose row has a bulk rule (the fused neurons of a layer:
-`fused.LayerRun`) at once. It names no operation: it asks a node's row for a bulk rule.
+`fused.LayerRun`) at once. It names no operation: it asks a node's row for a bulk rule, and
+local derivatives that are not a tuple for theirs (the L2 node of whole layers). One sample's
+neuron of a layer's block (`params.Parents`) gives its weights their shares through the row
+they live in, added up when anything else is to read them (`_settle`), in the core's order.
 """
 
 from __future__ import annotations
@@ -31,13 +34,14 @@ UNREACHED = float("0.0")
 
 
 def backward(root: Value) -> bool:
-    """Run `root.backward()` here if it is on the tape or its graph is batched; else False."""
+    """Run `root.backward()` here if it is on the tape, or its graph is batched or reads a
+    layer's arrays (an `nn` network's neurons); else False."""
     on = replay.current
     if on is not None and root.parents and root._serial >= on.start and type(root.data) is float:
         with quiet():
             _backward_on_tape(root, on)
         return True
-    if not _holds_batches(root):
+    if not _for_bulk(root):
         return False
     order = start_backward(root)
     with quiet():
@@ -45,13 +49,17 @@ def backward(root: Value) -> bool:
     return True
 
 
-def _holds_batches(root: Value) -> bool:
-    """Does any node of `root`'s graph hold a batch? (None can while no array was ever made.)"""
+def _for_bulk(root: Value) -> bool:
+    """Does any node of `root`'s graph hold a batch, or is one a neuron of a block's row (whose
+    weights `run` adds to a row at a time)? (None can while no array was ever made.)"""
     if ops.np is None:
         return False
     seen, stack = {root}, [root]
     while stack:
-        for parent in stack.pop().parents:
+        parents = stack.pop().parents
+        if type(parents) is Parents:
+            return True
+        for parent in parents:
             if type(parent.data) is not float:
                 return True
             if parent.parents and parent not in seen:

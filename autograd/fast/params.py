@@ -275,6 +275,9 @@ class Parents(Sequence):
     def __len__(self) -> int:
         return len(self.row) + len(self.inputs) + 1
 
+    def __bool__(self) -> bool:  # (never empty: the graph's search asks it at every edge)
+        return True
+
     def __getitem__(self, index: Any) -> Any:
         if index == -1:
             return self.bias

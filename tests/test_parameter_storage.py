@@ -416,6 +416,17 @@ def test_a_block_refuses_what_it_cannot_hold():
     with pytest.raises(ValueError, match=r"holds shape \(2, 3\)"):
         block.assign(np.zeros((3, 2)))
     assert repr(block) == "ParameterBlock(2 neurons x 2 weights + bias)"
+    with pytest.raises(ValueError, match=r"float64 array of shape \(2, 3\), got ndarray \(3, 2\)"):
+        block.values = np.zeros((3, 2))
+    with pytest.raises(ValueError, match="got list"):
+        block.values = [[0.0] * 3] * 2
+    with pytest.raises(AttributeError):
+        block.grads = np.zeros((2, 3))
+    # an array in Fortran order is one entry per parameter too, in the parameters' order
+    transposed = ParameterBlock(np.arange(6.0).reshape(3, 2).T)
+    assert [p.data for p in transposed.parameters] == [0.0, 2.0, 4.0, 1.0, 3.0, 5.0]
+    transposed.parameters[4].grad = 7.0
+    assert transposed.grads[1, 1] == 7.0 and transposed.parameters[4].grad == 7.0
 
 
 @pytest.mark.parametrize("bias", [True, False])

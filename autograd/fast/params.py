@@ -33,8 +33,8 @@ class ParameterBlock:
     """
 
     __slots__ = (
-        "_values", "_read", "grads", "_grads", "bias", "rows", "biases", "parameters", "joined",
-        "buffers", "__weakref__",
+        "_values", "_read", "_grad_array", "_grads", "bias", "rows", "biases", "parameters",
+        "joined", "buffers", "__weakref__",
     )  # fmt: skip
 
     def __init__(self, values: Any, bias: bool = True, labels: Sequence[str] | None = None):
@@ -51,8 +51,10 @@ class ParameterBlock:
             labels = [f"N{j + 1}" for j in range(k)]
         if len(labels) != k:
             raise ValueError(f"{k} neurons need {k} labels, got {len(labels)}")
-        self.values, self.grads, self.bias = values, np.zeros_like(values), bool(bias)
-        self._grads = memoryview(self.grads.reshape(-1))  # (each entry as a Python float)
+        self._values = None
+        self.values, self.bias = values, bool(bias)
+        self._grad_array = np.zeros(values.shape)  # (C order: one flat entry per parameter)
+        self._grads = memoryview(self._grad_array.reshape(-1))  # (each entry as a float)
         rows, biases, every = [], [], []
         for j, name in enumerate(labels):
             prefix = f"{name}." if name else ""
@@ -75,11 +77,30 @@ class ParameterBlock:
 
     @values.setter
     def values(self, values: Any) -> None:
-        """(The engine's own arrays only: a fresh float array of this shape.)"""
+        """A new float64 array of the block's shape, taken as it is (the optimizers give one);
+        `assign` copies anything array-like."""
+        now = self._values
+        if (
+            type(values) is not ops.np.ndarray
+            or values.dtype != float
+            or (now is not None and values.shape != now.shape)
+        ):
+            shape = getattr(values, "shape", None)
+            raise ValueError(
+                f"a block's values are a float64 array of shape "
+                f"{now.shape if now is not None else '(neurons, weights)'}, got "
+                f"{type(values).__name__} {shape if shape is not None else ''}".rstrip()
+            )
         if not values.flags.c_contiguous:  # (one flat entry per parameter, in row order)
             values = ops.np.ascontiguousarray(values)
         self._values = values
         self._read = memoryview(values.reshape(-1)).toreadonly()  # (each entry as a float)
+
+    @property
+    def grads(self) -> Any:
+        """The parameters' gradients, `values`' shape (one array for the block's life: it is
+        changed in place, never replaced)."""
+        return self._grad_array
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -117,7 +138,8 @@ class ParameterBlock:
 
     def buffer(self, name: str, shape: tuple) -> Any:
         """The scratch array `name` of `shape`, the same one each time (the bulk backward's S
-        and S X^T, used and done with inside one layer's rule): no new memory in each step."""
+        and the block's share of a pass, used and done with inside one layer's rule): no new
+        memory in each step."""
         key = (name, shape)
         found = self.buffers.get(key)
         if found is None:
@@ -161,7 +183,7 @@ class ParameterBlock:
 
 def _restored(values: Any, grads: Any, bias: bool, labels: list[str]) -> ParameterBlock:
     block = ParameterBlock(values, bias, [""] * len(values))
-    block.grads[...] = grads
+    block.grads[...] = grads  # (in place: the one array the parameters read)
     for p, label in zip(block.parameters, labels):
         p.label = label
     return block

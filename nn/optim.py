@@ -19,6 +19,7 @@ import numpy as np
 
 from autograd import Value
 from autograd.fast import whole_blocks
+from autograd.ieee import quiet
 
 Schedule = Callable[[int], float]
 
@@ -110,14 +111,15 @@ class SGD(Optimizer):
         lr = self._next_lr()
         grads = self._grads()
         mu = self.momentum
-        for i, block in enumerate(self.blocks):  # a layer at a time, the same arithmetic
-            g = block.grads
-            if mu:
-                v = self.block_velocity[i]
-                v *= mu
-                v += g
-                g = v
-            block.values = block.values - lr * g
+        with quiet():  # (inf and nan as the floats give them, without NumPy's warnings)
+            for i, block in enumerate(self.blocks):  # a layer at a time, the same arithmetic
+                g = block.grads
+                if mu:
+                    v = self.block_velocity[i]
+                    v *= mu
+                    v += g
+                    g = v
+                block.values = block.values - lr * g
         if mu:
             velocity = self.velocity
             for i, g in enumerate(grads):
@@ -164,15 +166,16 @@ class Adam(Optimizer):
         t = self.steps + 1
         correction1 = 1.0 - b1**t
         correction2 = 1.0 - b2**t
-        for block, m, v in zip(self.blocks, self.block_m, self.block_v):
-            g = block.grads  # a layer at a time, in the order the loop below computes
-            m *= b1
-            m += (1.0 - b1) * g
-            v *= b2
-            v += (1.0 - b2) * (g * g)
-            block.values = block.values - lr * (m / correction1) / (
-                np.sqrt(v / correction2) + self.eps
-            )
+        with quiet():  # (inf and nan as the floats give them, without NumPy's warnings)
+            for block, m, v in zip(self.blocks, self.block_m, self.block_v):
+                g = block.grads  # a layer at a time, in the order the loop below computes
+                m *= b1
+                m += (1.0 - b1) * g
+                v *= b2
+                v += (1.0 - b2) * (g * g)
+                block.values = block.values - lr * (m / correction1) / (
+                    np.sqrt(v / correction2) + self.eps
+                )
         for i, (p, g) in enumerate(zip(self.loose, grads)):
             self.m[i] = b1 * self.m[i] + (1.0 - b1) * g
             self.v[i] = b2 * self.v[i] + (1.0 - b2) * (g * g)
@@ -203,8 +206,9 @@ class AdamW(Adam):
 
     def step(self) -> None:
         shrink = 1.0 - self._next_lr() * self.weight_decay  # (Adam's step reads the same lr)
-        for block in self.blocks:
-            block.values = block.values * shrink
+        with quiet():
+            for block in self.blocks:
+                block.values = block.values * shrink
         for p in self.loose:
             p.data *= shrink
         super().step()

@@ -504,3 +504,32 @@ def test_a_networks_graph_of_one_sample_takes_the_bulk_loop_off_a_tape(monkeypat
     x = Value(2.0)
     (x * x + 1.0).backward()  # plain Values: the core's own loop
     assert ran == [1] and x.grad == 4.0
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda ps: nn.optim.SGD(ps, lr=0.1, momentum=0.5),
+        lambda ps: nn.optim.Adam(ps, lr=0.01),
+        lambda ps: nn.optim.AdamW(ps, lr=0.01),
+    ],
+)
+def test_inf_and_nan_move_a_layer_as_they_move_a_value_without_warnings(make):
+    import warnings
+
+    model = model_of([2, 3, 1], ["relu", "linear"], True, seed=13)
+    model.layers[0].block.assign(np.full((3, 3), 1e200))  # its squares overflow
+    twin = plain_twin(model)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ours, theirs = nn.losses.l2(model, 1.0), nn.losses.l2(twin, 1.0)
+        assert ours.data == theirs.data == math.inf
+        assert list(ours.parents[1].local_grads)[:3] == [2e200] * 3
+        for m in (model, twin):
+            for k, p in enumerate(m.parameters()):
+                p.grad = [math.inf, -math.inf, math.nan, 1.0][k % 4]
+        a, b = make(model.parameters()), make(twin.parameters())
+        a.step()
+        b.step()
+    same = [x == y or (x != x and y != y) for x, y in zip(data_of(model), data_of(twin))]
+    assert all(same)

@@ -21,6 +21,7 @@ from typing import Any
 
 from .. import ops
 from ..data import as_data
+from ..ieee import quiet
 from ..value import LEAF, Value, make
 
 
@@ -339,7 +340,9 @@ class SquaresGrads:
 
     def __iter__(self) -> Any:
         for v in self.values:
-            yield from (v + v).ravel().tolist()  # (row by row, as the parents)
+            with quiet():
+                doubled = (v + v).ravel().tolist()  # (row by row, as the parents)
+            yield from doubled
 
     def __getitem__(self, index: Any) -> Any:
         items = tuple(self)
@@ -369,9 +372,10 @@ def sum_of_squares_of(blocks: Sequence[ParameterBlock], biases: bool = True) -> 
         raise ValueError("sum_of_squares_of() no blocks: give at least one")
     local_grads = SquaresGrads(blocks, biases)
     total = 0.0
-    for v in local_grads.values:
-        flat = v.ravel()
-        total += float(np.dot(flat, flat))
+    with quiet():  # (a sum past float64's range is inf, as the floats give it)
+        for v in local_grads.values:
+            flat = v.ravel()
+            total += float(np.dot(flat, flat))
     joined = blocks[0].joined  # the parents, joined once for the same blocks
     if (
         joined is None

@@ -165,7 +165,8 @@ class Module:
         return {name: float(p.data) for name, p in self.named_parameters()}
 
     def load_state_dict(self, state: dict[str, float]) -> None:
-        """Set every parameter from {name: value}; the names must match exactly."""
+        """Set every parameter from {name: value} and its grad to 0; the names must match
+        exactly, and a state with a bad value changes nothing."""
         named = self.named_parameters()
         names = [n for n, _ in named]
         missing = [n for n in names if n not in state]
@@ -178,12 +179,27 @@ class Module:
             if extra:
                 parts.append(f"unexpected {_few(extra)}")
             raise ValueError("state does not match the model's parameters: " + "; ".join(parts))
-        for name, p in named:
+        numbers = []  # every value checked before any parameter changes
+        for name, _ in named:
             value = state[name]
             if isinstance(value, bool) or not isinstance(value, int | float):
                 raise ValueError(f"parameter {name} must be a number, got {value!r:.40}")
-            p.data = float(value)
-            p.grad = 0.0
+            try:
+                numbers.append(float(value))
+            except OverflowError:
+                raise ValueError(f"parameter {name} is beyond float64's range") from None
+        blocks = self.parameter_blocks()
+        if blocks is None:
+            for (_, p), number in zip(named, numbers):
+                p.data = number
+                p.grad = 0.0
+            return
+        start = 0
+        for block in blocks:  # (parameters() is the blocks' entries, row by row)
+            end = start + block.values.size
+            block.assign(np.array(numbers[start:end]).reshape(block.shape))
+            block.zero_grad()
+            start = end
 
     def forward(self, x: Any) -> Any:
         raise NotImplementedError

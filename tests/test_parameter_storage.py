@@ -533,3 +533,18 @@ def test_inf_and_nan_move_a_layer_as_they_move_a_value_without_warnings(make):
         b.step()
     same = [x == y or (x != x and y != y) for x, y in zip(data_of(model), data_of(twin))]
     assert all(same)
+
+
+def test_a_bad_state_changes_no_parameter():
+    model = model_of([2, 3, 1], ["relu", "linear"], True, seed=14)
+    before = data_of(model).tolist()
+    state = model.state_dict()
+    last = list(state)[-1]
+    for bad, message in (("x", "must be a number"), (10**400, "beyond float64's range")):
+        with pytest.raises(ValueError, match=message):
+            model.load_state_dict({**{k: 0.5 for k in state}, last: bad})
+        assert data_of(model).tolist() == before
+    model.parameters()[0].grad = 3.0
+    model.load_state_dict({k: 0.5 for k in state})
+    assert data_of(model).tolist() == [0.5] * len(before)
+    assert all(p.grad == 0.0 for p in model.parameters())

@@ -109,6 +109,8 @@ def as_inputs(x: Any, nin: int) -> list[Any]:
     here, so every neuron of the first layer reads the same input node (one node per input
     in the pictures, and `x1.grad` is d out/d x1 summed over all of its uses).
     """
+    if type(x) is list and len(x) == nin and _JUST_VALUES.issuperset(map(type, x)):
+        return x  # (a layer's outputs, as the next layer reads them: nothing to make)
     if isinstance(x, np.ndarray):
         if x.ndim == 2:
             if x.shape[1] != nin:
@@ -651,6 +653,7 @@ class MLP(Module):
         return f"MLP({sizes}, {acts}{extra}, {self.num_parameters()} parameters)"
 
 
+_JUST_VALUES = frozenset({Value})
 _WEIGHTS, _BIAS = operator.attrgetter("w"), operator.attrgetter("b")
 _FUSED, _ACTIVATION = operator.attrgetter("fused"), operator.attrgetter("activation")
 _LABEL = operator.attrgetter("label")

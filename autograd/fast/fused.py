@@ -7,16 +7,17 @@ activation's row):
 
     d out/d w_i = act'(z) x_i,   d out/d x_i = act'(z) w_i,   d out/d b = act'(z)
 
-On a batch (scalar weights and bias, batched inputs) the node is computed as z = [w, b] @ [X; 1]
-and keeps its local derivatives as a `LinearGrads`: it reads like the tuple of the 2n + 1 arrays
+On a batch (scalar weights and bias, batched inputs) the node is computed as z = w X + b and
+keeps its local derivatives as a `LinearGrads`: it reads like the tuple of the 2n + 1 arrays
 above, but holds only a reference to what a layer's neurons share. The row's `bulk` then applies
 the chain rule to a run of such nodes at once (`LayerRun`), with S the rows act'(z) * g of the
 run's neurons (g each one's gradient):
 
-    every weight and bias:  sum over the batch of S_j x_i, and of S_j:  S @ [X; 1]^T
-    every input:            sum_j w_ji S_j:                              W^T @ S
+    every weight:  sum over the batch of S_j x_i:  S X^T;   every bias: of S_j:  S 1
+    every input:   sum_j w_ji S_j:                 W^T S
 
 the same numbers as the per-edge rule, summed in another order (equal to rounding, ~1e-16).
+`linear_block` makes a layer's nodes from a `params.ParameterBlock` (an `nn.Layer`'s arrays).
 """
 
 from __future__ import annotations
@@ -192,7 +193,7 @@ def linear_layer(
 ) -> list[Value]:
     """A layer of neurons reading the same inputs: `[linear(w, inputs, b, activation) for w, b
     in zip(weights, biases)]`, the very same nodes. On a batch (scalar weights and biases,
-    batched inputs) the whole layer is one matrix product, Z = [W, b] @ [X; 1]."""
+    batched inputs) the whole layer is one matrix product, Z = W X + b."""
     if len(weights) != len(biases):
         raise ValueError(f"linear_layer() got {len(weights)} weight rows but {len(biases)} biases")
     inputs, rows = tuple(inputs), [tuple(row) for row in weights]

@@ -326,7 +326,7 @@ class LayerRun:
         if type(local_grads) is not LinearGrads:
             return False
         shared = local_grads.shared
-        if shared is not self.shared:  # (a neuron of the same layer: no more questions)
+        if shared is not self.shared:  # (a neuron of the run's own layer joins at once)
             if shared.inputs is not self.columns:
                 return False
             if shared.reads is not self.inputs:

@@ -284,6 +284,19 @@ def numpy_minimal(X, y):
 # -- PyTorch (optional; also runs alone in another Python via --torch-only) --------------------
 
 
+def torch_sgd_step(loss, params: list) -> float:
+    """The rest of a PyTorch step, as ours: gradients cleared, backward, SGD in place."""
+    import torch
+
+    for p in params:
+        p.grad = None
+    loss.backward()
+    with torch.no_grad():
+        for p in params:
+            p -= LEARNING_RATE * p.grad
+    return float(loss)
+
+
 def torch_measure(steps: int) -> dict:
     """{"ms": median ms per step, "grads": first-step gradients} with PyTorch eager, 1 thread."""
     import torch
@@ -318,14 +331,7 @@ def torch_measure(steps: int) -> dict:
     params = make()
 
     def step():
-        loss = loss_of(params)
-        for p in params:
-            p.grad = None
-        loss.backward()
-        with torch.no_grad():
-            for p in params:
-                p -= LEARNING_RATE * p.grad
-        return float(loss)
+        return torch_sgd_step(loss_of(params), params)
 
     ms = median_ms(step, steps, warmup=5)
     return {"ms": ms, "grads": grads, "version": torch.__version__}
@@ -518,13 +524,7 @@ def grid_torch_step(sizes: list[int], X: np.ndarray, y: np.ndarray) -> Callable[
             if index < last:
                 h = torch.relu(h)
         loss = torch.relu(1.0 - yt * h[:, 0]).mean() + L2 * sum((p * p).sum() for p in params)
-        for p in params:
-            p.grad = None
-        loss.backward()
-        with torch.no_grad():
-            for p in params:
-                p -= LEARNING_RATE * p.grad
-        return float(loss)
+        return torch_sgd_step(loss, params)
 
     return step
 

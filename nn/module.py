@@ -374,22 +374,19 @@ class Layer(Module):
     def forward(self, x: Any) -> list[Value]:
         xs = as_inputs(x, self.nin)
         neurons = self.neurons
+        activation = neurons[0].activation
         if self._fast():
             # The same fused node per neuron, made for the whole layer at once from its arrays
             # (on a batch, one matrix product instead of one per neuron).
             outs = autograd.fast.linear_block(self.block, xs, self.activation)
-            for _ in map(setattr, outs, repeat("label"), map(_LABEL, neurons)):
-                pass  # each output named after its neuron (the loop in C)
-            return outs
-        activation = neurons[0].activation
-        if all(n.fused and n.activation == activation for n in neurons):
+        elif all(n.fused and n.activation == activation for n in neurons):
             biases = [n.b if n.b is not None else 0.0 for n in neurons]  # 0: no bias
             outs = autograd.linear_layer([n.w for n in neurons], xs, biases, activation)
-            for n, out in zip(neurons, outs):
-                if n.label:
-                    out.label = n.label
-            return outs
-        return [n(xs) for n in neurons]
+        else:
+            return [n(xs) for n in neurons]  # (each neuron names its own output)
+        for _ in map(setattr, outs, repeat("label"), map(_LABEL, neurons)):
+            pass  # each output named after its neuron (the loop in C; a new node's is "")
+        return outs
 
     def parameter_blocks(self) -> list[ParameterBlock] | None:
         return [self.block] if self._whole() else None

@@ -14,28 +14,18 @@ import copy
 import gc
 import math
 import weakref
-from collections.abc import Iterator
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_fast_oracle import core_only
 
 import autograd
 import nn
 from autograd import Value
 from autograd.fast import Parameter, ParameterBlock
 from autograd.fast.params import Parents
-
-
-@contextlib.contextmanager
-def core_only() -> Iterator[None]:
-    """`backward()` runs the core's loop alone (the fast hook off)."""
-    hook, autograd.value.fast_backward = autograd.value.fast_backward, None
-    try:
-        yield
-    finally:
-        autograd.value.fast_backward = hook
 
 
 def model_of(sizes, activations, bias, seed=0):

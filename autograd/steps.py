@@ -205,6 +205,7 @@ class BackwardSteps(Iterator[Step]):
         row = operation(node.op)
         shown: list = []
         chain_rule(node, shown)  # the core's update; `shown` gets what each edge added
+        ran = {entry[0]: entry for entry in shown}
         edges = tuple(
             Edge(
                 parent,
@@ -212,13 +213,13 @@ class BackwardSteps(Iterator[Step]):
                 i,
                 local,
                 row.derivative(i, names),
-                contribution,
-                after,
+                ran[i][3] if i in ran else 0.0,
+                ran[i][4] if i in ran else parent.grad,
                 type(parent.data) is float
                 and (type(local) is not float or type(grad) is not float),
-                not parent.parents and not parent.label,
+                not parent.requires_grad,
             )
-            for i, (parent, local, contribution, after) in enumerate(shown)
+            for i, (parent, local) in enumerate(zip(node.parents, node.local_grads))
         )
         for parent in node.parents:
             self._left[parent] = parent.grad

@@ -71,15 +71,27 @@ class Value:
     `data`, `grad` (same shape; 0.0 at creation), `label`, `op` ("" for a leaf), `parents` (in
     operand order, duplicates kept) and `local_grads` (d self/d parent for each parent). `_serial`
     is its creation number: every node is made after its parents.
+
+    `requires_grad`: False for a *constant*, a number that takes part in the computation but
+    whose gradient nobody asked for: the `2.0` of `2 * x` (a number combined with a Value
+    becomes one), `Value(c, requires_grad=False)`, every result made inside `no_grad()`. The
+    chain rule passes nothing to a constant (its grad stays 0.0), and the tools show it as a
+    number with no gradient to track.
     """
 
-    __slots__ = ("data", "grad", "label", "op", "parents", "local_grads", "_serial", "__weakref__")
+    __slots__ = (
+        "data", "grad", "label", "requires_grad", "op", "parents", "local_grads", "_serial",
+        "__weakref__",
+    )  # fmt: skip
     __array_ufunc__ = None  # `numpy_array * value` calls Value.__rmul__, not NumPy
 
-    def __init__(self, data: Any, label: str = "") -> None:
+    def __init__(self, data: Any, label: str = "", requires_grad: bool = True) -> None:
         if not isinstance(label, str):
             raise TypeError(f"Value label must be a str, got {type(label).__name__}")
+        if requires_grad is not True and requires_grad is not False:
+            raise TypeError(f"requires_grad must be True or False, got {requires_grad!r:.40}")
         self.data, self.grad, self.label = as_data(data), 0.0, label
+        self.requires_grad = requires_grad
         self.op, self.parents, self.local_grads, self._serial = "", (), (), LEAF
 
     # Each operator is one node of its row of the table; operands keep their order (2 - x).
@@ -167,10 +179,13 @@ def chain_rule(node: Value, shown: list | None = None) -> None:
         parent.grad += d node/d parent * node.grad
 
     A scalar parent of a batched node (a weight every sample reads) receives the batch's sum.
-    `shown`, if given, receives (parent, local, contribution, parent.grad after) for each edge.
+    A constant parent (`requires_grad` False) receives nothing. `shown`, if given, receives
+    (operand index, parent, local, contribution, parent.grad after) for each edge that ran.
     """
     grad = node.grad
-    for parent, local in zip(node.parents, node.local_grads):
+    for index, (parent, local) in enumerate(zip(node.parents, node.local_grads)):
+        if not parent.requires_grad:
+            continue  # a constant: no gradient to track
         contribution = local * grad
         if type(contribution) is not float and type(parent.data) is float:
             contribution = float(contribution.sum())  # a number every sample reads
@@ -179,7 +194,8 @@ def chain_rule(node: Value, shown: list | None = None) -> None:
             anomaly.backward(node, parent, local)
         if shown is not None:
             after = parent.grad
-            shown.append((parent, local, contribution, after if type(after) is float else +after))
+            after = after if type(after) is float else +after
+            shown.append((index, parent, local, contribution, after))
 
 
 def apply(op: str, *operands: Any) -> Value:
@@ -220,6 +236,7 @@ def make(data: Any, parents: tuple, local_grads: Any, op: str) -> Value:
     """A new node with its data, parents and local derivatives (a constant under `no_grad`)."""
     out = _new_value(Value)
     out.data, out.grad, out.label = data, 0.0, ""
+    out.requires_grad = _recording
     if _recording:
         out.op, out.parents, out.local_grads = op, parents, local_grads
         out._serial = _next_serial()
@@ -290,11 +307,11 @@ def _as_value(x: Any) -> Value:
         return x
     if type(x) is float:  # a constant: a leaf made without re-checking its data (kept quick)
         leaf = _new_value(Value)
-        leaf.data, leaf.grad, leaf.label = x, 0.0, ""
+        leaf.data, leaf.grad, leaf.label, leaf.requires_grad = x, 0.0, "", False
         leaf.op, leaf.parents, leaf.local_grads, leaf._serial = "", (), (), LEAF
         return leaf
     if isinstance(x, Value):  # (a subclass)
         return x
     if isinstance(x, numbers.Real) or type(x).__name__ == "ndarray":
-        return Value(x)
+        return Value(x, requires_grad=False)
     raise TypeError(f"cannot combine a Value with {x!r:.40} ({type(x).__name__})")

@@ -60,7 +60,8 @@ def chain_rule_snapshots(root: Value) -> list[dict]:
     visits = engine_order(root) if engine_order else [n for n in reversed(order) if n.parents]
     for node in visits:
         for parent, local in zip(node.parents, node.local_grads):
-            grad[parent] += local * grad[node]
+            if parent.requires_grad:  # a constant (a number in the formula) receives nothing
+                grad[parent] += local * grad[node]
         snapshots.append(dict(grad))
     return snapshots
 

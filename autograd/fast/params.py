@@ -207,6 +207,7 @@ class Parameter(Value):
     def __init__(self, block: ParameterBlock, index: int, label: str = "") -> None:
         self.block, self.index = block, index  # entry `index` of the block's arrays, flat
         self.label, self.op, self.parents, self.local_grads, self._serial = label, "", (), (), LEAF
+        self.requires_grad = True
 
     def __reduce__(self) -> tuple:
         return (_parameter_at, (self.block, self.index))  # (a copy: the copied block's)

@@ -1,0 +1,433 @@
+"""A small GPT of Values: a character-level language model of names, every number a `Value`.
+
+The model reads a name one letter at a time and, at each position t, predicts the next letter:
+
+    x      = rmsnorm(wte[token_t] + wpe[t])                      embeddings (a row each)
+    for each layer:
+      x    = x + Wo concat_h(attention_h(rmsnorm(x)))            causal self-attention
+      x    = x + W2 relu(W1 rmsnorm(x))                          the MLP
+    logits = W_lm x                                              one score per letter
+    loss_t = -log softmax(logits)[next token]                    cross-entropy
+
+Attention of head h at position t, over the positions j <= t seen so far (kept in a `Cache`):
+
+    q = Wq_h x_t,  k_j = Wk_h x_j,  v_j = Wv_h x_j
+    s_j = (q . k_j) / sqrt(d),  a = softmax(s),  out = sum_j a_j v_j      (d: the head's size)
+
+Every parameter is a leaf `Value` labelled by its block, so the tools can group the graph:
+`emb.wte[3][5]`, `emb.wpe[0][5]`, `L1.attn.h0.wq[2][5]` (row 2 of W_q belongs to head 0),
+`L1.attn.wo[..]`, `L1.mlp.fc1[..]`, `L1.mlp.fc2[..]`, `lm_head.w[..]`; `autograd.draw` boxes
+them by those dotted prefixes. A few inner values are labelled too (`L1.attn.h0.q@3[1]`: entry 1
+of head 0's query at position 3; `L1.attn.h0.a@3[0]`: how much position 3 attends to 0).
+
+`GPTConfig(fused=True)` makes each projection's output neuron one node, `autograd.linear`
+(the same numbers; fewer nodes, so faster); the default builds each neuron of `*` and a sum.
+
+>>> config = GPTConfig(n_embd=8, n_head=2, n_layer=1, block_size=8)
+>>> model = GPT(config, seed=0)
+>>> loss = model.loss(encode("ada"))
+>>> loss.backward()
+>>> len(model.parameters())
+1264
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import autograd
+from autograd import Value, log_softmax, no_grad, softmax
+
+LETTERS = "abcdefghijklmnopqrstuvwxyz"
+BOS = len(LETTERS)  # token 26: the start and the end of every name
+VOCAB_SIZE = len(LETTERS) + 1
+
+
+# ---------------------------------------------------------------------------------------------
+# Data: names as tokens
+
+
+def encode(name: str) -> list[int]:
+    """A name as tokens, with BOS at both ends: "ada" -> [26, 0, 3, 0, 26]."""
+    unknown = sorted(set(name) - set(LETTERS))
+    if unknown:
+        raise ValueError(f"encode: {name!r} has letters outside a-z: {''.join(unknown)!r}")
+    return [BOS] + [LETTERS.index(ch) for ch in name] + [BOS]
+
+
+def decode(tokens: Sequence[int]) -> str:
+    """Tokens back to letters (BOS dropped)."""
+    return "".join(LETTERS[t] for t in tokens if t != BOS)
+
+
+def load_names() -> list[str]:
+    """The first names of the 1990 US census (5,163 distinct, lower case, sorted), as the
+    `names` package ships them inside its distribution (`names/dist.female.first` and
+    `names/dist.male.first`); nothing is downloaded. Needs the `data` extra."""
+    from importlib import resources
+
+    try:
+        folder = resources.files("names")
+    except ModuleNotFoundError as error:
+        raise ImportError(
+            "the names list ships in the `names` package: pip install -e '.[data]' "
+            "(or pip install names)"
+        ) from error
+    found = set()
+    for file in ("dist.female.first", "dist.male.first"):
+        for line in folder.joinpath(file).read_text().splitlines():
+            if line.strip():
+                found.add(line.split()[0].lower())
+    return sorted(found)
+
+
+def split_names(names: Sequence[str], held_out: float = 0.1, seed: int = 0):
+    """(train, held_out): the names shuffled with `seed`, the last `held_out` share held out."""
+    shuffled = list(names)
+    random.Random(seed).shuffle(shuffled)
+    n_held = max(1, round(len(shuffled) * held_out))
+    return shuffled[:-n_held], shuffled[-n_held:]
+
+
+# ---------------------------------------------------------------------------------------------
+# The model
+
+
+@dataclass(frozen=True)
+class GPTConfig:
+    """The sizes: n_embd (the width of x), n_head (n_embd is split into heads of n_embd/n_head),
+    n_layer, block_size (the longest context), vocab_size; std of the initial weights; fused:
+    one `autograd.linear` node per projection neuron instead of its `*` and sum nodes."""
+
+    n_embd: int = 16
+    n_head: int = 4
+    n_layer: int = 1
+    block_size: int = 16
+    vocab_size: int = VOCAB_SIZE
+    std: float = 0.08
+    fused: bool = False
+
+    def __post_init__(self) -> None:
+        if self.n_embd % self.n_head:
+            raise ValueError(f"n_embd ({self.n_embd}) must be a multiple of n_head ({self.n_head})")
+
+    @property
+    def head_size(self) -> int:
+        return self.n_embd // self.n_head
+
+
+Matrix = list[list[Value]]
+
+
+def matrix(rows: int, cols: int, std: float, rng: random.Random, label) -> Matrix:
+    """rows x cols leaf Values drawn from N(0, std^2); label(r, c) names entry [r][c]."""
+    return [[Value(rng.gauss(0.0, std), label(r, c)) for c in range(cols)] for r in range(rows)]
+
+
+@dataclass
+class Cache:
+    """What attention at later positions reads: each layer's keys and values so far (one vector
+    per position), and, for the pictures, each head's attention weights (floats) per position."""
+
+    keys: list[list[list[Value]]]
+    values: list[list[list[Value]]]
+    weights: list[list[list[list[float]]]] = field(default_factory=list)
+
+    @classmethod
+    def empty(cls, config: GPTConfig) -> Cache:
+        layers = range(config.n_layer)
+        heads = range(config.n_head)
+        return cls(
+            [[] for _ in layers], [[] for _ in layers], [[[] for _ in heads] for _ in layers]
+        )
+
+
+class GPT:
+    """The parameters (`params`: name -> matrix) and the forward pass, one position at a time."""
+
+    def __init__(self, config: GPTConfig | None = None, seed: int = 0) -> None:
+        self.config = config = config or GPTConfig()
+        rng = random.Random(seed)
+        d, std, hs = config.n_embd, config.std, config.head_size
+        self.params: dict[str, Matrix] = {
+            "wte": matrix(config.vocab_size, d, std, rng, lambda r, c: f"emb.wte[{r}][{c}]"),
+            "wpe": matrix(config.block_size, d, std, rng, lambda r, c: f"emb.wpe[{r}][{c}]"),
+        }
+        for layer in range(1, config.n_layer + 1):
+            block = f"L{layer}"
+            for w in ("wq", "wk", "wv"):  # row r belongs to head r // head_size
+                name = lambda r, c, w=w, b=block: f"{b}.attn.h{r // hs}.{w}[{r}][{c}]"
+                self.params[f"{block}.{w}"] = matrix(d, d, std, rng, name)
+            self.params[f"{block}.wo"] = matrix(d, d, std, rng, _label(f"{block}.attn.wo"))
+            self.params[f"{block}.fc1"] = matrix(4 * d, d, std, rng, _label(f"{block}.mlp.fc1"))
+            self.params[f"{block}.fc2"] = matrix(d, 4 * d, std, rng, _label(f"{block}.mlp.fc2"))
+        self.params["lm_head"] = matrix(config.vocab_size, d, std, rng, _label("lm_head.w"))
+
+    def parameters(self) -> list[Value]:
+        """Every parameter, matrix by matrix, row by row."""
+        return [p for rows in self.params.values() for row in rows for p in row]
+
+    def linear(self, w: Matrix, x: list[Value], label: str = "") -> list[Value]:
+        """y = W x: y_i = sum_j W[i][j] x_j (no bias). Labelled `label[i]` when given."""
+        if self.config.fused:
+            y = [autograd.linear(row, x) for row in w]
+        else:
+            y = [autograd.sum([w_ij * x_j for w_ij, x_j in zip(row, x)]) for row in w]
+        if label:
+            for i, y_i in enumerate(y):
+                y_i.label = f"{label}[{i}]"
+        return y
+
+    def forward(self, token: int, position: int, cache: Cache) -> list[Value]:
+        """The logits for the token after `token` at `position`, reading (and adding to) the
+        cache of earlier positions' keys and values."""
+        c = self.config
+        if not 0 <= position < c.block_size:
+            raise ValueError(f"position {position} is outside the context (0..{c.block_size - 1})")
+        tok, pos = self.params["wte"][token], self.params["wpe"][position]
+        x = rmsnorm([t + p for t, p in zip(tok, pos)])
+        for layer in range(1, c.n_layer + 1):
+            x = add(x, self.attention(layer, rmsnorm(x), position, cache))
+            x = add(x, self.mlp(layer, rmsnorm(x)))
+        return self.linear(self.params["lm_head"], x, f"logit@{position}")
+
+    def attention(self, layer: int, x: list[Value], t: int, cache: Cache) -> list[Value]:
+        """Multi-head causal self-attention at position t: each head attends to positions 0..t
+        (the cache holds only those), the heads' outputs are concatenated and projected by Wo."""
+        c, block = self.config, f"L{layer}"
+        q = self.linear(self.params[f"{block}.wq"], x)
+        k = self.linear(self.params[f"{block}.wk"], x)
+        v = self.linear(self.params[f"{block}.wv"], x)
+        cache.keys[layer - 1].append(k)
+        cache.values[layer - 1].append(v)
+        for i, x_i in enumerate(x):
+            x_i.label = f"{block}.attn.x@{t}[{i}]"
+        heads: list[Value] = []
+        for h in range(c.n_head):
+            part = slice(h * c.head_size, (h + 1) * c.head_size)
+            prefix = f"{block}.attn.h{h}"
+            for name, vector in (("q", q), ("k", k), ("v", v)):
+                for i, entry in enumerate(vector[part]):
+                    entry.label = f"{prefix}.{name}@{t}[{i}]"
+            keys = [k_j[part] for k_j in cache.keys[layer - 1]]
+            values = [v_j[part] for v_j in cache.values[layer - 1]]
+            out, a = attend(q[part], keys, values)
+            for name, vector in (("a", a), ("out", out)):
+                for i, entry in enumerate(vector):
+                    entry.label = f"{prefix}.{name}@{t}[{i}]"
+            cache.weights[layer - 1][h].append([a_j.data for a_j in a])
+            heads.extend(out)
+        return self.linear(self.params[f"{block}.wo"], heads)
+
+    def mlp(self, layer: int, x: list[Value]) -> list[Value]:
+        """W2 relu(W1 x): 4 n_embd hidden neurons."""
+        hidden = [h.relu() for h in self.linear(self.params[f"L{layer}.fc1"], x)]
+        return self.linear(self.params[f"L{layer}.fc2"], hidden)
+
+    def position_losses(self, tokens: Sequence[int]) -> list[Value]:
+        """loss_t = -log softmax(logits_t)[tokens[t + 1]], t < min(len(tokens) - 1, block_size)."""
+        cache = Cache.empty(self.config)
+        n = min(len(tokens) - 1, self.config.block_size)
+        losses = []
+        for t in range(n):
+            logits = self.forward(tokens[t], t, cache)
+            loss_t = -log_softmax(logits)[tokens[t + 1]]
+            loss_t.label = f"loss@{t}"
+            losses.append(loss_t)
+        return losses
+
+    def loss(self, tokens: Sequence[int]) -> Value:
+        """The mean of the positions' cross-entropies: (1/n) sum_t loss_t."""
+        losses = self.position_losses(tokens)
+        return autograd.sum(losses) / len(losses)
+
+    def sample(self, temperature: float = 0.5, seed: int = 0) -> tuple[str, Cache]:
+        """A new name: from BOS, draw each next token from softmax(logits / temperature) until
+        BOS or the end of the context. The same seed gives the same name. Returns the name and
+        the cache (with the attention weights of every head at every position)."""
+        if not temperature > 0:
+            raise ValueError(f"temperature must be positive, got {temperature!r}")
+        rng = random.Random(seed)
+        cache = Cache.empty(self.config)
+        token, out = BOS, []
+        with no_grad():
+            for t in range(self.config.block_size):
+                logits = [z.data / temperature for z in self.forward(token, t, cache)]
+                top = max(logits)
+                weights = [math.exp(z - top) for z in logits]
+                token = rng.choices(range(self.config.vocab_size), weights=weights)[0]
+                if token == BOS:
+                    break
+                out.append(token)
+        return decode(out), cache
+
+
+def _label(prefix: str):
+    return lambda r, c: f"{prefix}[{r}][{c}]"
+
+
+def add(x: list[Value], y: list[Value]) -> list[Value]:
+    """The residual connection: x_i + y_i."""
+    return [x_i + y_i for x_i, y_i in zip(x, y)]
+
+
+def rmsnorm(x: list[Value], eps: float = 1e-5) -> list[Value]:
+    """y_i = x_i / sqrt(mean_j x_j^2 + eps): the vector scaled to a root mean square of 1."""
+    mean_square = autograd.sum_of_squares(x) / len(x)
+    scale = (mean_square + eps) ** -0.5
+    return [x_i * scale for x_i in x]
+
+
+def attend(
+    q: list[Value], keys: list[list[Value]], values: list[list[Value]]
+) -> tuple[list[Value], list[Value]]:
+    """One head: s_j = (q . k_j) / sqrt(d), a = softmax(s), out_i = sum_j a_j v_j[i].
+    Returns (out, a). Each a_j = exp(s_j - logsumexp(s)) reads every score through the one
+    logsumexp node: that is how the positions are coupled in the backward pass."""
+    scale = 1.0 / math.sqrt(len(q))
+    scores = [autograd.sum([q_i * k_i for q_i, k_i in zip(q, k_j)]) * scale for k_j in keys]
+    a = softmax(scores)
+    out = [autograd.sum([a_j * v_j[i] for a_j, v_j in zip(a, values)]) for i in range(len(q))]
+    return out, a
+
+
+# ---------------------------------------------------------------------------------------------
+# Training
+
+
+class Adam:
+    """Adam over a list of Values, with the learning rate decaying linearly to 0:
+
+        lr_k = lr (1 - k / steps)
+        m = b1 m + (1 - b1) g,   v = b2 v + (1 - b2) g^2
+        p -= lr_k (m / (1 - b1^(k+1))) / (sqrt(v / (1 - b2^(k+1))) + eps)
+
+    b1 = 0.85 and b2 = 0.99 (the single-file GPT's choice for a thousand short steps)."""
+
+    def __init__(
+        self, params: list[Value], lr: float, steps: int, betas=(0.85, 0.99), eps: float = 1e-8
+    ) -> None:
+        self.params, self.lr, self.steps = params, lr, steps
+        self.b1, self.b2 = betas
+        self.eps = eps
+        self.m = [0.0] * len(params)
+        self.v = [0.0] * len(params)
+        self.k = 0
+
+    def rate(self) -> float:
+        """lr_k = lr (1 - k / steps)."""
+        return self.lr * (1.0 - self.k / self.steps)
+
+    def step(self) -> None:
+        """One update of every parameter from its grad; then every grad is set back to 0."""
+        lr, b1, b2, eps = self.rate(), self.b1, self.b2, self.eps
+        fix1, fix2 = 1.0 - b1 ** (self.k + 1), 1.0 - b2 ** (self.k + 1)
+        m, v = self.m, self.v
+        for i, p in enumerate(self.params):
+            g = p.grad
+            m[i] = b1 * m[i] + (1.0 - b1) * g
+            v[i] = b2 * v[i] + (1.0 - b2) * g * g
+            p.data -= lr * (m[i] / fix1) / ((v[i] / fix2) ** 0.5 + eps)
+            p.grad = 0.0
+        self.k += 1
+
+
+def train(model: GPT, names: Sequence[str], steps: int, lr: float = 0.01, seed: int = 0,
+          every: int = 0, report=print) -> list[float]:  # fmt: skip
+    """`steps` steps of one name each (the names shuffled with `seed`, in turn): loss, backward,
+    one Adam step. Returns every step's loss; prints one line every `every` steps (0: none)."""
+    order = list(names)
+    random.Random(seed).shuffle(order)
+    opt = Adam(model.parameters(), lr=lr, steps=steps)
+    history = []
+    with autograd.gc_paused():  # a training loop makes many nodes: spare it the collector
+        for k in range(steps):
+            loss = model.loss(encode(order[k % len(order)]))
+            loss.backward()
+            opt.step()
+            history.append(loss.data)
+            if every and (k + 1) % every == 0:
+                recent = history[-every:]
+                report(f"step {k + 1:5d}  loss {sum(recent) / len(recent):.4f}")
+    return history
+
+
+def mean_loss(model: GPT, names: Sequence[str]) -> float:
+    """The cross-entropy per predicted token over `names` (every position of every name)."""
+    total, count = 0.0, 0
+    with no_grad():
+        for name in names:
+            losses = model.position_losses(encode(name))
+            total += math.fsum(loss.data for loss in losses)
+            count += len(losses)
+    return total / count
+
+
+def bigram_loss(train_names: Sequence[str], held_out: Sequence[str], alpha: float = 1.0) -> float:
+    """The bigram baseline: P(b | a) = (count(a b) + alpha) / (count(a) + alpha V), counted on
+    the train names (BOS at both ends); its cross-entropy per token on the held-out names."""
+    V = VOCAB_SIZE
+    counts = [[alpha] * V for _ in range(V)]
+    for name in train_names:
+        tokens = encode(name)
+        for a, b in zip(tokens, tokens[1:]):
+            counts[a][b] += 1
+    totals = [sum(row) for row in counts]
+    total, count = 0.0, 0
+    for name in held_out:
+        tokens = encode(name)
+        for a, b in zip(tokens, tokens[1:]):
+            total -= math.log(counts[a][b] / totals[a])
+            count += 1
+    return total / count
+
+
+def uniform_loss() -> float:
+    """The uniform baseline: every token equally likely, -log(1/V) = log V per token."""
+    return math.log(VOCAB_SIZE)
+
+
+# ---------------------------------------------------------------------------------------------
+# One head at one position, as a small graph of its own
+
+
+def head_graph(model: GPT, tokens: Sequence[int], position: int, layer: int = 1, head: int = 0):
+    """One attention head's part in the loss at `position`, as a small graph whose only
+    parameters are that head's rows of W_q (everything else a constant at its value):
+
+        q = Wq_h x_t,  s_j = q . k_j / sqrt(d),  a = softmax(s),  out = sum_j a_j v_j
+        root = sum_i g_i out_i,   g_i = d loss_t / d out_i  (from the whole model: constants)
+
+    In a one-layer model the loss at t reads W_q only through q at t, so d root / d Wq_h is
+    d loss_t / d Wq_h of the whole model. Returns (root, wq): wq the head's rows of W_q as new
+    leaves at the model's values, labelled like the model's (`L1.attn.h0.wq[0][5]`)."""
+    c = model.config
+    part = slice(head * c.head_size, (head + 1) * c.head_size)
+    prefix = f"L{layer}.attn.h{head}"
+    loss_t = model.position_losses(tokens[: position + 2])[position]
+    named = {node.label: node for node in autograd.topological_order(loss_t) if node.label}
+    saved = [(p, p.grad) for p in model.parameters()]
+    loss_t.backward()
+    g = [named[f"{prefix}.out@{position}[{i}]"].grad for i in range(c.head_size)]
+    for p, grad in saved:
+        p.grad = grad
+
+    def constants(name: str, j: int, size: int) -> list[Value]:
+        nodes = [named[f"{name}@{j}[{i}]"] for i in range(size)]
+        return [Value(node.data, node.label, requires_grad=False) for node in nodes]
+
+    x = constants(f"L{layer}.attn.x", position, c.n_embd)
+    keys = [constants(f"{prefix}.k", j, c.head_size) for j in range(position + 1)]
+    values = [constants(f"{prefix}.v", j, c.head_size) for j in range(position + 1)]
+    wq = [[Value(w.data, w.label) for w in row] for row in model.params[f"L{layer}.wq"][part]]
+    q = [autograd.sum([w * x_j for w, x_j in zip(row, x)]) for row in wq]
+    out, a = attend(q, keys, values)
+    for name, vector in (("q", q), ("a", a), ("out", out)):
+        for i, node in enumerate(vector):
+            node.label = f"{prefix}.{name}@{position}[{i}]"
+    root = autograd.sum([o * g_i for o, g_i in zip(out, g)])
+    root.label = f"{prefix}.part_of_loss@{position}"
+    return root, wq

@@ -12,6 +12,10 @@ def show(x: Any) -> str:
     shows its first four entries."""
     if type(x) is not float:
         if not isinstance(x, numbers.Real):
+            if getattr(x, "ndim", 1) == 2:  # a matrix: its shape and first rows
+                rows = ", ".join(show(row) for row in x[:2])
+                more = ", ..." if len(x) > 2 else ""
+                return f"{x.shape[0]}x{x.shape[1]} [{rows}{more}]"
             return (
                 "[" + ", ".join(show(float(v)) for v in x[:4]) + (", ...]" if len(x) > 4 else "]")
             )

@@ -192,7 +192,7 @@ class GPT:
         for layer in range(1, c.n_layer + 1):
             x = add(x, self.attention(layer, rmsnorm(x), position, cache))
             x = add(x, self.mlp(layer, rmsnorm(x)))
-        return self.linear(self.params["lm_head"], x, f"logit@{position}")
+        return self.linear(self.params["lm_head"], x, f"lm_head.logit@{position}")
 
     def attention(self, layer: int, x: list[Value], t: int, cache: Cache) -> list[Value]:
         """Multi-head causal self-attention at position t: each head attends to positions 0..t
@@ -388,6 +388,36 @@ def bigram_loss(train_names: Sequence[str], held_out: Sequence[str], alpha: floa
 def uniform_loss() -> float:
     """The uniform baseline: every token equally likely, -log(1/V) = log V per token."""
     return math.log(VOCAB_SIZE)
+
+
+# ---------------------------------------------------------------------------------------------
+# Blocks, for the pictures
+
+
+def blocks(root: Value):
+    """A function node -> block for `autograd.draw(root, clusters=blocks(root))`: a labelled
+    node's block is its label's dotted prefix (`L1.attn.h0.q@3[1]` -> `L1.attn.h0`); a node
+    that reads parameters is in their block (a neuron of W_o in `L1.attn`); any other node is
+    in the block of its newest parent (a residual sum joins the block it adds); a constant
+    joins the block of the node that reads it."""
+    order = autograd.topological_order(root)
+    index = {node: k for k, node in enumerate(order)}
+    scope: dict[Value, str] = {}
+    for node in order:
+        if node.label:
+            scope[node] = node.label.rpartition(".")[0]
+        elif node.parents:
+            read = [p for p in node.parents if p.label and not p.parents and p.requires_grad]
+            if read:
+                scope[node] = scope[read[0]]
+            else:
+                made = [p for p in node.parents if p in scope] or [node]
+                scope[node] = scope.get(max(made, key=index.__getitem__), "")
+    for node in order:  # constants (unlabelled leaves): the block of their first reader
+        for parent in node.parents:
+            if parent not in scope:
+                scope[parent] = scope[node]
+    return lambda node: scope.get(node, "")
 
 
 # ---------------------------------------------------------------------------------------------

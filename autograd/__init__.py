@@ -8,20 +8,19 @@
 1.0019
 """
 
-from . import fast  # the rooms for speed: installs the core's one hook
 from .anomaly import detect_anomaly
 from .check import GradcheckError, check_gradient_function, gradcheck, label
 from .define import define
 from .draw import draw, render
-from .fast import gc_paused, linear, linear_layer, tape
-from .graph import edges, leaves, topological_order
+from .graph import edges, gc_paused, leaves, topological_order
+from .layer import Entry, layer, linear
 from .page import page
 from .softmax import log_softmax, logsumexp, softmax
 from .steps import backward_steps, explain, node_names
 from .value import Value, is_recording, mean, no_grad, sum, sum_of_squares
 
 __all__ = [
-    "fast",
+    "Entry",
     "GradcheckError",
     "Value",
     "backward_steps",
@@ -39,8 +38,8 @@ __all__ = [
     "gc_paused",
     "is_recording",
     "leaves",
+    "layer",
     "linear",
-    "linear_layer",
     "log_softmax",
     "logsumexp",
     "mean",
@@ -48,6 +47,5 @@ __all__ = [
     "sum",
     "softmax",
     "sum_of_squares",
-    "tape",
     "topological_order",
 ]

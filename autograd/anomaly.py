@@ -1,7 +1,7 @@
 """`detect_anomaly()`: inside, the first nan or inf raises FloatingPointError naming where it
 came from, the operation whose value or local derivative is not finite, or the gradient that
-became so. While it is on, the core checks each step (`value.anomaly`), and `backward()` runs
-the core's own loop (never the bulk path), so the check sees every edge.
+became so. While it is on (in the thread that entered it), the core checks each new node and
+each edge of backward.
 """
 
 from __future__ import annotations
@@ -45,11 +45,8 @@ class _Checks:
 @contextmanager
 def detect_anomaly() -> Iterator[None]:
     """Inside, the first nan or inf raises FloatingPointError naming where it came from."""
-    previous, core.anomaly = core.anomaly, _Checks
-    try:
+    with core.mode(anomaly=_Checks):  # (this thread's mode, as no_grad())
         yield
-    finally:
-        core.anomaly = previous
 
 
 def _finite(x: Any) -> bool:

@@ -14,8 +14,8 @@ from .ops import use_numpy
 
 
 def as_data(data: Any) -> Any:
-    """`Value(data)`'s data: a float, or a read-only float copy of a 1-D array (one entry per
-    sample). Anything else is a clear error naming what it got."""
+    """`Value(data)`'s data: a float, or a read-only float copy of an array: 1-D (one entry per
+    sample) or 2-D (a layer's matrix). Anything else is a clear error naming what it got."""
     if type(data) is float:
         return data
     if isinstance(data, numbers.Real):
@@ -27,13 +27,13 @@ def as_data(data: Any) -> Any:
                 f"{abs(int(data)).bit_length()} bits is beyond its range (2**1024, about 1.8e308)"
             ) from None
     if type(data).__name__ == "ndarray":
-        if data.ndim != 1 or data.dtype.kind not in "biuf":
+        if data.ndim not in (1, 2) or data.dtype.kind not in "biuf":
             raise TypeError(
-                "Value(data) takes a 1-D array of real numbers (one per sample), got a "
-                f"{data.ndim}-D array of {data.dtype}"
+                "Value(data) takes a 1-D array of real numbers (one per sample) or a 2-D one "
+                f"(a layer's matrix), got a {data.ndim}-D array of {data.dtype}"
             )
         if data.size == 0:
-            raise ValueError("Value(data) got an empty array: a batch holds at least one sample")
+            raise ValueError(f"Value(data) got an empty array of shape {data.shape}")
         # A read-only copy of its own: nodes share batched arrays, so none changes in place.
         array = use_numpy().array(data, dtype=float)
         array.flags.writeable = False

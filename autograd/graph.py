@@ -8,7 +8,9 @@ left out). A node is anything with `parents` (and, for `backward_order`, a creat
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
+from contextlib import contextmanager
 from operator import attrgetter
 from typing import Any
 
@@ -49,8 +51,7 @@ def backward_order(*roots: Value) -> list[Value]:
 
     Every node is made after its parents, so the creation number each node carries (`_serial`)
     sorted downwards is a reverse topological order: one walk finds the nodes, one sort orders
-    them. A tape's nodes read backwards are the same order (so both add the same sums in the
-    same order). Leaves are left out: the chain rule has nothing to pass on from them.
+    them. Leaves are left out: the chain rule has nothing to pass on from them.
     """
     nodes = [root for root in dict.fromkeys(roots) if root.parents]
     seen = set(nodes)
@@ -79,3 +80,16 @@ def edges(root: Value) -> Iterator[tuple[Value, Value, int]]:
 def leaves(root: Value) -> list[Value]:
     """The nodes with no parents (inputs and parameters), in topological order."""
     return [node for node in topological_order(root) if not node.parents]
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector inside: these graphs hold no reference cycles,
+    so reference counting frees them, and a training loop spares the collector its walks."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()

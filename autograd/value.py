@@ -11,9 +11,10 @@ derivative of its output with respect to each parent (one row of the table in `a
         for parent, local in zip(node.parents, node.local_grads):
             parent.grad += local * node.grad
 
-Leaves (the values you make) accumulate across passes, as in PyTorch. Speed lives in
-`autograd.fast`, seen here through two hooks: `recorder` (the list a tape appends each new node
-to) and `fast_backward(root)` (True when it ran the same rule in bulk, for a batch or a tape).
+Every graph runs this loop: a scalar one, a batch (data holding one number per sample), and a
+network at layer grain, where a whole layer is one node (`autograd.layer`) whose local
+derivatives are small objects for which `local * node.grad` is the parent's share. Leaves (the
+values you make) accumulate across passes, as in PyTorch.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from __future__ import annotations
 import itertools
 import numbers
 import sys
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -32,21 +34,48 @@ from .ieee import quiet
 from .show import show
 
 LEAF = sys.maxsize  # the creation number of every leaf (it has no place in backward's order)
-recorder: list | None = None  # set by `autograd.fast.tape()`
-fast_backward: Callable[[Value], bool] | None = None  # set by `autograd.fast`
-anomaly: Any = None  # inside `autograd.detect_anomaly()`: checks each step for nan and inf
-_recording = True  # False inside `no_grad()`
+
+
+class _Modes(threading.local):
+    """The modes of the thread that reads them: they belong to the thread that entered them."""
+
+    recording = True  # False inside `no_grad()`
+    anomaly: Any = None  # inside `detect_anomaly()`: the checks of each step
+
+
+_modes = _Modes()
+_entered = 0  # threads inside a mode now; 0 (the usual case) spares the per-thread look-up
+_lock = threading.Lock()
+
+
+@contextmanager
+def mode(**settings: Any) -> Iterator[None]:
+    """Set this thread's modes (`recording`, `anomaly`) inside the block, as they were after."""
+    global _entered
+    previous = {name: getattr(_modes, name) for name in settings}
+    with _lock:
+        _entered += 1
+    for name, setting in settings.items():
+        setattr(_modes, name, setting)
+    try:
+        yield
+    finally:
+        for name, setting in previous.items():
+            setattr(_modes, name, setting)
+        with _lock:
+            _entered -= 1
 
 
 def _binary(op: str, reflected: bool = False) -> Callable:
     """The method for a binary operator: one node of the table's row `op`."""
+    row = ops.OPERATIONS[op]
 
     def method(self: Value, other: Any) -> Value:
         other = other if type(other) is Value else _as_value(other)
         a, b = (other, self) if reflected else (self, other)
         if type(a.data) is not float or type(b.data) is not float:
-            return _batch_node(ops.OPERATIONS[op], (a, b))
-        data, local_grads = ops.OPERATIONS[op].compute(a.data, b.data)
+            return _batch_node(row, (a, b))
+        data, local_grads = row.compute(a.data, b.data)
         return make(data, (a, b), local_grads, op)
 
     return method
@@ -54,11 +83,12 @@ def _binary(op: str, reflected: bool = False) -> Callable:
 
 def _unary(op: str) -> Callable:
     """The method for a function of one value (`x.tanh()`): one node of the row `op`."""
+    row = ops.OPERATIONS[op]
 
     def method(self: Value) -> Value:
         if type(self.data) is not float:
-            return _batch_node(ops.OPERATIONS[op], (self,))
-        data, local_grads = ops.OPERATIONS[op].compute(self.data)
+            return _batch_node(row, (self,))
+        data, local_grads = row.compute(self.data)
         return make(data, (self,), local_grads, op)
 
     method.__name__ = op
@@ -66,17 +96,18 @@ def _unary(op: str) -> Callable:
 
 
 class Value:
-    """A scalar (or, batched, a 1-D NumPy array of per-sample scalars) in a computation graph.
+    """A number in a computation graph: a float, or a NumPy array (a batch of numbers, one per
+    sample, or a layer's matrix).
 
-    `data`, `grad` (same shape; 0.0 at creation), `label`, `op` ("" for a leaf), `parents` (in
-    operand order, duplicates kept) and `local_grads` (d self/d parent for each parent). `_serial`
-    is its creation number: every node is made after its parents.
+    `data`, `grad` (0.0 at creation, then data's shape), `label`, `op` ("" for a leaf), `parents`
+    (a tuple in operand order, duplicates kept) and `local_grads` (d self/d parent for each).
+    `_serial` is its creation number: every node is made after its parents.
 
     `requires_grad`: False for a *constant*, a number that takes part in the computation but
     whose gradient nobody asked for: the `2.0` of `2 * x` (a number combined with a Value
-    becomes one), `Value(c, requires_grad=False)`, every result made inside `no_grad()`. The
-    chain rule passes nothing to a constant (its grad stays 0.0), and the tools show it as a
-    number with no gradient to track.
+    becomes one), `Value(c, requires_grad=False)` (a batch of data), every result made inside
+    `no_grad()`. The chain rule passes nothing to a constant (its grad stays 0.0), and the
+    tools show it as a number with no gradient to track.
     """
 
     __slots__ = (
@@ -124,19 +155,9 @@ class Value:
         return _node(ops.OPERATIONS["batch_mean"], (_batch(self, "mean"),))
 
     def backward(self) -> None:
-        """d self/d self = 1, then the chain rule at every node, each before its parents:
-
-            order = start_backward(self)  # the order; each node's grad 0, then self.grad 1
-            for node in order:
-                chain_rule(node)          # parent.grad += local * node.grad, every parent
-
-        A batched graph, or a root made on a tape, `autograd.fast` runs in bulk (the same rule,
-        the same gradients: tests/test_fast_oracle.py); a scalar graph runs the loop here.
-        """
-        if fast_backward is not None and anomaly is None and fast_backward(self):
-            return  # a batched graph or a tape: autograd.fast ran the same rule in bulk
+        """d self/d self = 1, then the chain rule at every node, each before its parents."""
         order = start_backward(self)  # each node before its parents; grads 0, self.grad 1
-        with quiet():  # (a batch's inf and nan without NumPy's warnings)
+        with quiet():  # (an array's inf and nan without NumPy's warnings)
             for node in order:
                 chain_rule(node)  # parent.grad += d node/d parent * node.grad, every parent
 
@@ -153,7 +174,7 @@ class Value:
 
     def __float__(self) -> float:
         if type(self.data) is not float:
-            raise TypeError("float() of a batched Value: it holds one number per sample")
+            raise TypeError("float() of a Value that holds an array: it holds many numbers")
         return self.data
 
 
@@ -163,8 +184,8 @@ def start_backward(root: Value, caller: str = "backward()") -> list[Value]:
     (a leaf root adds 1, as every leaf accumulates). Returns that order."""
     if type(root.data) is not float:
         raise ValueError(
-            f"{caller} needs a scalar root, but this value holds a batch of {len(root.data)}; "
-            "reduce it first with .sum() or .mean()"
+            f"{caller} needs a scalar root, but this value holds an array of shape "
+            f"{root.data.shape}; reduce it first, e.g. with .sum() or .mean()"
         )
     order = backward_order(root)
     for node in order:
@@ -178,8 +199,8 @@ def chain_rule(node: Value, shown: list | None = None) -> None:
 
         parent.grad += d node/d parent * node.grad
 
-    A scalar parent of a batched node (a weight every sample reads) receives the batch's sum.
-    A constant parent (`requires_grad` False) receives nothing. `shown`, if given, receives
+    A scalar parent of a batched node (a weight every sample reads) receives the batch's sum;
+    a constant parent (`requires_grad` False) receives nothing. `shown`, if given, receives
     (operand index, parent, local, contribution, parent.grad after) for each edge that ran.
     """
     grad = node.grad
@@ -190,8 +211,8 @@ def chain_rule(node: Value, shown: list | None = None) -> None:
         if type(contribution) is not float and type(parent.data) is float:
             contribution = float(contribution.sum())  # a number every sample reads
         parent.grad += contribution
-        if anomaly is not None:
-            anomaly.backward(node, parent, local)
+        if _entered and _modes.anomaly is not None:
+            _modes.anomaly.backward(node, parent, local)
         if shown is not None:
             after = parent.grad
             after = after if type(after) is float else +after
@@ -213,15 +234,24 @@ def _node(row: ops.Operation, parents: tuple, operands: list | None = None) -> V
 
 
 def _batch_node(row: ops.Operation, parents: tuple) -> Value:
-    """A node of batched operands: one batch size for all, IEEE results without NumPy's
-    warnings, and the engine's arrays read-only (they are shared and never change in place)."""
+    """An elementwise node of arrays: every array operand of one shape (a number stands for
+    every entry)."""
     operands = settled(parents)
-    sizes = {len(x) for x in operands if type(x) is not float} if len(operands) > 1 else ()
-    if len(sizes) > 1:
+    shapes = {x.shape for x in operands if type(x) is not float} if len(operands) > 1 else ()
+    if len(shapes) > 1:
         raise ValueError(
-            f"{row.name!r} got batches of different sizes ({', '.join(map(str, sorted(sizes)))}): "
-            "every batched operand must hold one entry per sample of the same batch"
+            f"{row.name!r} got arrays of different shapes "
+            f"({', '.join(map(str, sorted(shapes)))}): every array operand must hold one entry "
+            "per sample of the same batch (the same shape)"
         )
+    return array_node(row, parents, operands)
+
+
+def array_node(row: ops.Operation, parents: tuple, operands: list | None = None) -> Value:
+    """A node whose operands hold arrays: computed with IEEE results and no NumPy warnings, and
+    its data read-only (the engine's arrays are shared and never change in place)."""
+    if operands is None:
+        operands = settled(parents)
     with quiet():
         data, local_grads = row.compute(*operands)
     if type(data) is not float:
@@ -236,16 +266,14 @@ def make(data: Any, parents: tuple, local_grads: Any, op: str) -> Value:
     """A new node with its data, parents and local derivatives (a constant under `no_grad`)."""
     out = _new_value(Value)
     out.data, out.grad, out.label = data, 0.0, ""
-    out.requires_grad = _recording
-    if _recording:
-        out.op, out.parents, out.local_grads = op, parents, local_grads
-        out._serial = _next_serial()
-        if recorder is not None:
-            recorder.append(out)
+    if _entered and not _modes.recording:  # inside no_grad() on this thread: a constant
+        out.requires_grad, out.op, out.parents, out.local_grads = False, "", (), ()
+        out._serial = LEAF
     else:
-        out.op, out.parents, out.local_grads, out._serial = "", (), (), LEAF
-    if anomaly is not None:
-        anomaly.forward(op, parents, data, local_grads)
+        out.requires_grad, out.op, out.parents, out.local_grads = True, op, parents, local_grads
+        out._serial = _next_serial()
+    if _entered and _modes.anomaly is not None:
+        _modes.anomaly.forward(op, parents, data, local_grads)
     return out
 
 
@@ -265,8 +293,14 @@ def sum(values: Iterable[Any]) -> Value:  # noqa: A001 - deliberately like built
 
 
 def sum_of_squares(values: Iterable[Any]) -> Value:
-    """One n-ary node for v_1**2 + ... + v_n**2 (an L2 penalty); d out/dv_i = 2 v_i."""
-    return _n_ary("sum_of_squares", values)
+    """One n-ary node for v_1**2 + ... + v_n**2 (an L2 penalty); d out/dv_i = 2 v_i. Of Values
+    holding arrays (a layer's W), every entry squared: `autograd.layer.squared_norms`."""
+    parents = tuple(values)
+    if parents and all(isinstance(p, Value) and type(p.data) is not float for p in parents):
+        from .layer import squared_norms  # (the row of arrays lives beside the layer's)
+
+        return squared_norms(parents)
+    return _n_ary("sum_of_squares", parents)
 
 
 def mean(values: Iterable[Any]) -> Value:
@@ -286,20 +320,15 @@ def _n_ary(op: str, values: Iterable[Any]) -> Value:
     return _node(ops.OPERATIONS[op], parents, operands)
 
 
-@contextmanager
-def no_grad() -> Iterator[None]:
-    """Inside, operations record no parents: results are constants (for inference)."""
-    global _recording
-    previous, _recording = _recording, False
-    try:
-        yield
-    finally:
-        _recording = previous
+def no_grad() -> Any:
+    """Inside, operations record no parents: results are constants (for inference). The mode
+    belongs to the thread that entered it, as in PyTorch."""
+    return mode(recording=False)
 
 
 def is_recording() -> bool:
-    """False inside `no_grad()`."""
-    return _recording
+    """False inside `no_grad()` (on this thread)."""
+    return not _entered or _modes.recording
 
 
 def _as_value(x: Any) -> Value:

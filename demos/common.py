@@ -82,10 +82,9 @@ def train(
     losses = []
     with autograd.gc_paused(), timed("engine"):
         for k in range(iterations):
-            with autograd.tape():
-                loss = loss_of()
-                optimizer.zero_grad()
-                loss.backward()
+            loss = loss_of()
+            optimizer.zero_grad()
+            loss.backward()
             optimizer.step()
             losses.append(loss.data)
             if every and (k % every == 0 or k == iterations - 1):

@@ -291,10 +291,9 @@ def engine_train(
             key = (int(idx[0]), len(idx)) if len(idx) < len(X) else None
             if key not in inputs_of or len(idx) < len(X):
                 inputs_of[key] = nn.columns(X[idx])
-            with autograd.tape():
-                cost = engine_cost(net, inputs_of[key], y[idx], options.l2, len(idx))
-                optimizer.zero_grad()
-                cost.backward()
+            cost = engine_cost(net, inputs_of[key], y[idx], options.l2, len(idx))
+            optimizer.zero_grad()
+            cost.backward()
             costs.append(cost.data)
             optimizer.step()
             if every and (t % every == 0 or t == 1):

@@ -1,7 +1,10 @@
 """Loss functions built from `Value` operations, so every gradient can be stepped through.
 
-Every loss takes `predictions` and `targets` in either form:
+Every loss takes `predictions` and `targets` in any of three forms:
 
+- layer grain: one Value holding (samples x outputs), a network's output on a batch
+  (`mlp(X)`): the loss is one node of the table (`autograd.layer`), its local derivative
+  dL/dP an array;
 - per sample: a list of scalar Values (one per sample, e.g. `[mlp(x) for x in X]`), or a list
   of lists for a network with several outputs, and targets of the same shape;
 - batched: one batched Value (data = 1-D array, one entry per sample), or a list of batched
@@ -20,11 +23,17 @@ import numpy as np
 
 import autograd
 from autograd import Value
+from autograd.layer import batch_loss
 
 Targets = Any  # a number, a sequence of numbers, or a NumPy array
 
 #: Probabilities are clamped to [EPS, 1 - EPS] in `binary_cross_entropy` so log stays finite.
 EPS = 1e-12
+
+
+def _layer_grain(predictions: Any) -> bool:
+    """Is this a layer's output on a batch (a Value holding a matrix)?"""
+    return isinstance(predictions, Value) and getattr(predictions.data, "ndim", 0) == 2
 
 
 def _flatten(predictions: Any) -> list[Value]:
@@ -96,6 +105,8 @@ def _reduce(terms: list[Value], count: int, reduction: str) -> Value:
 
 def mse(predictions: Any, targets: Targets) -> Value:
     """Mean squared error: L = (1/N) sum_k (p_k - y_k)**2; dL/dp_k = 2 (p_k - y_k) / N."""
+    if _layer_grain(predictions):
+        return batch_loss("mse", predictions, _targets(targets))
     matched, count = pairs(predictions, targets)
     return _reduce([(p - y) ** 2 for p, y in matched], count, "mean")
 
@@ -124,6 +135,8 @@ def binary_cross_entropy(predictions: Any, targets: Targets, eps: float = EPS) -
     """
     if not 0.0 < eps < 0.5:
         raise ValueError(f"eps must be in (0, 0.5), got {eps}")
+    if _layer_grain(predictions) and eps == EPS:
+        return batch_loss("bce", predictions, _targets(targets))
     matched, count = pairs(predictions, targets)
     terms = []
     for p, y in matched:
@@ -143,6 +156,8 @@ def bce_with_logits(predictions: Any, targets: Targets) -> Value:
     chosen from the data (a constant mask), the derivative is exact at z = 0 too (the
     relu(z) + log(1 + e**-|z|) form gives -y there instead of 1/2 - y).
     """
+    if _layer_grain(predictions):
+        return batch_loss("bce_with_logits", predictions, _targets(targets))
     matched, count = pairs(predictions, targets)
     terms = []
     for z, y in matched:
@@ -158,6 +173,8 @@ def hinge(predictions: Any, targets: Targets) -> Value:
 
     dL/ds_k = -y_k / N where the margin y_k s_k < 1, else 0.
     """
+    if _layer_grain(predictions):
+        return batch_loss("hinge", predictions, _targets(targets))
     matched, count = pairs(predictions, targets)
     return _reduce([(1.0 - y * s).relu() for s, y in matched], count, "mean")
 
@@ -165,31 +182,30 @@ def hinge(predictions: Any, targets: Targets) -> Value:
 def l2(parameters: Iterable[Value] | Any, alpha: float, biases: bool = True) -> Value:
     """L2 penalty (weight decay): alpha * sum_p p**2; d/dp = 2 alpha p.
 
-    The sum of squares is one node, `autograd.sum_of_squares(params)`, with one edge
-    per parameter carrying 2p (one node instead of one `**2` node per parameter: the same
-    numbers, several times faster). `parameters` may be a model (an `nn` module): while its
-    parameters are its layers' blocks, the node is computed from their arrays
-    (`autograd.fast.sum_of_squares_of`: the same edges, no Python step per parameter);
-    `biases=False` then penalizes the weights alone (as most courses do).
+    The sum of squares is one node, `autograd.sum_of_squares(params)`, with one edge per
+    parameter carrying 2p; of a layer's W (a Value holding a matrix), every entry squared.
+    `parameters` may be a model (an `nn` module): its parameters, or with `biases=False` its
+    weights alone (as most courses do).
     """
-    blocks_of = getattr(parameters, "parameter_blocks", None)
-    if blocks_of is not None:
-        blocks = blocks_of()
-        if blocks:
-            return alpha * autograd.fast.sum_of_squares_of(blocks, biases)
-        if biases:
-            parameters = parameters.parameters()
-        else:
-            parameters = parameters.weights()
+    if hasattr(parameters, "named_parameters"):
+        named = parameters.named_parameters()
+        params = [p for name, p in named if biases or not _is_bias(name)]
     elif not biases:
         raise ValueError("l2(..., biases=False) needs a model, to tell weights from biases")
-    params = list(parameters)
+    else:
+        params = list(parameters)
     if not params:
         raise ValueError("l2() needs at least one parameter")
-    blocks, loose = autograd.fast.whole_blocks(params)
-    if blocks and not loose:  # whole layers, in order: the same node from their arrays
-        return alpha * autograd.fast.sum_of_squares_of(blocks)
     return alpha * autograd.sum_of_squares(params)
+
+
+def _is_bias(name: str) -> bool:
+    return name == "b" or name.endswith(".b")
+
+
+def _targets(targets: Targets) -> Any:
+    """Targets as an array of floats (for a layer-grain loss)."""
+    return np.asarray(targets, dtype=float)
 
 
 def cross_entropy(logits: Any, targets: Targets) -> Value:
@@ -202,6 +218,24 @@ def cross_entropy(logits: Any, targets: Targets) -> Value:
     batched, a list of k batched Values (one per class, the outputs of `mlp(X)`). `targets`: N
     integers (a list or an int array).
     """
+    if _layer_grain(logits):
+        y = np.asarray(targets)
+        k = logits.data.shape[1]
+        if y.dtype.kind not in "iu" or y.ndim != 1:
+            raise ValueError(
+                "cross_entropy's targets are class indices, integers 0..k-1, one per sample; "
+                f"got {'floats' if y.dtype.kind == 'f' else y.dtype} of shape {y.shape}"
+            )
+        if k < 2:
+            raise ValueError(f"cross_entropy needs at least 2 logits per sample, got {k}")
+        if len(y) != len(logits.data):
+            raise ValueError(
+                f"cross_entropy: {len(logits.data)} samples of logits but {len(y)} targets"
+            )
+        bad = y[(y < 0) | (y >= k)]
+        if len(bad):
+            raise ValueError(f"cross_entropy: target {int(bad[0])} is out of range for {k} classes")
+        return batch_loss("cross_entropy", logits, y.astype(float))
     if isinstance(logits, Sequence) and logits and isinstance(logits[0], Value):
         rows, batched = [list(logits)], logits[0].is_batched
     elif isinstance(logits, Sequence) and logits and isinstance(logits[0], Sequence):

@@ -1,55 +1,38 @@
-"""Modules built only from `Value`s: `Neuron`, `Layer` and `MLP` (PyTorch-like names).
+"""Neurons, layers and MLPs built only from `Value`s, at two grains of one engine.
 
-A neuron computes  out = act(b + w_1 x_1 + ... + w_n x_n).  By default that is ONE fused node
-(`autograd.linear`), whose local derivatives are d out/d w_i = act'(z) x_i, d out/d x_i =
-act'(z) w_i and d out/d b = act'(z); with `fused=False` the same neuron is built from primitive
-`*` and `+` nodes and the activation method, the way it is taught (same numbers, more nodes).
+A neuron computes  out = act(b + w_1 x_1 + ... + w_n x_n).  A layer is `nout` neurons reading
+the same `nin` inputs, and it owns their numbers: one weight matrix `W` (nout x nin, row j is
+neuron j's weights) and one bias vector `b`, each a `Value` holding an array.
 
-Inputs are numbers or Values. A Value may be *batched* (its data a 1-D NumPy array, one entry
-per sample): every node then works elementwise and each scalar parameter gets the sum of its
-per-sample gradients, so `mlp([Value(X[:, j]) for j in range(nin)])` runs a whole batch
-through the graph of one sample (a 2-D NumPy array `X` of shape (samples, nin) is turned into
-those columns for you).
+- **Neuron grain** (one sample: `mlp([2.0, -1.0])`): every number is a Value. Each `Neuron`
+  reads its weights as leaf Values labelled `L1.N3.w2`, views of its layer's W (`w.data` and
+  `w.grad` are entry (2, 1) of `W.data` and `W.grad`), and makes one node (`autograd.linear`),
+  or with `fused=False` the `*` and `+` nodes of the formula, as micrograd does.
+- **Layer grain** (a batch: `mlp(X)`, X a (samples x nin) array): a whole layer is one node,
+  `autograd.layer(X, W, b, act)`, whose data is act(X W^T + b), (samples x nout).
 
-Parameters are labelled `L1.N3.w2` (layer 1, neuron 3, weight 2, all counted from 1) and
-`L1.N3.b`; `parameters()` lists them layer by layer, neuron by neuron, weights then bias.
-`bias=False` (as in PyTorch's `nn.Linear`) makes neurons without a bias: out = act(sum_i w_i x_i).
-
-`MLP.from_weights(weights, biases, activations)` builds a network from given matrices in the
-textbook convention Z = W A + b (`weights[l]` of shape (outputs, inputs), row j is neuron j's
-weights); `weight_arrays()` and `bias_arrays()` read them back as NumPy arrays.
+`grain="neuron"` or `"layer"` chooses for you (a batch at neuron grain: one batched Value per
+neuron). Both grains give the same gradients, into the same W.grad and b.grad, and the same
+backward loop runs both.
 """
 
 from __future__ import annotations
 
 import math
-import operator
 from collections.abc import Iterator, Sequence
-from itertools import repeat
 from typing import Any
 
 import numpy as np
 
 import autograd
 from autograd import Value
-from autograd.fast import ParameterBlock
+from autograd.layer import ACTIVATIONS, Entry, check_activation
 
-ACTIVATIONS = ("relu", "tanh", "sigmoid", "linear")
 INITS = ("uniform", "xavier", "he")
-
-#: The seed used when none is given, so that every run is repeatable by default.
-DEFAULT_SEED = 0
+GRAINS = ("neuron", "layer")
+DEFAULT_SEED = 0  # the seed used when none is given: every run is repeatable by default
 
 Seed = int | np.random.Generator | None
-
-
-def check_activation(activation: str) -> str:
-    """Return `activation` if it is known, else raise a ValueError listing the known ones."""
-    if activation not in ACTIVATIONS:
-        raise ValueError(
-            f"unknown activation {activation!r}; choose one of {', '.join(ACTIVATIONS)}"
-        )
-    return activation
 
 
 def make_rng(seed: Seed) -> np.random.Generator:
@@ -66,13 +49,8 @@ def make_rng(seed: Seed) -> np.random.Generator:
 def initial_weights(
     rng: np.random.Generator, fan_in: int, fan_out: int = 1, init: str = "uniform"
 ) -> np.ndarray:
-    """`fan_in` initial weights for one neuron of a layer with `fan_out` neurons.
-
-    - "uniform": w ~ U(-1, 1), as the classic from-scratch tutorials (micrograd) do;
-    - "xavier" (Glorot): w ~ N(0, 2 / (fan_in + fan_out)), for tanh/sigmoid layers;
-    - "he": w ~ N(0, 2 / fan_in), for relu layers.
-    Biases always start at 0.
-    """
+    """`fan_in` initial weights of one neuron: "uniform" U(-1, 1) (micrograd's), "xavier"
+    N(0, 2 / (fan_in + fan_out)) for tanh/sigmoid, "he" N(0, 2 / fan_in) for relu."""
     if init == "uniform":
         return rng.uniform(-1.0, 1.0, size=fan_in)
     if init == "xavier":
@@ -82,47 +60,26 @@ def initial_weights(
     raise ValueError(f"unknown init {init!r}; choose one of {', '.join(INITS)}")
 
 
-def _positive_int(n: Any, what: str) -> int:
-    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
-        raise ValueError(f"{what} must be a positive integer, got {n!r}")
-    return int(n)
-
-
 def columns(X: Any) -> list[Value]:
-    """A batch as the inputs of one graph: one batched Value per feature, `x1, x2, ...`.
-
-    `X` has shape (samples, features); column j becomes `Value(X[:, j], f"x{j + 1}")`, whose
-    data is its own read-only copy.
-    """
+    """A batch as the inputs of a neuron-grain graph: one batched Value per feature, `x1, ...`."""
     X = np.asarray(X, dtype=float)
     if X.ndim != 2:
         raise ValueError(f"X must be 2-D (samples, features), got shape {X.shape}")
     return [Value(X[:, j], f"x{j + 1}") for j in range(X.shape[1])]
 
 
-def as_inputs(x: Any, nin: int) -> list[Any]:
-    """The inputs of a network as a list of `nin` Values.
-
-    `x` is a sequence of numbers or Values (one sample, scalar or batched Values), a 1-D
-    NumPy array (one sample), or a 2-D array of shape (samples, nin): a batch, turned into
-    one batched Value per column. Numbers become leaf Values labelled `x1, x2, ...`, made once
-    here, so every neuron of the first layer reads the same input node (one node per input
-    in the pictures, and `x1.grad` is d out/d x1 summed over all of its uses).
-    """
-    if type(x) is list and len(x) == nin and _JUST_VALUES.issuperset(map(type, x)):
-        return x  # (a layer's outputs, as the next layer reads them: nothing to make)
-    if isinstance(x, np.ndarray):
-        if x.ndim == 2:
-            if x.shape[1] != nin:
-                raise ValueError(
-                    f"expected {nin} input features, got an array of shape {x.shape} "
-                    f"(rows are samples, columns features)"
-                )
-            return columns(x)
-        if x.ndim != 1:
-            raise ValueError(f"inputs must be 1-D (one sample) or 2-D (a batch), got {x.shape}")
-        x = [float(v) for v in x]
-    elif isinstance(x, Value) or not isinstance(x, Sequence):
+def as_inputs(x: Any, nin: int) -> list[Value]:
+    """One sample's inputs as `nin` Values (numbers become leaves `x1, x2, ...`, made once, so
+    `x1.grad` sums every use); a 2-D array becomes one batched Value per column."""
+    if type(x) is list and len(x) == nin and all(isinstance(v, Value) for v in x):
+        return x  # (a layer's outputs, as the next layer reads them)
+    if isinstance(x, np.ndarray) and x.ndim == 2:
+        if x.shape[1] != nin:
+            raise ValueError(f"expected {nin} input features, got an array of shape {x.shape}")
+        return columns(x)
+    if isinstance(x, np.ndarray) and x.ndim == 1:
+        x = x.tolist()
+    if isinstance(x, Value) or not isinstance(x, Sequence) or isinstance(x, str):
         raise TypeError(
             f"inputs must be a list of {nin} numbers or Values (or a NumPy array), "
             f"got {type(x).__name__}"
@@ -132,82 +89,88 @@ def as_inputs(x: Any, nin: int) -> list[Any]:
     return [v if isinstance(v, Value) else Value(v, f"x{j}") for j, v in enumerate(x, start=1)]
 
 
-class Module:
-    """Base class: anything with parameters (leaf Values) and a forward computation."""
+def as_batch(x: Any, nin: int) -> Value:
+    """A batch as the input of a layer-grain graph: a Value holding (samples x nin). Data given
+    as numbers is a constant `X` (no gradient, unless you pass a Value that asks for one)."""
+    if isinstance(x, Value):
+        return x
+    if isinstance(x, list) and x and all(isinstance(v, Value) for v in x):
+        raise TypeError("a layer-grain layer reads one Value holding a matrix, not a list")
+    X = np.asarray(x, dtype=float)
+    if X.ndim == 1:
+        X = X[None, :]  # one sample: one row
+    if X.ndim != 2 or X.shape[1] != nin:
+        raise ValueError(f"expected (samples, {nin}) inputs, got an array of shape {X.shape}")
+    return Value(X, "X", requires_grad=False)
 
-    def parameters(self) -> list[Value]:
-        """Every trainable Value, in a fixed order."""
-        return [p for _, p in self.named_parameters()]
+
+def grain_of(x: Any, grain: str | None) -> str:
+    """The grain a call builds: as asked, else "layer" for a matrix, "neuron" for one sample."""
+    if grain is not None:
+        if grain not in GRAINS:
+            raise ValueError(f"grain must be 'neuron' or 'layer', got {grain!r}")
+        return grain
+    data = x.data if isinstance(x, Value) else x
+    return "layer" if getattr(data, "ndim", 0) == 2 else "neuron"
+
+
+class Module:
+    """Anything with parameters (leaf Values) and a forward computation, `module(x)`."""
 
     def named_parameters(self) -> list[tuple[str, Value]]:
-        """(name, parameter) pairs; the name is the parameter's label (e.g. `L1.N3.w2`)."""
+        """(name, parameter) pairs, names from the module's structure (`L1.W`, `L1.b`)."""
         return []
 
+    def parameters(self) -> list[Value]:
+        return [p for _, p in self.named_parameters()]
+
     def zero_grad(self) -> None:
-        """Set every parameter's grad to 0 (leaf gradients accumulate across backward())."""
+        """Every parameter's grad back to 0 (leaf gradients accumulate across backward())."""
         for p in self.parameters():
             p.grad = 0.0
 
-    def num_parameters(self) -> int:
-        return len(self.parameters())
+    def parameter_vector(self) -> np.ndarray:
+        """Every parameter's numbers as one vector, in `parameters()` order (arrays row by row)."""
+        return np.concatenate([np.ravel(p.data) for p in self.parameters()])
 
-    def parameter_blocks(self) -> list[ParameterBlock] | None:
-        """The `ParameterBlock`s that hold exactly `parameters()`, in order, or None."""
-        return None
-
-    def weights(self) -> list[Value]:
-        """The weights alone (no biases), in `parameters()` order."""
-        raise NotImplementedError(
-            f"{type(self).__name__} does not say which of its parameters are weights: "
-            "define weights() (nn.Neuron, nn.Layer and nn.MLP do)"
+    def gradient_vector(self) -> np.ndarray:
+        """Every parameter's gradient as one vector, in the order of `parameter_vector()`."""
+        return np.concatenate(
+            [np.broadcast_to(p.grad, np.shape(p.data)).ravel() for p in self.parameters()]
         )
 
-    def state_dict(self) -> dict[str, float]:
-        """{name: value} for every parameter, in `parameters()` order (a plain copy)."""
-        return {name: float(p.data) for name, p in self.named_parameters()}
+    def num_parameters(self) -> int:
+        """How many numbers the parameters hold."""
+        return sum(1 if type(p.data) is float else p.data.size for p in self.parameters())
 
-    def load_state_dict(self, state: dict[str, float]) -> None:
-        """Set every parameter from {name: value} and its grad to 0; the names must match
-        exactly, and a state with a bad value changes nothing."""
+    def state_dict(self) -> dict[str, Any]:
+        """{name: number or array} for every parameter (copies)."""
+        return {n: p.data if type(p.data) is float else p.data.copy() for n, p in self.named_parameters()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Set every parameter from {name: value} (grads to 0). The names and shapes must match,
+        and every value is checked before any parameter changes."""
         named = self.named_parameters()
-        names = [n for n, _ in named]
-        missing = [n for n in names if n not in state]
-        known = set(names)  # once: a set per key made loading quadratic
-        extra = [n for n in state if n not in known]
+        missing = [n for n, _ in named if n not in state]
+        extra = [n for n in state if n not in dict(named)]
         if missing or extra:
-            parts = []
-            if missing:
-                parts.append(f"missing {_few(missing)}")
-            if extra:
-                parts.append(f"unexpected {_few(extra)}")
+            parts = [f"missing {_few(missing)}"] if missing else []
+            parts += [f"unexpected {_few(extra)}"] if extra else []
             raise ValueError("state does not match the model's parameters: " + "; ".join(parts))
-        numbers = []  # every value checked before any parameter changes
-        for name, _ in named:
+        new = []
+        for name, p in named:
             value = state[name]
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                raise ValueError(f"parameter {name} must be a number, got {value!r:.40}")
-            try:
-                numbers.append(float(value))
-            except OverflowError:
-                raise ValueError(f"parameter {name} is beyond float64's range") from None
-        blocks = self.parameter_blocks()
-        if blocks is None:
-            for (_, p), number in zip(named, numbers):
-                p.data = number
-                p.grad = 0.0
-            return
-        start = 0
-        for block in blocks:  # (parameters() is the blocks' entries, row by row)
-            end = start + block.values.size
-            block.assign(np.array(numbers[start:end]).reshape(block.shape))
-            block.zero_grad()
-            start = end
+            if isinstance(value, bool) or not isinstance(value, int | float | np.ndarray):
+                raise ValueError(f"parameter {name} must be a number or an array, got {value!r:.40}")
+            shape = np.shape(p.data)
+            if np.shape(value) != shape:
+                raise ValueError(f"parameter {name} has shape {shape}, got {np.shape(value)}")
+            new.append(float(value) if shape == () else np.array(value, dtype=float))
+        for (_, p), value in zip(named, new):
+            p.data, p.grad = value, 0.0
 
-    def forward(self, x: Any) -> Any:
+    def __call__(self, x: Any, grain: str | None = None) -> Any:
         raise NotImplementedError
-
-    def __call__(self, x: Any) -> Any:
-        return self.forward(x)
 
 
 def _few(names: Sequence[str], limit: int = 5) -> str:
@@ -215,13 +178,17 @@ def _few(names: Sequence[str], limit: int = 5) -> str:
     return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
 
 
-class Neuron(Module):
-    """out = act(b + sum_i w_i x_i), `w` a tuple of `nin` Values and `b` a Value (or, with
-    `bias=False`, None: out = act(sum_i w_i x_i)). They live in one array, `block.values`
-    (row `row`; a layer's neurons share the layer's block), and read and write it.
+def _activate(z: Value, activation: str) -> Value:
+    return z if activation == "linear" else getattr(z, activation)()
 
-    `fused=True` (the default) makes the whole neuron one `autograd.linear` node; `fused=False`
-    builds it from `*`, `+` and the activation's own node, giving the same value and gradients.
+
+class Neuron(Module):
+    """out = act(b + w_1 x_1 + ... + w_n x_n) of one sample, every number a Value.
+
+    `w` is a tuple of `nin` leaf Values and `b` one (None with `bias=False`): row j of a layer's
+    `W` and `b`, seen one number at a time (a neuron made alone has a one-row W of its own).
+    `fused=True` makes the neuron one node (`autograd.linear`); `fused=False` builds it from
+    `*`, `+` and the activation's node, as it is taught: the same value and gradients.
     """
 
     def __init__(
@@ -236,81 +203,49 @@ class Neuron(Module):
         bias: bool = True,
     ) -> None:
         nin = _positive_int(nin, "Neuron nin (number of inputs)")
-        check_activation(activation)
-        bias = _flag(bias, "bias")
-        weights = initial_weights(make_rng(seed), nin, fan_out, init)
-        values = np.append(weights, 0.0) if bias else weights
-        block = ParameterBlock(values[None, :], bias, [label])
-        self._attach(block, 0, activation, init, fused, label)
+        prefix = f"{label}." if label else ""
+        W = Value(initial_weights(make_rng(seed), nin, fan_out, init)[None, :], f"{prefix}W")
+        b = Value(np.zeros(1), f"{prefix}b") if _flag(bias, "bias") else None
+        self._view(W, b, 0, check_activation(activation), fused, label)
 
-    def _attach(
-        self, block: ParameterBlock, row: int, activation: str, init: str, fused: bool, label: str
-    ) -> None:
-        """Make this neuron row `row` of `block`: its parameters are that row's."""
-        self.activation, self.init, self.fused, self.label = activation, init, bool(fused), label
-        self.block, self.row = block, row
-        #: The weights: a tuple of nin leaf Values, stored in the layer's arrays (`block`).
-        self.w: tuple[Value, ...] = block.rows[row]
-        #: The bias (a leaf Value), or None for a neuron without one (`bias=False`).
-        self.b: Value | None = block.biases[row]
+    def _view(self, W: Value, b: Value | None, row: int, activation: str, fused: bool, label: str):
+        """Make this neuron row `row` of W and b."""
+        self.activation, self.fused, self.label = activation, bool(fused), label
+        prefix, n = (f"{label}." if label else ""), W.data.shape[1]
+        self.w = tuple(Entry(W, row * n + i, f"{prefix}w{i + 1}") for i in range(n))
+        self.b = Entry(b, row, f"{prefix}b") if b is not None else None
 
-    @classmethod
-    def _of(
-        cls, block: ParameterBlock, row: int, activation: str, init: str, fused: bool, label: str
-    ) -> Neuron:
-        neuron = cls.__new__(cls)
-        neuron._attach(block, row, activation, init, fused, label)
-        return neuron
+    def __call__(self, x: Any, grain: str | None = None) -> Value:
+        xs = as_inputs(x, len(self.w))
+        b = self.b if self.b is not None else 0.0  # (no bias: the constant 0)
+        if self.fused:
+            out = autograd.linear(self.w, xs, b, self.activation)  # one node for the neuron
+        else:
+            out = _activate(sum((wi * xi for wi, xi in zip(self.w, xs)), b), self.activation)
+        out.label = self.label
+        return out
+
+    def named_parameters(self) -> list[tuple[str, Value]]:
+        """Weights then bias, one number each (`L1.N3.w1`, ..., `L1.N3.b`)."""
+        return [(p.label, p) for p in self.parameters()]
+
+    def parameters(self) -> list[Value]:
+        return [*self.w] if self.b is None else [*self.w, self.b]
 
     @property
     def nin(self) -> int:
         return len(self.w)
 
-    @property
-    def bias(self) -> bool:
-        """Whether this neuron has a bias parameter."""
-        return self.b is not None
-
-    def forward(self, x: Any) -> Value:
-        xs = as_inputs(x, len(self.w))
-        if self.fused:
-            b = self.b if self.b is not None else 0.0  # no bias: the constant 0
-            out = autograd.linear(self.w, xs, b, self.activation)
-        else:
-            # the same order of additions as the fused node: ((b + w1 x1) + w2 x2)...
-            pairs = list(zip(self.w, xs))
-            if self.b is not None:
-                z: Any = self.b
-            else:  # no bias: start from the first product
-                w0, x0 = pairs.pop(0)
-                z = w0 * x0
-            for w, xi in pairs:
-                z = z + w * xi
-            out = z if self.activation == "linear" else getattr(z, self.activation)()
-        if self.label:
-            out.label = self.label
-        return out
-
-    def parameters(self) -> list[Value]:
-        """Weights then bias (no bias: weights only)."""
-        return [*self.w] if self.b is None else [*self.w, self.b]
-
-    def weights(self) -> list[Value]:
-        return [*self.w]
-
-    def named_parameters(self) -> list[tuple[str, Value]]:
-        return [(p.label, p) for p in self.parameters()]
-
     def __repr__(self) -> str:
-        extra = "" if self.bias else ", bias=False"
+        extra = "" if self.b is not None else ", bias=False"
         return f"Neuron({self.nin}, activation={self.activation!r}{extra})"
 
 
 class Layer(Module):
-    """`nout` neurons that all see the same `nin` inputs; returns a list of `nout` Values.
+    """`nout` neurons that all read the same `nin` inputs; they live in `W` (nout x nin) and `b`.
 
-    `bias=False` gives its neurons no bias. `weight_array()` / `bias_array()` read the layer's
-    parameters as W (nout, nin) and b (nout,)."""
+    `layer(X)` with a matrix X is one layer-grain node; `layer(x)` with one sample is the list
+    of its neurons' outputs, each made by the neuron's own code."""
 
     def __init__(
         self,
@@ -325,102 +260,49 @@ class Layer(Module):
     ) -> None:
         nin = _positive_int(nin, "Layer nin (number of inputs)")
         nout = _positive_int(nout, "Layer nout (number of neurons)")
-        check_activation(activation)
         rng = make_rng(seed)
-        self.activation = activation
-        self.label = label
-        self.bias = _flag(bias, "bias")
+        self.activation, self.label = check_activation(activation), label
         prefix = f"{label}." if label else ""
-        labels = [f"{prefix}N{j}" for j in range(1, nout + 1)]
-        weights = np.array([initial_weights(rng, nin, nout, init) for _ in labels])
-        if self.bias:
-            weights = np.column_stack([weights, np.zeros(nout)])
-        #: The layer's parameters as one array (`block.values`, row j: neuron j's weights, then
-        #: its bias) and their gradients (`block.grads`); each neuron's Values read and write it.
-        self.block = ParameterBlock(weights, self.bias, labels)
-        self.neurons = [
-            Neuron._of(self.block, j, activation, init, fused, name)
-            for j, name in enumerate(labels)
-        ]
+        weights = np.array([initial_weights(rng, nin, nout, init) for _ in range(nout)])
+        #: The weights, one Value holding the matrix (row j: neuron j's), and the biases.
+        self.W = Value(weights, f"{prefix}W")
+        self.b = Value(np.zeros(nout), f"{prefix}b") if _flag(bias, "bias") else None
+        self.neurons = [Neuron.__new__(Neuron) for _ in range(nout)]
+        for j, neuron in enumerate(self.neurons):
+            neuron._view(self.W, self.b, j, activation, fused, f"{prefix}N{j + 1}")
 
-    def _whole(self) -> bool:
-        """Are this layer's parameters its block's, neuron by neuron (none swapped for another
-        Value)? Then the block's arrays are the layer's parameters."""
-        block, neurons = self.block, self.neurons
-        return (
-            len(neurons) == len(block.rows)
-            and all(map(operator.is_, map(_WEIGHTS, neurons), block.rows))
-            and all(map(operator.is_, map(_BIAS, neurons), block.biases))
-        )
+    def __call__(self, x: Any, grain: str | None = None) -> Any:
+        if grain_of(x, grain) == "layer":
+            out = autograd.layer(as_batch(x, self.nin), self.W, self.b, self.activation)
+            out.label = self.label
+            return out
+        xs = as_inputs(x, self.nin)
+        return [neuron(xs) for neuron in self.neurons]
 
-    def _fast(self) -> bool:
-        """Can `linear_block` make this layer's nodes (whole, every neuron fused and of the
-        layer's activation)?"""
-        neurons = self.neurons
-        return (
-            self._whole()
-            and all(map(_FUSED, neurons))
-            and all(map(self.activation.__eq__, map(_ACTIVATION, neurons)))
-        )
+    def named_parameters(self) -> list[tuple[str, Value]]:
+        prefix = f"{self.label}." if self.label else ""
+        named = [(f"{prefix}W", self.W)]
+        return named if self.b is None else [*named, (f"{prefix}b", self.b)]
 
     @property
     def nin(self) -> int:
-        return self.neurons[0].nin
+        return self.W.data.shape[1]
 
     @property
     def nout(self) -> int:
-        return len(self.neurons)
+        return self.W.data.shape[0]
 
-    def forward(self, x: Any) -> list[Value]:
-        xs = as_inputs(x, self.nin)
-        neurons = self.neurons
-        activation = neurons[0].activation
-        if self._fast():
-            # The same fused node per neuron, made for the whole layer at once from its arrays
-            # (on a batch, one matrix product instead of one per neuron).
-            outs = autograd.fast.linear_block(self.block, xs, self.activation)
-        elif all(n.fused and n.activation == activation for n in neurons):
-            biases = [n.b if n.b is not None else 0.0 for n in neurons]  # 0: no bias
-            outs = autograd.linear_layer([n.w for n in neurons], xs, biases, activation)
-        else:
-            return [n(xs) for n in neurons]  # (each neuron names its own output)
-        for _ in map(setattr, outs, repeat("label"), map(_LABEL, neurons)):
-            pass  # each output named after its neuron (the loop in C; a new node's is "")
-        return outs
-
-    def parameter_blocks(self) -> list[ParameterBlock] | None:
-        return [self.block] if self._whole() else None
-
-    def zero_grad(self) -> None:
-        """Every parameter's grad to 0 (the block's `grads` at once while the layer is whole)."""
-        if self._whole():
-            self.block.zero_grad()
-        else:
-            super().zero_grad()
-
-    def parameters(self) -> list[Value]:
-        """Neuron by neuron, each one's weights then bias."""
-        return [p for n in self.neurons for p in n.parameters()]
-
-    def weights(self) -> list[Value]:
-        return [w for n in self.neurons for w in n.w]
-
-    def named_parameters(self) -> list[tuple[str, Value]]:
-        return [pair for n in self.neurons for pair in n.named_parameters()]
+    @property
+    def bias(self) -> bool:
+        return self.b is not None
 
     def weight_array(self) -> np.ndarray:
-        """W, shape (nout, nin): row j holds neuron j's weights (a copy of their data)."""
-        if self._whole():
-            return self.block.weights().copy()
-        return np.array([[w.data for w in n.w] for n in self.neurons], dtype=float)
+        """W (nout, nin), a copy."""
+        return np.array(self.W.data)
 
     def bias_array(self) -> np.ndarray | None:
-        """b, shape (nout,) (a copy), or None for a layer without biases."""
-        if not self.bias:
-            return None
-        if self._whole():
-            return self.block.values[:, -1].copy()
-        return np.array([n.b.data for n in self.neurons], dtype=float)  # type: ignore[union-attr]
+        """b (nout,), a copy, or None for a layer without biases."""
+        return None if self.b is None else np.array(self.b.data)
 
     def __repr__(self) -> str:
         extra = "" if self.bias else ", bias=False"
@@ -430,12 +312,10 @@ class Layer(Module):
 class MLP(Module):
     """A multi-layer perceptron: `MLP(2, [16, 16, 1])` is 2 inputs -> 16 -> 16 -> 1 output.
 
-    Hidden layers use `activation`, the last layer `output_activation` (default "linear").
-    `activation` may instead be a list with one activation per layer, first to last (then
-    leave `output_activation` out: the list's last entry is the output layer's).
-    `bias=False` gives every neuron no bias (out = act(sum_i w_i x_i)). `mlp(x)` returns a
-    Value when there is one output, else a list of Values. The same `seed` (and `init`) always
-    gives the same network; `MLP.from_weights` builds one from given matrices instead.
+    Hidden layers use `activation`, the last `output_activation` ("linear" by default), or give
+    `activation` as a list, one per layer. `mlp(x)`: one sample at neuron grain gives a Value
+    (one output) or a list; a batch X (samples x nin) at layer grain gives one Value holding
+    (samples x outputs). The same `seed` (and `init`) always gives the same network.
     """
 
     def __init__(
@@ -455,10 +335,9 @@ class MLP(Module):
         sizes = [nin] + [_positive_int(n, "every MLP layer size") for n in nouts]
         last = len(sizes) - 1
         if isinstance(activation, str):
-            check_activation(activation)
             output_activation = "linear" if output_activation is None else output_activation
-            check_activation(output_activation)
-            per_layer = [activation] * (last - 1) + [output_activation]
+            per_layer = [check_activation(activation)] * (last - 1)
+            per_layer.append(check_activation(output_activation))
             self.activation: str | list[str] = activation
         else:
             if not isinstance(activation, Sequence) or len(activation) != last:
@@ -472,28 +351,26 @@ class MLP(Module):
                     "of activations, the last entry is the output layer's"
                 )
             per_layer = [check_activation(a) for a in activation]
-            self.activation = list(per_layer)
-            output_activation = per_layer[-1]
+            self.activation, output_activation = list(per_layer), per_layer[-1]
         if init not in INITS:
             raise ValueError(f"unknown init {init!r}; choose one of {', '.join(INITS)}")
         rng = make_rng(seed)
-        self.output_activation = output_activation
-        self.init = init
+        self.output_activation, self.init, self.bias = output_activation, init, _flag(bias, "bias")
         self.fused = bool(fused)
-        self.bias = _flag(bias, "bias")
         self.layers = [
-            Layer(
-                sizes[i],
-                sizes[i + 1],
-                per_layer[i],
-                rng,
-                init,
-                fused,
-                label=f"L{i + 1}",
-                bias=self.bias,
-            )
-            for i in range(last)
+            Layer(sizes[k], sizes[k + 1], per_layer[k], rng, init, fused, f"L{k + 1}", self.bias)
+            for k in range(last)
         ]
+
+    def __call__(self, x: Any, grain: str | None = None) -> Any:
+        grain = grain_of(x, grain)
+        for layer in self.layers:
+            x = layer(x, grain)
+        return x[0] if type(x) is list and len(x) == 1 else x
+
+    def named_parameters(self) -> list[tuple[str, Value]]:
+        """`L1.W`, `L1.b`, `L2.W`, ...: one Value per array, layer by layer."""
+        return [pair for layer in self.layers for pair in layer.named_parameters()]
 
     @classmethod
     def from_weights(
@@ -503,30 +380,22 @@ class MLP(Module):
         activations: str | Sequence[str] = "linear",
         fused: bool = True,
     ) -> MLP:
-        """The network a_l = act_l(W_l a_(l-1) + b_l) with the given parameters (copied).
-
-        `weights[l]` has shape (outputs, inputs): row j is neuron j's weights (the `W @ X`
-        convention; a tutorial that writes `X @ W` passes `W.T`), and each matrix's inputs are
-        the previous one's outputs. `biases` is one vector of `outputs` entries per layer, or
-        None (or a list of None) for a network without biases. `activations` is one name for
-        every layer or a list, one per layer.
-        """
+        """The network a_l = act_l(W_l a_(l-1) + b_l) with the given parameters (copied):
+        `weights[l]` (outputs, inputs), `biases[l]` (outputs,) or None for no biases."""
         if isinstance(weights, np.ndarray) or not isinstance(weights, Sequence) or not weights:
             raise ValueError("from_weights needs a non-empty list of weight matrices")
-        matrices = []
-        for layer, w in enumerate(weights, start=1):
-            w = np.asarray(w, dtype=float)
+        matrices = [np.array(w, dtype=float) for w in weights]
+        for k, w in enumerate(matrices, start=1):
             if w.ndim != 2 or 0 in w.shape:
                 raise ValueError(
-                    f"layer {layer}: weights must be a non-empty 2-D (outputs, inputs) matrix, "
+                    f"layer {k}: weights must be a non-empty 2-D (outputs, inputs) matrix, "
                     f"got shape {w.shape}"
                 )
-            if matrices and w.shape[1] != matrices[-1].shape[0]:
+            if k > 1 and w.shape[1] != matrices[k - 2].shape[0]:
                 raise ValueError(
-                    f"layer {layer}: weights of shape {w.shape} read {w.shape[1]} inputs, but "
-                    f"layer {layer - 1} has {matrices[-1].shape[0]} outputs"
+                    f"layer {k}: weights of shape {w.shape} read {w.shape[1]} inputs, but "
+                    f"layer {k - 1} has {matrices[k - 2].shape[0]} outputs"
                 )
-            matrices.append(w)
         if biases is None or all(b is None for b in biases):
             vectors = None
         elif any(b is None for b in biases):
@@ -534,21 +403,18 @@ class MLP(Module):
                 "from_weights: give a bias vector for every layer or for none "
                 "(some layers with and some without biases is not supported)"
             )
+        elif len(biases) != len(matrices):
+            raise ValueError(
+                f"from_weights got {len(matrices)} weight matrices but {len(biases)} bias vectors"
+            )
         else:
-            if len(biases) != len(matrices):
-                raise ValueError(
-                    f"from_weights got {len(matrices)} weight matrices but {len(biases)} "
-                    "bias vectors"
-                )
-            vectors = []
-            for layer, (w, b) in enumerate(zip(matrices, biases), start=1):
-                b = np.asarray(b, dtype=float)
+            vectors = [np.array(b, dtype=float) for b in biases]
+            for k, (w, b) in enumerate(zip(matrices, vectors), start=1):
                 if b.shape not in ((w.shape[0],), (w.shape[0], 1)):
                     raise ValueError(
-                        f"layer {layer}: {w.shape[0]} neurons need {w.shape[0]} biases, "
+                        f"layer {k}: {w.shape[0]} neurons need {w.shape[0]} biases, "
                         f"got shape {b.shape}"
                     )
-                vectors.append(b.reshape(-1))
         if isinstance(activations, str):
             activations = [activations] * len(matrices)
         elif len(activations) != len(matrices):
@@ -563,11 +429,10 @@ class MLP(Module):
             fused=fused,
             bias=vectors is not None,
         )
-        for k, layer in enumerate(model.layers):  # each layer's block at once
-            if vectors is None:
-                layer.block.assign(matrices[k])
-            else:
-                layer.block.assign(np.column_stack([matrices[k], vectors[k]]))
+        for k, layer in enumerate(model.layers):
+            layer.W.data = matrices[k]
+            if vectors is not None:
+                layer.b.data = vectors[k].reshape(-1)  # type: ignore[union-attr]
         return model
 
     @property
@@ -580,50 +445,17 @@ class MLP(Module):
 
     @property
     def activations(self) -> list[str]:
-        """The activation of each layer, first to last."""
         return [layer.activation for layer in self.layers]
 
     def weight_arrays(self) -> list[np.ndarray]:
-        """[W_1, W_2, ...], W_l of shape (outputs, inputs) (copies): what `from_weights` takes."""
+        """[W_1, W_2, ...] (copies), W_l of shape (outputs, inputs): what from_weights takes."""
         return [layer.weight_array() for layer in self.layers]
 
     def bias_arrays(self) -> list[np.ndarray | None]:
-        """[b_1, b_2, ...], b_l of shape (outputs,) (copies), or None for layers without."""
         return [layer.bias_array() for layer in self.layers]
 
-    def forward(self, x: Any) -> Value | list[Value]:
-        xs: list[Any] = as_inputs(x, self.nin)
-        for layer in self.layers:
-            xs = layer(xs)
-        return xs[0] if len(xs) == 1 else xs
-
-    def zero_grad(self) -> None:
-        for layer in self.layers:
-            layer.zero_grad()
-
-    def parameter_blocks(self) -> list[ParameterBlock] | None:
-        """Each layer's `block`, first to last, if together they hold exactly `parameters()`
-        (no parameter swapped for another Value); else None."""
-        if all(layer._whole() for layer in self.layers):
-            return [layer.block for layer in self.layers]
-        return None
-
-    def parameters(self) -> list[Value]:
-        """Layer by layer, neuron by neuron, weights then bias (as `named_parameters`)."""
-        return [p for layer in self.layers for p in layer.parameters()]
-
-    def weights(self) -> list[Value]:
-        return [w for layer in self.layers for w in layer.weights()]
-
-    def named_parameters(self) -> list[tuple[str, Value]]:
-        return [pair for layer in self.layers for pair in layer.named_parameters()]
-
     def config(self) -> dict[str, Any]:
-        """The architecture: what `MLP(**config)` needs to rebuild this network's shape.
-
-        `activation` is a name (with `output_activation`) or a list, one per layer (then no
-        `output_activation`); `bias` appears only when it is False.
-        """
+        """The architecture: what `MLP(**config)` needs to rebuild this network's shape."""
         config: dict[str, Any] = {"nin": self.nin, "nouts": self.nouts}
         if isinstance(self.activation, str):
             config["activation"] = self.activation
@@ -632,10 +464,9 @@ class MLP(Module):
             config["activation"] = list(self.activation)
         if not self.bias:
             config["bias"] = False
+        if not self.fused:
+            config["fused"] = False
         return config
-
-    # `model.save(path)` and `MLP.load(path)` are given by `nn.serialize` (which imports this
-    # module; this one does not import it).
 
     def __iter__(self) -> Iterator[Layer]:
         return iter(self.layers)
@@ -650,13 +481,16 @@ class MLP(Module):
         return f"MLP({sizes}, {acts}{extra}, {self.num_parameters()} parameters)"
 
 
-_JUST_VALUES = frozenset({Value})
-_WEIGHTS, _BIAS = operator.attrgetter("w"), operator.attrgetter("b")
-_FUSED, _ACTIVATION = operator.attrgetter("fused"), operator.attrgetter("activation")
-_LABEL = operator.attrgetter("label")
+def _positive_int(n: Any, what: str) -> int:
+    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
+        raise ValueError(f"{what} must be a positive integer, got {n!r}")
+    return int(n)
 
 
 def _flag(value: Any, what: str) -> bool:
     if not isinstance(value, bool | np.bool_):
         raise TypeError(f"{what} must be True or False, got {value!r}")
     return bool(value)
+
+
+__all__ = ["ACTIVATIONS", "INITS", "MLP", "Layer", "Module", "Neuron", "columns"]

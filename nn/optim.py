@@ -1,9 +1,8 @@
 """Optimizers: `SGD` (with momentum) and `Adam`, PyTorch's names and update formulas.
 
-Each keeps a list of parameters (leaf Values) and, on `step()`, changes every `p.data` using
-`p.grad`; `zero_grad()` sets the grads back to 0. Parameters that make up whole layers (an
-`nn.Layer`'s, which live in its `block` of arrays) are updated a layer at a time in a few NumPy
-calls, with the very same arithmetic per entry as for a single Value. A learning-rate schedule
+Each keeps a list of parameters (leaf Values: numbers, or arrays such as a layer's W) and, on
+`step()`, changes every `p.data` using `p.grad`; `zero_grad()` sets the grads back to 0. The
+same formula serves a number and an array, entry by entry. A learning-rate schedule
 is a function of the step number k (0 for the first step) returning the learning rate for that
 step:
 
@@ -14,11 +13,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable
+from typing import Any
 
 import numpy as np
 
 from autograd import Value
-from autograd.fast import whole_blocks
 from autograd.ieee import quiet
 
 Schedule = Callable[[int], float]
@@ -35,7 +34,11 @@ def linear_decay(start: float, end: float, steps: int) -> Schedule:
 
 
 class Optimizer:
-    """Base class: parameters, a learning rate (or schedule), `step()` and `zero_grad()`."""
+    """Base class: parameters, a learning rate (or schedule), `step()` and `zero_grad()`.
+
+    A parameter is any leaf Value: a number (a neuron's weight) or an array (a layer's W); the
+    same formula updates both, entry by entry. Each step gives an array parameter a new array
+    (a graph that read the old one keeps it)."""
 
     def __init__(
         self, params: Iterable[Value], lr: float, lr_schedule: Schedule | None = None
@@ -46,21 +49,17 @@ class Optimizer:
         for p in self.params:
             if not isinstance(p, Value):
                 raise TypeError(f"parameters must be Values, got {type(p).__name__}")
-        if not isinstance(lr, int | float) or not math.isfinite(lr) or lr < 0:
+        if isinstance(lr, bool) or not isinstance(lr, int | float) or not math.isfinite(lr) or lr < 0:
             raise ValueError(f"lr must be a finite number >= 0, got {lr!r}")
         if lr_schedule is not None and not callable(lr_schedule):
             raise TypeError("lr_schedule must be a function of the step number k returning lr")
-        #: the whole layers among the parameters (updated a layer at a time) and the rest
-        self.blocks, self.loose = whole_blocks(self.params)
         self.base_lr = float(lr)
         self.lr = float(lr)
         self.lr_schedule = lr_schedule
         self.steps = 0  # number of step() calls so far
 
     def zero_grad(self) -> None:
-        for block in self.blocks:
-            block.zero_grad()
-        for p in self.loose:
+        for p in self.params:
             p.grad = 0.0
 
     def _next_lr(self) -> float:
@@ -68,22 +67,36 @@ class Optimizer:
             self.lr = float(self.lr_schedule(self.steps))
         return self.lr
 
-    def _grads(self) -> list[float]:
-        """The grads of the parameters outside whole layers (`loose`), checked to be numbers."""
-        grads = [p.grad for p in self.loose]
-        if not _JUST_FLOATS.issuperset(map(type, grads)):  # one C-level pass over the types
-            p = next(p for p in self.loose if type(p.grad) is not float)
-            raise TypeError(
-                f"parameter {p.label or p!r} has a batched gradient; parameters must be "
-                "scalar Values"
-            )
+    def _grads(self) -> list[Any]:
+        """Every parameter's grad, checked to have its parameter's shape."""
+        grads = [p.grad for p in self.params]
+        for p, g in zip(self.params, grads):
+            if type(g) is not float and (type(p.data) is float or g.shape != p.data.shape):
+                raise TypeError(
+                    f"parameter {p.label or p!r} holds {_what(p.data)} but its gradient is "
+                    f"{_what(g)}: a parameter's gradient has its shape"
+                )
         return grads
+
+    def _set(self, p: Value, new: Any) -> None:
+        """p.data = new: an array made read-only, so that the next graph may hold it as it is."""
+        if type(new) is not float and type(p.data) is not float:
+            new = np.asarray(new, dtype=float)
+            new.flags.writeable = False
+        elif type(p.data) is float:
+            new = float(new)
+        p.data = new
 
     def step(self) -> None:
         raise NotImplementedError
 
 
-_JUST_FLOATS = frozenset({float})
+def _what(x: Any) -> str:
+    return "a number" if type(x) is float else f"an array of shape {x.shape}"
+
+
+def _sqrt(x: Any) -> Any:
+    return math.sqrt(x) if type(x) is float else np.sqrt(x)
 
 
 class SGD(Optimizer):
@@ -104,29 +117,15 @@ class SGD(Optimizer):
         if not 0.0 <= momentum < 1.0:
             raise ValueError(f"momentum must be in [0, 1), got {momentum}")
         self.momentum = float(momentum)
-        self.velocity = [0.0] * len(self.loose)  # v of each loose parameter
-        self.block_velocity = [np.zeros(block.shape) for block in self.blocks] if momentum else []
+        self.velocity: list[Any] = [0.0] * len(self.params)  # v of each parameter
 
     def step(self) -> None:
-        lr = self._next_lr()
-        grads = self._grads()
-        mu = self.momentum
+        lr, mu = self._next_lr(), self.momentum
         with quiet():  # (inf and nan as the floats give them, without NumPy's warnings)
-            for i, block in enumerate(self.blocks):  # a layer at a time, the same arithmetic
-                g = block.grads
+            for i, (p, g) in enumerate(zip(self.params, self._grads())):
                 if mu:
-                    v = self.block_velocity[i]
-                    v *= mu
-                    v += g
-                    g = v
-                block.values = block.values - lr * g
-        if mu:
-            velocity = self.velocity
-            for i, g in enumerate(grads):
-                velocity[i] = mu * velocity[i] + g
-            grads = velocity
-        for p, g in zip(self.loose, grads):
-            p.data -= lr * g
+                    g = self.velocity[i] = mu * self.velocity[i] + g
+                self._set(p, p.data - lr * g)
         self.steps += 1
 
 
@@ -154,34 +153,21 @@ class Adam(Optimizer):
             raise ValueError(f"eps must be > 0, got {eps}")
         self.betas = (float(b1), float(b2))
         self.eps = float(eps)
-        self.m = [0.0] * len(self.loose)  # the moments of each loose parameter
-        self.v = [0.0] * len(self.loose)
-        self.block_m = [np.zeros(block.shape) for block in self.blocks]  # of each whole layer
-        self.block_v = [np.zeros(block.shape) for block in self.blocks]
+        self.m: list[Any] = [0.0] * len(self.params)  # the moments of each parameter
+        self.v: list[Any] = [0.0] * len(self.params)
 
     def step(self) -> None:
         lr = self._next_lr()
-        grads = self._grads()
         b1, b2 = self.betas
         t = self.steps + 1
-        correction1 = 1.0 - b1**t
-        correction2 = 1.0 - b2**t
-        with quiet():  # (inf and nan as the floats give them, without NumPy's warnings)
-            for block, m, v in zip(self.blocks, self.block_m, self.block_v):
-                g = block.grads  # a layer at a time, in the order the loop below computes
-                m *= b1
-                m += (1.0 - b1) * g
-                v *= b2
-                v += (1.0 - b2) * (g * g)
-                block.values = block.values - lr * (m / correction1) / (
-                    np.sqrt(v / correction2) + self.eps
-                )
-        for i, (p, g) in enumerate(zip(self.loose, grads)):
-            self.m[i] = b1 * self.m[i] + (1.0 - b1) * g
-            self.v[i] = b2 * self.v[i] + (1.0 - b2) * (g * g)
-            m_hat = self.m[i] / correction1
-            v_hat = self.v[i] / correction2
-            p.data -= lr * m_hat / (math.sqrt(v_hat) + self.eps)
+        correction1, correction2 = 1.0 - b1**t, 1.0 - b2**t
+        with quiet():
+            for i, (p, g) in enumerate(zip(self.params, self._grads())):
+                self.m[i] = b1 * self.m[i] + (1.0 - b1) * g
+                self.v[i] = b2 * self.v[i] + (1.0 - b2) * (g * g)
+                m_hat = self.m[i] / correction1
+                v_hat = self.v[i] / correction2
+                self._set(p, p.data - lr * m_hat / (_sqrt(v_hat) + self.eps))
         self.steps += 1
 
 
@@ -207,8 +193,6 @@ class AdamW(Adam):
     def step(self) -> None:
         shrink = 1.0 - self._next_lr() * self.weight_decay  # (Adam's step reads the same lr)
         with quiet():
-            for block in self.blocks:
-                block.values = block.values * shrink
-        for p in self.loose:
-            p.data *= shrink
+            for p in self.params:
+                self._set(p, p.data * shrink)
         super().step()

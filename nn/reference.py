@@ -20,7 +20,7 @@ and no db_l.
 
 `ReferenceMLP.from_mlp(mlp)` copies an `nn.MLP`'s weights; `loss_and_gradients(X, y, ...)`
 takes X of shape (samples, features) like the engine and returns the loss and the gradient of
-every parameter in `mlp.parameters()` order (layer by layer, neuron by neuron, weights, bias).
+every parameter in `mlp.parameters()` order (layer by layer: W row by row, then b).
 """
 
 from __future__ import annotations
@@ -150,13 +150,13 @@ class ReferenceMLP:
 
     @classmethod
     def from_mlp(cls, mlp: Any) -> ReferenceMLP:
-        """Copy the weights of an `nn.MLP` (reads `mlp.layers[l].neurons[j].w/.b` data only)."""
+        """Copy the weights of an `nn.MLP` (reads each layer's `W.data` and `b.data` only)."""
         parameters = {}
         activations = []
         for l, layer in enumerate(mlp.layers, start=1):  # noqa: E741
-            parameters[f"W{l}"] = np.array([[w.data for w in n.w] for n in layer.neurons])
-            if all(n.b is not None for n in layer.neurons):
-                parameters[f"b{l}"] = np.array([[n.b.data] for n in layer.neurons])
+            parameters[f"W{l}"] = np.array(layer.W.data, dtype=float)
+            if layer.b is not None:
+                parameters[f"b{l}"] = np.array(layer.b.data, dtype=float).reshape(-1, 1)
             activations.append(layer.activation)
         return cls(parameters, activations)
 
@@ -230,16 +230,15 @@ class ReferenceMLP:
 
     # -- parameters in engine order ---------------------------------------------------------
     def flatten(self, arrays: dict[str, np.ndarray] | None = None, prefix: str = "") -> np.ndarray:
-        """W_l row j then b_l[j] (if the layer has biases), layer by layer: the order of
-        `mlp.parameters()`."""
+        """W_l (row by row) then b_l (if the layer has biases), layer by layer: the order of
+        `mlp.parameters()` ([L1.W, L1.b, L2.W, ...]), each array flattened."""
         arrays = self.parameters if arrays is None else arrays
         flat = []
         for l in range(1, self.L + 1):  # noqa: E741
             W, b = arrays[f"{prefix}W{l}"], arrays.get(f"{prefix}b{l}")
-            for j in range(W.shape[0]):
-                flat.extend(W[j])
-                if b is not None:
-                    flat.append(b[j, 0])
+            flat.extend(W.ravel())
+            if b is not None:
+                flat.extend(b.ravel())
         return np.array(flat)
 
     # -- optimizers (the formulas of nn.optim) ----------------------------------------------

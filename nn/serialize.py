@@ -26,6 +26,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 import autograd
 from autograd.files import atomic_write
 
@@ -57,7 +59,7 @@ def to_dict(model: MLP) -> dict[str, Any]:
     """The JSON-ready content of a model file."""
     if not isinstance(model, MLP):
         raise TypeError(f"save() takes an nn.MLP, got {type(model).__name__}")
-    parameters = model.state_dict()
+    parameters = dict(zip(parameter_names([model.nin, *model.nouts], model.bias), _numbers(model)))
     bad = [name for name, v in parameters.items() if not math.isfinite(v)]
     if bad:
         raise ValueError(
@@ -131,7 +133,10 @@ def from_dict(content: Any, source: str = "model file", verify: bool = True) -> 
     bias = architecture.get("bias", True)
     if not isinstance(bias, bool):
         raise fail(f"architecture 'bias' must be true or false, got {bias!r}")
-    known = {"nin", "nouts", "activation", "output_activation", "bias"}
+    fused = architecture.get("fused", True)
+    if not isinstance(fused, bool):
+        raise fail(f"architecture 'fused' must be true or false, got {fused!r}")
+    known = {"nin", "nouts", "activation", "output_activation", "bias", "fused"}
     unknown = sorted(set(architecture) - known)
     if unknown:
         raise fail(f"architecture has unknown field(s): {', '.join(unknown)}")
@@ -177,9 +182,33 @@ def from_dict(content: Any, source: str = "model file", verify: bool = True) -> 
             activation=activation,
             output_activation=architecture.get("output_activation"),
             bias=bias,
+            fused=fused,
         )
-        model.load_state_dict({n: float(parameters[n]) for n in expected})
+        _assign(model, [float(parameters[n]) for n in expected])
     return model
+
+
+def _numbers(model: MLP) -> list[float]:
+    """Every parameter's number in the file's order: layer by layer, neuron by neuron (row j of
+    W, then b_j)."""
+    numbers: list[float] = []
+    for layer in model.layers:
+        rows = layer.W.data if layer.b is None else np.column_stack([layer.W.data, layer.b.data])
+        numbers.extend(rows.ravel().tolist())
+    return numbers
+
+
+def _assign(model: MLP, numbers: list[float]) -> None:
+    """The inverse of `_numbers`: each layer's W and b from the file's order."""
+    start = 0
+    for layer in model.layers:
+        k, n = layer.nout, layer.nin
+        m = n + (layer.b is not None)
+        rows = np.array(numbers[start : start + k * m]).reshape(k, m)
+        start += k * m
+        layer.W.data = rows[:, :n].copy()
+        if layer.b is not None:
+            layer.b.data = rows[:, n].copy()
 
 
 def parameter_names(sizes: list[int], bias: bool = True) -> Iterator[str]:

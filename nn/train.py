@@ -2,12 +2,14 @@
 
 One training step is: build the loss graph (`build_loss`), zero the gradients, `backward()`,
 and let the optimizer change the parameters. By default the whole mini-batch goes through the
-graph of one sample: each input feature is one *batched* Value (its data a column of X), so
-the graph has the size of one sample's and NumPy does the per-sample arithmetic.
+network at layer grain: each layer is one node (`autograd.layer`), the loss one more, and
+backward's one loop runs them. `grain="neuron"` builds the same step with a node per neuron
+(each holding one number per sample), `batched=False` one graph per sample: the same numbers.
 """
 
 from __future__ import annotations
 
+import math
 import sys
 import time
 from collections.abc import Callable
@@ -50,12 +52,12 @@ class History:
         }
 
 
-def forward(model: Module, X: np.ndarray, batched: bool = True) -> Any:
-    """The model's outputs for every row of X: batched (one graph, Values holding columns) or
-    one graph per sample (a list with one output per row)."""
+def forward(model: Module, X: np.ndarray, batched: bool = True, grain: str = "layer") -> Any:
+    """The model's outputs for every row of X: batched (one graph for the batch, at `grain`)
+    or one graph per sample (a list with one output per row)."""
     if batched:
-        return model(columns(X))
-    return [model([float(v) for v in row]) for row in np.asarray(X, dtype=float)]
+        return model(np.asarray(X, dtype=float), grain=grain)
+    return [model([float(v) for v in row], grain=grain) for row in np.asarray(X, dtype=float)]
 
 
 def build_loss(
@@ -66,16 +68,16 @@ def build_loss(
     l2: float = 0.0,
     batched: bool = True,
     parameters: list[Value] | None = None,
+    grain: str = "layer",
 ) -> tuple[Value, Any]:
     """The graph of one training step: (loss(outputs, y) + l2 * sum p**2, outputs).
 
-    The loss functions take either form of outputs (batched or per sample), so this is the
-    one place that decides how the graph is built. `parameters`: the Values the penalty
-    covers; None (the default) means the model's, read from its layers' arrays.
-    """
-    outputs = forward(model, X, batched)
+    The loss functions take every form of outputs (a layer's matrix, batched Values, one per
+    sample), so this is the one place that decides how the graph is built. `parameters`: the
+    Values the penalty covers (None: the model's)."""
+    outputs = forward(model, X, batched, grain)
     total = loss(outputs, y)
-    if l2:  # (the model itself: its layers' arrays, while they hold its parameters)
+    if l2:
         total = total + losses_module.l2(model if parameters is None else parameters, l2)
     return total, outputs
 
@@ -84,7 +86,10 @@ def scores_of(outputs: Any) -> np.ndarray:
     """The numbers in outputs (either form): shape (samples,) for one output, else
     (samples, outputs)."""
     if isinstance(outputs, Value):
-        return np.atleast_1d(np.asarray(outputs.data, dtype=float))
+        data = np.asarray(outputs.data, dtype=float)
+        if data.ndim == 2:  # a layer's matrix: (samples, outputs)
+            return data[:, 0] if data.shape[1] == 1 else data
+        return np.atleast_1d(data)
     if outputs and isinstance(outputs[0], Value) and outputs[0].is_batched:
         return np.column_stack([o.data for o in outputs])  # one batched Value per output
     rows = [[o.data] if isinstance(o, Value) else [v.data for v in o] for o in outputs]
@@ -100,7 +105,7 @@ def predict(model: Module, X: np.ndarray, classes: bool = False) -> np.ndarray:
     if X.ndim == 1:
         X = X[None, :]
     with autograd.no_grad():
-        outputs = forward(model, X, batched=True)
+        outputs = forward(model, X, batched=True, grain="layer")
     scores = scores_of(outputs)
     if scores.ndim == 1 and len(scores) != len(X):  # constant output of a network: broadcast
         scores = np.broadcast_to(scores, (len(X),)).copy()
@@ -207,6 +212,7 @@ def fit(
     threshold: float | None = None,
     progress: bool | None = None,
     callback: Callable[[int, History], Any] | None = None,
+    grain: str = "layer",
 ) -> History:
     """Train `model` on (X, y) and return the History (loss and accuracy per epoch).
 
@@ -216,21 +222,39 @@ def fit(
       with learning rate `lr`.
     - `batch_size` None: one full batch per epoch (one step); else shuffled mini-batches
       (order fixed by `seed`).
-    - `batched`: push each batch through one graph of batched Values (fast); False builds one
-      graph per sample (the same numbers, for stepping through).
+    - `grain`: "layer" (the default: each layer one node on the whole batch) or "neuron" (a
+      node per neuron, each holding one number per sample); `batched=False` builds one graph
+      per sample instead (the same numbers, for stepping through).
     - `progress`: None shows a bar only when stderr is a terminal; True/False force it.
     - `callback(epoch, history)` runs after each epoch; returning True stops training.
     """
+    if not autograd.is_recording():
+        raise RuntimeError(
+            "nn.fit() inside no_grad(): no graph is recorded there, so nothing would train; "
+            "call it outside the no_grad() block"
+        )
     X = np.asarray(X, dtype=float)
     y = np.asarray(y)
     if loss not in ("cross_entropy", losses_module.cross_entropy):  # (class indices stay ints)
         y = y.astype(float)
-    if X.ndim != 2:
-        raise ValueError(f"X must be 2-D (samples, features), got shape {X.shape}")
+    if X.ndim != 2 or len(X) == 0:
+        raise ValueError(f"X must be 2-D (samples, features) with a sample, got shape {X.shape}")
     if len(X) != len(y):
         raise ValueError(f"X has {len(X)} samples but y has {len(y)}")
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+    if isinstance(epochs, bool) or not isinstance(epochs, int | np.integer) or epochs < 1:
         raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
+    if batch_size is not None and (
+        isinstance(batch_size, bool) or not isinstance(batch_size, int | np.integer) or batch_size < 1
+    ):
+        raise ValueError(f"batch_size must be a positive integer or None, got {batch_size!r}")
+    if isinstance(l2, bool) or not isinstance(l2, int | float) or not 0.0 <= l2 < math.inf:
+        raise ValueError(f"l2 must be a finite number >= 0, got {l2!r}")
+    if grain not in ("layer", "neuron"):
+        raise ValueError(f"grain must be 'layer' or 'neuron', got {grain!r}")
+    if callback is not None and not callable(callback):
+        raise TypeError(f"callback must be a function (epoch, history), got {callback!r:.40}")
+    if validation_data is not None:
+        validation_data = _validation(validation_data, X.shape[1])
     loss_fn, loss_threshold = losses_module.get_loss(loss)
     if threshold is None:
         threshold = loss_threshold
@@ -246,10 +270,11 @@ def fit(
                 for Xb, yb in minibatches(
                     X, y, batch_size, shuffle and batch_size is not None, rng
                 ):
-                    with autograd.tape():  # backward reads the step's nodes off the tape
-                        loss_value, outputs = build_loss(model, Xb, yb, loss_fn, l2, batched)
-                        opt.zero_grad()
-                        loss_value.backward()
+                    loss_value, outputs = build_loss(
+                        model, Xb, yb, loss_fn, l2, batched, grain=grain
+                    )
+                    opt.zero_grad()
+                    loss_value.backward()
                     opt.step()
                     total += loss_value.data * len(Xb)
                     count += len(Xb)
@@ -272,3 +297,17 @@ def fit(
     finally:
         bar.close()
     return history
+
+
+def _validation(data: Any, features: int) -> tuple[np.ndarray, np.ndarray]:
+    """validation_data checked before the first step: (X, y) with `features` columns."""
+    if not isinstance(data, tuple | list) or len(data) != 2:
+        raise ValueError("validation_data must be a pair (X, y)")
+    Xv, yv = np.asarray(data[0], dtype=float), np.asarray(data[1])
+    if Xv.ndim != 2 or Xv.shape[1] != features or len(Xv) == 0:
+        raise ValueError(
+            f"validation_data's X must be (samples, {features}) with a sample, got {Xv.shape}"
+        )
+    if len(yv) != len(Xv):
+        raise ValueError(f"validation_data: X has {len(Xv)} samples but y has {len(yv)}")
+    return Xv, yv

@@ -1,0 +1,450 @@
+"""A network's two grains, as rows of the table of operations.
+
+**Neuron grain.** `linear(ws, xs, b, activation)` is one node for a whole neuron,
+out = act(b + sum_i w_i x_i), with parents (w_1..w_n, x_1..x_n, b) and local derivatives
+
+    d out/d w_i = act'(z) x_i,   d out/d x_i = act'(z) w_i,   d out/d b = act'(z)
+
+(act(z) and act'(z) from the activation's own row).
+
+**Layer grain.** `layer(X, W, b, activation)` is one node for a whole layer on a batch:
+
+    Z = X W^T + b,   out = act(Z)     X: samples x inputs, W: neurons x inputs, b: neurons
+
+with parents (X, W, b). With G = d loss/d out (samples x neurons), backward's own line
+`parent.grad += local * node.grad` gives each parent its share, because each local derivative
+here is an object whose product with G is that share, S = act'(Z) * G computed once:
+
+    X.grad += S W        W.grad += S^T X        b.grad += S^T 1 (the column sums of S)
+
+These are the neuron grain's numbers summed: W.grad[j, i] = sum over samples s of
+act'(z_sj) G_sj x_si, each sample's d out/d w_ji times its gradient. The losses over a batch
+(`hinge`, `mse`, `binary_cross_entropy`, `bce_with_logits`, `cross_entropy`) and the L2 penalty
+of matrices (`squared_norms`) are rows too, so a layer-grain step is a handful of nodes that
+backward's one loop runs. `Entry` is the bridge back: a leaf Value that is one number of a
+layer's W, so both grains read and write one set of numbers.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from collections.abc import Sequence
+from typing import Any
+
+from . import ops
+from .value import LEAF, Value, _as_value, _batch_node, array_node, make, settled
+
+ACTIVATIONS = ("linear", "relu", "tanh", "sigmoid")
+SLOPE = {  # act'(z), as the activation's row writes it
+    "linear": "1",
+    "relu": "(1 if z > 0 else 0)",
+    "tanh": "(1 - tanh(z)^2)",
+    "sigmoid": "sigmoid(z) * (1 - sigmoid(z))",
+}
+
+
+def check_activation(activation: str) -> str:
+    if activation not in ACTIVATIONS:
+        raise ValueError(
+            f"unknown activation {activation!r}; choose one of {', '.join(ACTIVATIONS)}"
+        )
+    return activation
+
+
+def _activate(activation: str, z: Any) -> tuple[Any, Any]:
+    """(act(z), act'(z)) from the activation's own row (linear: z and 1)."""
+    if activation == "linear":
+        return z, 1.0
+    out, (slope,) = ops.OPERATIONS[activation].compute(z)
+    return out, slope
+
+
+# ---------------------------------------------------------------------------------------------
+# Neuron grain: one node per neuron
+
+
+def _neuron_compute(activation: str):
+    def compute(*operands: Any) -> tuple[Any, tuple]:
+        n = (len(operands) - 1) // 2
+        ws, xs, b = operands[:n], operands[n : 2 * n], operands[2 * n]
+        # z = b + w_1 x_1 + ... + w_n x_n, left to right as the neuron of `*` and `+` adds it
+        z = sum(map(operator.mul, ws, xs), b)
+        if activation == "relu" and type(z) is float:  # (the scalar case in a few steps)
+            if z > 0.0:
+                return z, (*xs, *ws, 1.0)
+            if -math.inf < z:  # finite: every x_i and w_i is, and 0.0 * each is a zero
+                return 0.0, (0.0,) * (2 * n + 1)
+        out, d = _activate(activation, z)
+        if activation == "linear":
+            return out, (*xs, *ws, 1.0)
+        return out, (*[d * x for x in xs], *[d * w for w in ws], d)
+
+    return compute
+
+
+def _neuron_row(activation: str) -> ops.Operation:
+    name = "linear" if activation == "linear" else f"{activation}(linear)"
+    slope = SLOPE[activation]
+
+    def write(names: list[str]) -> str:
+        n = (len(names) - 1) // 2
+        terms = " + ".join(f"{w}*{x}" for w, x in zip(names[:n], names[n : 2 * n]))
+        z = f"{names[-1]} + {terms}" if terms else names[-1]
+        return z if activation == "linear" else f"{activation}({z})"
+
+    def derive(i: int, names: list[str]) -> str:
+        n = (len(names) - 1) // 2
+        factor = names[n + i] if i < n else names[i - n] if i < 2 * n else "1"
+        if activation == "linear":
+            return factor
+        return slope if factor == "1" else f"{slope} * {factor}"
+
+    return ops.Operation(name, write, derive, _neuron_compute(activation))
+
+
+LINEAR_OPS = {a: ops.register(_neuron_row(a)).name for a in ACTIVATIONS}
+
+
+def linear(
+    weights: Sequence[Any], inputs: Sequence[Any], bias: Any = 0.0, activation: str = "linear"
+) -> Value:
+    """One node for a whole neuron: act(bias + sum_i weights[i] * inputs[i]).
+
+    Parents are (w_1..w_n, x_1..x_n, b); d/dw_i = act'(z) x_i, d/dx_i = act'(z) w_i, d/db =
+    act'(z). The same value and gradients as the neuron built from `*`, `+` and the
+    activation's node (`fused=False` in `nn`).
+    """
+    op = LINEAR_OPS[check_activation(activation)]
+    if len(weights) != len(inputs):
+        raise ValueError(f"linear() got {len(weights)} weights but {len(inputs)} inputs")
+    parents = tuple(map(_as_value, (*weights, *inputs, bias)))
+    operands = [p.data for p in parents]
+    if not _FLOATS.issuperset(map(type, operands)):  # a batch: elementwise, one shape
+        return _batch_node(ops.OPERATIONS[op], parents)
+    data, local_grads = ops.OPERATIONS[op].compute(*operands)
+    return make(data, parents, local_grads, op)
+
+
+_FLOATS = frozenset({float})
+
+
+# ---------------------------------------------------------------------------------------------
+# Layer grain: one node per layer
+
+
+class Shares:
+    """What a layer node's three rules share: act'(Z), its inputs X and weights W, and
+    S = act'(Z) * G, computed once per gradient G (the node's, in one backward pass)."""
+
+    __slots__ = ("slope", "X", "W", "G", "S")
+
+    def __init__(self, slope: Any, X: Any, W: Any) -> None:
+        self.slope, self.X, self.W, self.G, self.S = slope, X, W, None, None
+
+    def scaled(self, G: Any) -> Any:
+        """S = act'(Z) * G (G itself for a linear layer: its slope is 1)."""
+        if G is not self.G:
+            self.G = G
+            self.S = G if type(self.slope) is float else self.slope * G
+        return self.S
+
+
+class LayerRule:
+    """d layer/d parent as an object: `rule * G` is the parent's share of the gradient G.
+
+    `parent` is "X" (S W), "W" (S^T X) or "b" (S^T 1, the column sums of S). Each product is a
+    fresh array."""
+
+    __slots__ = ("shares", "parent")
+    FORMULAS = {"X": "S W", "W": "S^T X", "b": "S^T 1"}
+
+    def __init__(self, shares: Shares, parent: str) -> None:
+        self.shares, self.parent = shares, parent
+
+    def __mul__(self, G: Any) -> Any:
+        shares = self.shares
+        S = shares.scaled(G)
+        if self.parent == "W":
+            return S.T @ shares.X
+        if self.parent == "b":
+            return _ones(len(S)) @ S
+        W = shares.W
+        return S * W if len(W) == 1 else S @ W  # (one neuron: a broadcast, not a product)
+
+    __rmul__ = __mul__
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """The shape of the share: the parent's."""
+        X, W = self.shares.X, self.shares.W
+        return {"X": X.shape, "W": W.shape, "b": W.shape[:1]}[self.parent]
+
+    def __repr__(self) -> str:
+        return f"{self.FORMULAS[self.parent]}  (S = G * act'(Z); a {_shape(self.shape)} share)"
+
+
+def _shape(shape: tuple) -> str:
+    return "x".join(map(str, shape))
+
+
+_ONES: dict[int, Any] = {}
+
+
+def _ones(n: int) -> Any:
+    """A read-only vector of n ones (S^T 1 as one product), made once per n."""
+    ones = _ONES.get(n)
+    if ones is None:
+        if len(_ONES) >= 16:  # (batches of many sizes: keep a few)
+            _ONES.clear()
+        ones = _ONES[n] = ops.use_numpy().ones(n)
+        ones.flags.writeable = False
+    return ones
+
+
+def _layer_compute(activation: str):
+    def compute(X: Any, W: Any, b: Any = None) -> tuple[Any, tuple]:
+        Z = X @ W.T
+        if b is not None:
+            Z += b
+        out, slope = _activate(activation, Z)
+        shares = Shares(slope, X, W)
+        rules = (LayerRule(shares, "X"), LayerRule(shares, "W"))
+        return out, rules if b is None else (*rules, LayerRule(shares, "b"))
+
+    return compute
+
+
+def _layer_row(activation: str) -> ops.Operation:
+    name = "layer" if activation == "linear" else f"{activation}(layer)"
+
+    def write(names: list[str]) -> str:
+        z = f"{names[0]} {names[1]}^T" + (f" + {names[2]}" if len(names) > 2 else "")
+        return z if activation == "linear" else f"{activation}({z})"
+
+    def derive(i: int, names: list[str]) -> str:
+        formula = ("S {1}", "S^T {0}", "S^T 1")[i].format(*names)
+        act = "" if activation == "linear" else f" * {activation}'(Z)"
+        return f"{formula}, S = G{act}"
+
+    return ops.Operation(name, write, derive, _layer_compute(activation))
+
+
+LAYER_OPS = {a: ops.register(_layer_row(a)).name for a in ACTIVATIONS}
+
+
+def layer(X: Any, W: Value, b: Value | None = None, activation: str = "linear") -> Value:
+    """One node for a whole layer on a batch: act(X W^T + b), shape (samples, neurons).
+
+    `X` (samples x inputs) is a Value (a previous layer's node, or the data: a constant) or an
+    array (made a constant); `W` (neurons x inputs) and `b` (neurons) are Values holding arrays.
+    The local derivatives are the rules S W, S^T X and S^T 1 (see the module's docstring)."""
+    op = LAYER_OPS[check_activation(activation)]
+    X = X if isinstance(X, Value) else Value(X, "X", requires_grad=False)
+    parents = (X, W) if b is None else (X, W, b)
+    data = settled(parents)
+    x, w = data[0], data[1]
+    if getattr(x, "ndim", 0) != 2 or getattr(w, "ndim", 0) != 2 or x.shape[1] != w.shape[1]:
+        raise ValueError(
+            f"layer(): X must be (samples, {_cols(w)}) and W (neurons, inputs); got X of shape "
+            f"{getattr(x, 'shape', 'a number')} and W of shape {getattr(w, 'shape', 'a number')}"
+        )
+    if b is not None and getattr(data[2], "shape", None) != w.shape[:1]:
+        raise ValueError(f"layer(): b must hold {len(w)} biases, got {getattr(data[2], 'shape', 1)}")
+    return array_node(ops.OPERATIONS[op], parents, data)
+
+
+def _cols(w: Any) -> str:
+    return str(w.shape[1]) if getattr(w, "ndim", 0) == 2 else "inputs"
+
+
+# ---------------------------------------------------------------------------------------------
+# Losses over a batch and the L2 penalty of matrices: one node each
+
+
+def _loss_row(name: str, compute: Any, expression: str, derivative: str) -> ops.Operation:
+    return ops.register(
+        ops.Operation(
+            name,
+            lambda names: expression.format(*names),
+            lambda i, names: derivative.format(*names) if i == 0 else "0 (the targets)",
+            compute,
+        )
+    )
+
+
+def _mse(P: Any, Y: Any) -> tuple[float, tuple]:
+    """L = mean over every entry of (P - Y)^2; dL/dP = 2 (P - Y) / N."""
+    D = P - Y
+    return float((D * D).sum()) / D.size, ((2.0 / D.size) * D, 0.0)
+
+
+def _hinge(S: Any, Y: Any) -> tuple[float, tuple]:
+    """L = mean of relu(1 - Y S); dL/dS = -Y / N where the margin Y S < 1, else 0."""
+    np = ops.np
+    margin = 1.0 - Y * S
+    return float(np.maximum(margin, 0.0).sum()) / S.size, (
+        np.where(margin > 0.0, -Y / S.size, 0.0),
+        0.0,
+    )
+
+
+EPS = 1e-12  # probabilities are clamped to [EPS, 1 - EPS] so that log stays finite
+
+
+def _bce(P: Any, Y: Any) -> tuple[float, tuple]:
+    """q = clamp(P, eps, 1 - eps); L = -mean(Y log q + (1 - Y) log(1 - q));
+    dL/dP = (q - Y) / (N q (1 - q)) where eps < P <= 1 - eps, else 0 (as the clamp's relus)."""
+    np = ops.np
+    q = np.clip(P, EPS, 1.0 - EPS)
+    loss = -float((Y * np.log(q) + (1.0 - Y) * np.log(1.0 - q)).sum()) / P.size
+    inside = (P > EPS) & (P <= 1.0 - EPS)
+    return loss, (np.where(inside, (q - Y) / (P.size * q * (1.0 - q)), 0.0), 0.0)
+
+
+def _bce_with_logits(Z: Any, Y: Any) -> tuple[float, tuple]:
+    """L = mean(softplus(z) - y z), softplus(z) = max(z, 0) + log(1 + e^-|z|) (never overflows);
+    dL/dz = (sigmoid(z) - y) / N."""
+    np = ops.np
+    softplus = np.maximum(Z, 0.0) + np.log1p(np.exp(-np.abs(Z)))
+    sigmoid, _ = ops.OPERATIONS["sigmoid"].compute(Z)
+    return float((softplus - Y * Z).sum()) / Z.size, ((sigmoid - Y) / Z.size, 0.0)
+
+
+def _cross_entropy(Z: Any, T: Any) -> tuple[float, tuple]:
+    """L = mean over samples of -log_softmax(z)[t], log_softmax(z) = (z - m) - log(sum
+    exp(z - m)), m = max z (exact at huge equal logits); dL/dZ = (softmax(Z) - onehot) / B."""
+    np = ops.np
+    m = Z.max(axis=1, keepdims=True)
+    shifted = Z - np.where(np.isfinite(m), m, 0.0)
+    log_softmax = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    rows = np.arange(len(Z))
+    targets = T.astype(int)
+    loss = -float(log_softmax[rows, targets].sum()) / len(Z)
+    grad = np.exp(log_softmax)
+    grad[rows, targets] -= 1.0
+    return loss, (grad / len(Z), 0.0)
+
+
+LOSS_OPS = {
+    "mse": _loss_row("mse", _mse, "mean(({0} - {1})^2)", "2 ({0} - {1}) / N"),
+    "hinge": _loss_row("hinge", _hinge, "mean(relu(1 - {1} {0}))", "-{1} / N where {1} {0} < 1"),
+    "bce": _loss_row(
+        "bce",
+        _bce,
+        "-mean({1} log {0} + (1 - {1}) log(1 - {0}))",
+        "({0} - {1}) / (N {0} (1 - {0}))",
+    ),
+    "bce_with_logits": _loss_row(
+        "bce_with_logits",
+        _bce_with_logits,
+        "mean(softplus({0}) - {1} {0})",
+        "(sigmoid({0}) - {1}) / N",
+    ),
+    "cross_entropy": _loss_row(
+        "cross_entropy",
+        _cross_entropy,
+        "mean(-log_softmax({0})[{1}])",
+        "(softmax({0}) - onehot({1})) / B",
+    ),
+}
+
+
+def batch_loss(name: str, predictions: Value, targets: Any) -> Value:
+    """The loss `name` of a layer's outputs (samples x outputs) against targets, as one node;
+    the targets are a constant parent `y`. Cross-entropy takes class indices, one per sample."""
+    row = LOSS_OPS[name]
+    P = settled((predictions,))[0]
+    y = targets if isinstance(targets, Value) else Value(targets, "y", requires_grad=False)
+    Y = settled((y,))[0]
+    if name == "cross_entropy":
+        expected: tuple = (len(P),)
+    else:
+        expected = P.shape
+        if getattr(Y, "shape", None) == (len(P),) and P.shape == (len(P), 1):
+            y = Value(Y.reshape(-1, 1), y.label or "y", requires_grad=False)
+            Y = y.data
+    if getattr(Y, "shape", None) != expected:
+        raise ValueError(
+            f"{name}: predictions of shape {P.shape} need targets of shape {expected}, got "
+            f"{getattr(Y, 'shape', 'a number')}"
+        )
+    return array_node(row, (predictions, y), [P, Y])
+
+
+def _squared_norms(*arrays: Any) -> tuple[float, tuple]:
+    """sum over every array of every entry squared; d/dA = 2 A."""
+    total = 0.0
+    for a in arrays:
+        flat = a.ravel()
+        total += float(flat @ flat)
+    return total, tuple(a + a for a in arrays)
+
+
+SQUARED_NORMS = ops.register(
+    ops.Operation(
+        "squared_norms",
+        lambda names: " + ".join(f"||{n}||^2" for n in names),
+        lambda i, names: f"2 * {names[i]}",
+        _squared_norms,
+    )
+)
+
+
+def squared_norms(values: Sequence[Value]) -> Value:
+    """||A_1||^2 + ... + ||A_n||^2 (every entry squared) as one node: an L2 penalty of matrices."""
+    parents = tuple(values)
+    if not parents:
+        raise ValueError("squared_norms() of no values: give at least one")
+    return array_node(SQUARED_NORMS, parents)
+
+
+# ---------------------------------------------------------------------------------------------
+# The bridge: one number of a layer's array, as a leaf Value
+
+
+class Entry(Value):
+    """A leaf Value that is one number of an array Value (weight i of neuron j is entry (j, i)
+    of its layer's W): `data` and `grad` read and write that entry, so the neuron grain and the
+    layer grain see one set of numbers. Setting `data` gives the array a new copy first if a
+    graph holds it (the engine's arrays never change under a graph)."""
+
+    __slots__ = ("source", "index")
+
+    def __init__(self, source: Value, index: int, label: str = "") -> None:
+        self.source, self.index = source, index  # the flat index of the entry
+        self.label, self.requires_grad = label, True
+        self.op, self.parents, self.local_grads, self._serial = "", (), (), LEAF
+
+    @property  # type: ignore[override]
+    def data(self) -> float:
+        return self.source.data.item(self.index)
+
+    @data.setter
+    def data(self, value: Any) -> None:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise TypeError(
+                f"{self.label or 'this entry'} is one number of {self.source.label or 'an array'};"
+                f" set it to a number, got {type(value).__name__}"
+            )
+        array = self.source.data
+        if not array.flags.writeable:  # a graph holds it: change a copy
+            array = self.source.data = array.copy()
+        array.flat[self.index] = value
+
+    @property  # type: ignore[override]
+    def grad(self) -> float:
+        grad = self.source.grad
+        return grad if type(grad) is float else grad.item(self.index)
+
+    @grad.setter
+    def grad(self, value: Any) -> None:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise TypeError(
+                f"{self.label or 'this entry'}'s gradient is one number, got "
+                f"{type(value).__name__}"
+            )
+        grad = self.source.grad
+        if type(grad) is float:
+            grad = self.source.grad = ops.np.full(self.source.data.shape, grad)
+        grad.flat[self.index] = value

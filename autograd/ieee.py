@@ -88,9 +88,9 @@ def power_of_arrays(x: Any, y: Any) -> Any:
     -0.0 and sqrt(-inf) = nan where pow gives 0.0 and inf): a batch of one is the scalar."""
     np = sys.modules["numpy"]
     out = np.power(x, y)
+    x, y = np.broadcast_arrays(x, y)  # (a scalar base and a batch of exponents: 0 ** y)
     odd = ~np.isfinite(x) | (x == 0.0)
     if odd.any():
-        x, y = np.broadcast_arrays(x, y)
         out = np.array(out, dtype=float)
         out[odd] = [power(a, b) for a, b in zip(x[odd].tolist(), y[odd].tolist())]
     return out

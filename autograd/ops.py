@@ -49,13 +49,13 @@ def _pow(x, y):
 
 
 def _pow_slope(x, y, out):
-    """y x**(y-1), or y (x**y) / x where x**(y-1) alone overflows (tiny x, |y| < 1)."""
+    """y x**(y-1) by C's pow as PyTorch ((-1)**inf: inf); y x**y/x if only x**(y-1) overflows"""
     if type(x) is float and type(y) is float:
         slope = 0.0 if y == 0.0 else y * power(x, y - 1.0)
         alone = math.isinf(slope) and math.isfinite(out) and out != 0.0
-        return divide(y * out, x) if alone else slope
+        return divide(y * out, x) if alone and math.isfinite(x) and math.isfinite(y) else slope
     slope = np.where(y == 0.0, 0.0, y * power_of_arrays(x, y - 1.0))
-    alone = np.isinf(slope) & np.isfinite(out) & (out != 0.0)
+    alone = np.isinf(slope) & np.isfinite(out) & (out != 0.0) & np.isfinite(x) & np.isfinite(y)
     return np.where(alone, y * out / x, slope) if alone.any() else slope
 
 

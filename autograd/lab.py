@@ -1,0 +1,1324 @@
+"""The live lab: a local web server whose page talks to the engine running in this process.
+
+`python -m autograd.lab` (or `autograd.lab.main(argv)`) starts it on 127.0.0.1, prints its
+address with a random token in it (as Jupyter does) and opens it in the default browser.
+
+- **Training lab**: a data set, an `nn.MLP`, a loss and an optimizer, trained by a background
+  thread per lab with the engine (`nn.build_loss`, `backward()`, `opt.step()`). The page gets
+  frames by server-sent events, at most `FRAMES_PER_SECOND` a second, each built from the
+  newest state when the page can take it (frames are dropped, never queued): the step, the
+  loss curve, the decision boundary with the points, the weights and their gradients. Click to
+  add, remove or trace a point; pause and step through the traced sample's backward pass (its
+  one-sample graph at neuron grain, `backward_steps()` run here, the numbers sent).
+- **Expression lab**: an expression read by the CLI's safe parser (`autograd.expression`),
+  a box per variable, forward and backward on every change, the graph drawn by
+  `autograd.draw` as SVG, and its backward steps.
+- **Leave with what you made**: the traced sample's graph as the static page
+  (`autograd.page`), the model (`nn.save`), the data as CSV.
+
+Why the standard library's `ThreadingHTTPServer`: the lab serves one person's browser tabs on
+one machine; a thread per request and server-sent events (plain HTTP) are enough, and it adds
+no dependency. Every request must carry the token (compared with `hmac.compare_digest`); each
+request's cost is bounded (the `MAX_...` limits below), and a bad one gets a JSON message the
+page shows. `nn` (and NumPy) are imported when a lab starts, not by `import autograd`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hmac
+import ipaddress
+import json
+import math
+import secrets
+import signal
+import socket
+import sys
+import tempfile
+import threading
+import time
+import webbrowser
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+ASSETS = Path(__file__).with_name("lab_assets")
+
+# ---------------------------------------------------------------------------------------------
+# Limits: what one request (and one lab) may cost
+
+MAX_BODY = 16 * 1024  # bytes of a request's JSON body
+MAX_HIDDEN_LAYERS = 4
+MAX_WIDTH = 32  # neurons in one hidden layer
+MAX_POINTS = 1000  # points in a lab's data
+MAX_STEPS_PER_REQUEST = 500  # "step" with a count
+MAX_TOTAL_STEPS = 1_000_000  # a lab's training pauses there
+MAX_SESSIONS = 16  # labs (tabs) open on one server
+MAX_TRAINING = 8  # labs training at once (each is a thread)
+MAX_CONNECTIONS = 64  # requests served at once; more are refused with 503
+MAX_STREAMS_PER_SESSION = 2
+REQUESTS_PER_SECOND = 40  # per lab, with bursts of up to BURST
+BURST = 80
+MAX_VARIABLES = 12  # of an expression
+MAX_DRAWN_NODES = 80  # the expression's picture collapses larger graphs
+MAX_SENT_STEPS = 400  # backward steps sent to the page at most
+MAX_RENDERS = 2  # Graphviz renders at once
+FRAMES_PER_SECOND = 20
+GRID = 40  # the decision boundary: GRID x GRID cells
+HISTORY_SHOWN = 400  # loss curve points sent at most
+IDLE_SECONDS = 600  # a lab with no page connected for this long may be closed for a new one
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+DATASETS = ("xor", "moons", "circles", "blobs", "spiral", "yin_yang")
+LAB_LOSSES = ("hinge", "bce_with_logits", "mse", "cross_entropy")
+OPTIMIZERS = ("sgd", "adam", "adamw")
+LAB_ACTIVATIONS = ("relu", "tanh", "sigmoid")
+
+#: The lab's starting points, one per classic demo (`--demo NAME`): data set, network, loss,
+#: optimizer and learning rate, as close to the demo's as a live page allows.
+DEMOS: dict[str, dict[str, Any]] = {
+    "xor": {
+        "data": "xor",
+        "hidden": [4],
+        "activation": "tanh",
+        "loss": "bce_with_logits",
+        "optimizer": "sgd",
+        "lr": 0.5,
+        "l2": 0.0,
+        "seed": 2,
+    },
+    "moons": {
+        "data": "moons",
+        "hidden": [16, 16],
+        "activation": "relu",
+        "loss": "hinge",
+        "optimizer": "sgd",
+        "lr": 0.5,
+        "l2": 1e-4,
+        "seed": 1337,
+    },
+    "circles": {
+        "data": "circles",
+        "hidden": [8, 8],
+        "activation": "tanh",
+        "loss": "bce_with_logits",
+        "optimizer": "adam",
+        "lr": 0.05,
+        "l2": 0.0,
+        "seed": 0,
+    },
+    "blobs": {
+        "data": "blobs",
+        "hidden": [4],
+        "activation": "relu",
+        "loss": "bce_with_logits",
+        "optimizer": "sgd",
+        "lr": 0.1,
+        "l2": 0.0,
+        "seed": 0,
+    },
+    "spiral": {
+        "data": "spiral",
+        "hidden": [32, 32],
+        "activation": "relu",
+        "loss": "cross_entropy",
+        "optimizer": "adamw",
+        "lr": 0.02,
+        "l2": 0.0,
+        "seed": 0,
+    },
+    "yinyang": {
+        "data": "yin_yang",
+        "hidden": [32, 32],
+        "activation": "relu",
+        "loss": "cross_entropy",
+        "optimizer": "adamw",
+        "lr": 0.02,
+        "l2": 0.0,
+        "seed": 0,
+    },
+}
+DEFAULT_DEMO = "moons"
+
+
+class LabError(ValueError):
+    """A request the lab refuses; the message (one line: what was wrong, what to do) is shown
+    in the page. `status` is the HTTP status sent with it."""
+
+    def __init__(self, message: str, status: int = HTTPStatus.BAD_REQUEST) -> None:
+        super().__init__(message)
+        self.status = int(status)
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading a request's values
+
+
+def _number(body: dict, key: str, low: float, high: float, default: Any = None) -> float:
+    value = body.get(key, default)
+    if isinstance(value, str):
+        try:
+            value = float(value.strip())
+        except ValueError:
+            raise LabError(f"{key} must be a number, got {value!r}") from None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise LabError(f"{key} must be a finite number, got {value!r}")
+    if not low <= value <= high:
+        raise LabError(f"{key} must be between {low:g} and {high:g}, got {value:g}")
+    return float(value)
+
+
+def _integer(body: dict, key: str, low: int, high: int, default: Any = None) -> int:
+    value = _number(body, key, low, high, default)
+    if value != int(value):
+        raise LabError(f"{key} must be a whole number, got {value:g}")
+    return int(value)
+
+
+def _choice(body: dict, key: str, choices: tuple[str, ...], default: str | None = None) -> str:
+    value = body.get(key, default)
+    if value not in choices:
+        raise LabError(f"{key} must be one of {', '.join(choices)}; got {str(value)[:40]!r}")
+    return str(value)
+
+
+def _finite(x: Any) -> Any:
+    """A float for JSON: inf and nan as the strings "inf", "-inf", "nan"."""
+    if not isinstance(x, int | float):  # (an array: a layer-grain node's number, not sent)
+        size = getattr(x, "size", None)
+        if size != 1:
+            return f"array of shape {getattr(x, 'shape', '?')}"
+    x = float(x)
+    if math.isfinite(x):
+        return x
+    return "nan" if math.isnan(x) else ("inf" if x > 0 else "-inf")
+
+
+def _rounded(array: Any, digits: int = 5) -> list:
+    """A NumPy array as nested lists of floats to `digits` significant digits (for frames)."""
+    import numpy as np
+
+    a = np.asarray(array, dtype=float)
+    flat = [_finite(float(f"{v:.{digits}g}")) if math.isfinite(v) else _finite(v) for v in a.flat]
+    if a.ndim <= 1:
+        return flat
+    return np.array(flat, dtype=object).reshape(a.shape).tolist()
+
+
+# ---------------------------------------------------------------------------------------------
+# The network's gradients: the one place that knows where they live
+
+
+def parameter_grads(model: Any) -> list[tuple[Any, Any]]:
+    """[(dL/dW, dL/db), ...] of each layer as NumPy arrays, W's of shape (outputs, inputs), b's
+    (outputs,) or None: where a layer's parameters keep their gradients (a layer's `W`/`b`
+    Values holding arrays, or each neuron's weight and bias Values)."""
+    import numpy as np
+
+    grads = []
+    for layer in model.layers:
+        W = getattr(layer, "W", None)
+        if W is not None and hasattr(W, "grad"):
+            b = getattr(layer, "b", None)
+            shape = (layer.nout, layer.nin)  # (a grad not yet set may be the number 0.0)
+            gW = np.broadcast_to(np.asarray(W.grad, dtype=float), shape).copy()
+            gb = None if b is None else np.broadcast_to(np.asarray(b.grad, dtype=float), shape[:1])
+            grads.append((gW, None if gb is None else gb.copy()))
+            continue
+        gW = np.array([[w.grad for w in n.w] for n in layer.neurons], dtype=float)
+        biases = [n.b for n in layer.neurons]
+        gb = None if biases[0] is None else np.array([b.grad for b in biases], dtype=float)
+        grads.append((gW.reshape(layer.nout, layer.nin), gb))
+    return grads
+
+
+def parameter_names(model: Any) -> list[tuple[list[list[str]], list[str] | None]]:
+    """The shown names of each layer's weights and biases: `L1.N3.w2`, `L1.N3.b`."""
+    names = []
+    for k, layer in enumerate(model.layers, start=1):
+        W = [[f"L{k}.N{j}.w{i}" for i in range(1, layer.nin + 1)] for j in range(1, layer.nout + 1)]
+        b = [f"L{k}.N{j}.b" for j in range(1, layer.nout + 1)]
+        names.append((W, b if model.bias_arrays()[k - 1] is not None else None))
+    return names
+
+
+# ---------------------------------------------------------------------------------------------
+# The training lab
+
+
+def make_data(name: str) -> tuple[Any, Any]:
+    """The points and integer labels (0..k-1) of a data set by name."""
+    import numpy as np
+
+    import nn
+
+    if name == "xor":
+        X, y = nn.data.xor()
+    elif name == "moons":
+        X, y = nn.data.moons(100, noise=0.1, seed=1337)
+    elif name == "circles":
+        X, y = nn.data.circles(100, noise=0.05, seed=0)
+    elif name == "blobs":
+        X, y = nn.data.blobs(200, centers=2, std=1.5, seed=42)
+    elif name == "spiral":
+        X, y = nn.data.spiral(100, classes=3, noise=0.2, seed=0)
+    elif name == "yin_yang":
+        X, y = nn.data.yin_yang(500, seed=0)
+    else:
+        raise LabError(f"unknown data set {name!r}; choose one of {', '.join(DATASETS)}")
+    y = np.asarray(y, dtype=float)
+    if set(np.unique(y).tolist()) <= {-1.0, 1.0}:
+        y = (y > 0).astype(float)
+    return np.asarray(X, dtype=float).copy(), y.astype(int)
+
+
+def read_config(body: Any, classes: int | None = None) -> dict[str, Any]:
+    """A lab's settings from a request, each checked against its limit (LabError if not)."""
+    if not isinstance(body, dict):
+        raise LabError("the settings must be a JSON object")
+    config: dict[str, Any] = {}
+    config["data"] = _choice(body, "data", DATASETS, "moons")
+    hidden = body.get("hidden", [16, 16])
+    if isinstance(hidden, str):
+        try:
+            hidden = [int(part) for part in hidden.replace(" ", "").split(",") if part]
+        except ValueError:
+            raise LabError(
+                f"hidden layers must be whole numbers separated by commas, like 16,16; got "
+                f"{hidden[:40]!r}"
+            ) from None
+    if not isinstance(hidden, list) or not all(
+        isinstance(n, int) and not isinstance(n, bool) for n in hidden
+    ):
+        raise LabError("hidden must be a list of layer widths, like [16, 16]")
+    if len(hidden) > MAX_HIDDEN_LAYERS:
+        raise LabError(
+            f"at most {MAX_HIDDEN_LAYERS} hidden layers here, got {len(hidden)}: use fewer"
+        )
+    if any(not 1 <= n <= MAX_WIDTH for n in hidden):
+        raise LabError(
+            f"each hidden layer has 1 to {MAX_WIDTH} neurons here, got {hidden}: use fewer"
+        )
+    config["hidden"] = hidden
+    config["activation"] = _choice(body, "activation", LAB_ACTIVATIONS, "relu")
+    config["loss"] = _choice(body, "loss", LAB_LOSSES, "hinge")
+    config["optimizer"] = _choice(body, "optimizer", OPTIMIZERS, "sgd")
+    config["lr"] = _number(body, "lr", 0.0, 100.0, 0.1)
+    config["l2"] = _number(body, "l2", 0.0, 1.0, 0.0)
+    config["seed"] = _integer(body, "seed", 0, 2**31 - 1, 0)
+    return config
+
+
+def _check_loss(config: dict[str, Any], classes: int) -> None:
+    if classes > 2 and config["loss"] != "cross_entropy":
+        raise LabError(
+            f"this data has {classes} classes: choose the loss cross_entropy (the others "
+            "compare one output with two classes)"
+        )
+
+
+def loss_targets(loss: str, labels: Any) -> Any:
+    """The targets a loss compares with: class indices (cross_entropy), 0/1 (bce_with_logits)
+    or -1/+1 (hinge, mse: the sign of the one output is the class)."""
+    import numpy as np
+
+    if loss == "cross_entropy":
+        return np.asarray(labels, dtype=int)
+    if loss == "bce_with_logits":
+        return np.asarray(labels, dtype=float)
+    return np.where(np.asarray(labels) > 0, 1.0, -1.0)
+
+
+class Session:
+    """One lab (one browser tab): its data, network, optimizer, training thread and history.
+
+    Every change to the state happens under `lock`; `version` counts changes, and `changed`
+    (a Condition on the lock) wakes the tab's event stream."""
+
+    def __init__(self, server: LabServer, config: dict[str, Any]) -> None:
+        self.server = server
+        self.id = secrets.token_urlsafe(12)
+        self.lock = threading.RLock()
+        self.changed = threading.Condition(self.lock)
+        self.version = 0
+        self.data_version = 0
+        self.running = False
+        self.thread: threading.Thread | None = None
+        self.streams = 0
+        self.last_seen = time.monotonic()
+        self.tokens = float(BURST)  # the rate limit's bucket, and when it was last refilled
+        self.refilled = time.monotonic()
+        self.message = ""
+        self.trace: dict[str, Any] | None = None
+        self.configure(config)
+
+    # -- state
+
+    def configure(self, config: dict[str, Any]) -> None:
+        """New data and a new network from `config` (training paused)."""
+        X, labels = make_data(config["data"])
+        classes = int(labels.max()) + 1
+        _check_loss(config, classes)
+        with self.lock:
+            self.pause()
+            self.config = config
+            self.X, self.labels, self.classes = X, labels, max(classes, 2)
+            span = X.max(axis=0) - X.min(axis=0)
+            pad = 0.15 * span + 0.1
+            self.bounds = [
+                float(X[:, 0].min() - pad[0]),
+                float(X[:, 0].max() + pad[0]),
+                float(X[:, 1].min() - pad[1]),
+                float(X[:, 1].max() + pad[1]),
+            ]
+            self.traced: int | None = 0
+            self.data_version += 1
+            self.reset()
+
+    def reset(self) -> None:
+        """The network and optimizer made again from the settings: the same seed, the same run."""
+        import nn
+
+        with self.lock:
+            self.pause()
+            config = self.config
+            outputs = self.classes if config["loss"] == "cross_entropy" else 1
+            self.model = nn.MLP(
+                2,
+                [*config["hidden"], outputs],
+                activation=config["activation"],
+                seed=config["seed"],
+            )
+            optimizer = {"sgd": nn.optim.SGD, "adam": nn.optim.Adam, "adamw": nn.optim.AdamW}
+            self.optimizer = optimizer[config["optimizer"]](
+                self.model.parameters(), lr=config["lr"]
+            )
+            self.loss_fn, _ = nn.losses.get_loss(config["loss"])
+            self.steps = 0
+            self.losses: list[float] = []
+            self.message = ""
+            self.trace = None
+            self._bump()
+
+    def _bump(self) -> None:
+        with self.lock:
+            self.version += 1
+            self.changed.notify_all()
+
+    # -- training
+
+    def train_step(self) -> float:
+        """One full-batch step on the engine: build the loss graph, zero the grads, backward,
+        let the optimizer move the parameters. Returns the loss."""
+        import nn
+
+        with self.lock:
+            targets = loss_targets(self.config["loss"], self.labels)
+            loss, _ = nn.build_loss(self.model, self.X, targets, self.loss_fn, self.config["l2"])
+            self.optimizer.zero_grad()
+            loss.backward()
+            value = float(loss.data)
+            if not math.isfinite(value):
+                self.running = False
+                self.message = (
+                    f"the loss became {value} at step {self.steps + 1}: lower the learning "
+                    "rate and reset"
+                )
+                self._bump()
+                return value
+            self.optimizer.step()
+            self.steps += 1
+            self.losses.append(value)
+            if self.steps >= MAX_TOTAL_STEPS:
+                self.running = False
+                self.message = f"paused after {MAX_TOTAL_STEPS:,} steps (the lab's limit)"
+            self._bump()
+            return value
+
+    def play(self) -> None:
+        with self.lock:
+            if self.running:
+                return
+            self.server.reserve_training(self)
+            self.running = True
+            self.message = ""
+            self.thread = threading.Thread(
+                target=self._train, name=f"lab-train-{self.id[:6]}", daemon=True
+            )
+            self.thread.start()
+            self._bump()
+
+    def pause(self, wait: bool = True) -> None:
+        with self.lock:
+            self.running = False
+            thread = self.thread
+            self.thread = None
+            self._bump()
+        if wait and thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=5)
+
+    def _train(self) -> None:
+        import autograd
+
+        try:
+            with autograd.gc_paused():
+                while self.running and not self.server.stopping.is_set():
+                    self.train_step()
+                    time.sleep(0)  # let the page's requests in between steps
+        except Exception as error:  # noqa: BLE001 (shown in the page, training stopped)
+            with self.lock:
+                self.running = False
+                self.message = f"training stopped: {type(error).__name__}: {error}"
+                self._bump()
+        finally:
+            self.server.release_training(self)
+
+    # -- the page's edits
+
+    def set_lr(self, lr: float) -> None:
+        with self.lock:
+            self.config["lr"] = lr
+            self.optimizer.lr = lr
+            self.optimizer.base_lr = lr
+            self._bump()
+
+    def add_point(self, x: float, y: float, cls: int) -> None:
+        import numpy as np
+
+        with self.lock:
+            if len(self.X) >= MAX_POINTS:
+                raise LabError(f"at most {MAX_POINTS} points in a lab: remove some first")
+            if not 0 <= cls < self.classes:
+                raise LabError(f"class must be 0 to {self.classes - 1} for this data, got {cls}")
+            self.X = np.vstack([self.X, [x, y]])
+            self.labels = np.append(self.labels, cls)
+            self.data_version += 1
+            self._bump()
+
+    def nearest(self, x: float, y: float, radius: float) -> int | None:
+        import numpy as np
+
+        with self.lock:
+            if not len(self.X):
+                return None
+            distance = np.hypot(self.X[:, 0] - x, self.X[:, 1] - y)
+            k = int(np.argmin(distance))
+            return k if distance[k] <= radius else None
+
+    def remove_point(self, k: int) -> None:
+        import numpy as np
+
+        with self.lock:
+            if len(self.X) <= 1:
+                raise LabError("the lab needs at least one point: add one before removing this")
+            self.X = np.delete(self.X, k, axis=0)
+            self.labels = np.delete(self.labels, k)
+            if self.traced is not None:
+                self.traced = None if self.traced == k else self.traced - (self.traced > k)
+            self.trace = None
+            self.data_version += 1
+            self._bump()
+
+    def set_traced(self, k: int) -> None:
+        with self.lock:
+            self.traced = k
+            self.trace = None
+            self._bump()
+
+    # -- the traced sample
+
+    def sample_graph(self) -> tuple[Any, Any]:
+        """(loss Value, the copy of the network) of the traced sample alone, at neuron grain:
+        the current network copied (its parameters fresh leaves with zero grads, so training's
+        grads are untouched), the sample's inputs x1, x2 as Values. The sample's loss only:
+        the L2 penalty (which does not depend on the sample) is left out."""
+        import nn
+        from autograd import Value
+
+        with self.lock:
+            if self.traced is None:
+                raise LabError("no traced point: click a point in trace mode first")
+            k = self.traced
+            copy = nn.MLP.from_weights(
+                self.model.weight_arrays(), self.model.bias_arrays(), self.model.activations
+            )
+            inputs = [Value(float(v), f"x{j + 1}") for j, v in enumerate(self.X[k])]
+            target = loss_targets(self.config["loss"], self.labels[k : k + 1])
+        outputs = copy(inputs)
+        loss = self.loss_fn([outputs], target)
+        loss.label = "loss"
+        return loss, copy
+
+    def step_through(self) -> dict[str, Any]:
+        """The traced sample's backward pass, every step with its numbers (run here with
+        `backward_steps()`), and each parameter's grad when it is done."""
+        loss, copy = self.sample_graph()
+        steps = [_step_json(step) for step in loss.backward_steps()]
+        names = parameter_names(copy)
+        grads = {}
+        for (W_names, b_names), (gW, gb) in zip(names, parameter_grads(copy)):
+            for row_names, row in zip(W_names, gW):
+                grads.update({n: _finite(g) for n, g in zip(row_names, row)})
+            if b_names is not None:
+                grads.update({n: _finite(g) for n, g in zip(b_names, gb)})
+        with self.lock:
+            self.trace = {"point": self.traced, "step": self.steps}
+            inputs = [float(v) for v in self.X[self.traced]]
+            label = int(self.labels[self.traced])
+        total = len(steps)
+        return {
+            "point": self.traced,
+            "at_step": self.steps,
+            "loss": _finite(loss.data),
+            "total": total,
+            "steps": steps[:MAX_SENT_STEPS],
+            "cut": total > MAX_SENT_STEPS,
+            "grads": grads,
+            "inputs": inputs,
+            "label": label,
+            "weights": [W.tolist() for W in copy.weight_arrays()],
+            "biases": [None if b is None else b.tolist() for b in copy.bias_arrays()],
+        }
+
+    # -- frames
+
+    def frame(self, with_points: bool = True) -> dict[str, Any]:
+        """The page's picture of this lab now (numbers from the engine's network)."""
+        import numpy as np
+
+        import nn
+
+        with self.lock:
+            model, X, labels = self.model, self.X.copy(), self.labels.copy()
+            bounds, losses = list(self.bounds), self.losses
+            stride = max(1, math.ceil(len(losses) / HISTORY_SHOWN))
+            shown = losses[::stride]
+            if losses and (len(losses) - 1) % stride:
+                shown = [*shown, losses[-1]]
+            frame: dict[str, Any] = {
+                "version": self.version,
+                "data_version": self.data_version,
+                "step": self.steps,
+                "running": self.running,
+                "loss": _finite(losses[-1]) if losses else None,
+                "losses": [_finite(v) for v in shown],
+                "loss_stride": stride,
+                "lr": self.optimizer.lr,
+                "classes": self.classes,
+                "traced": self.traced,
+                "message": self.message,
+                "config": self.config,
+                "bounds": bounds,
+            }
+            xs = np.linspace(bounds[0], bounds[1], GRID)
+            ys = np.linspace(bounds[2], bounds[3], GRID)
+            gx, gy = np.meshgrid(xs, ys)
+            grid = np.column_stack([gx.ravel(), gy.ravel()])
+            scores = nn.predict(model, np.vstack([grid, X]))
+            layers = []
+            for W, b, (gW, gb) in zip(
+                model.weight_arrays(), model.bias_arrays(), parameter_grads(model)
+            ):
+                layers.append(
+                    {
+                        "W": _rounded(W),
+                        "b": None if b is None else _rounded(b),
+                        "gW": _rounded(gW),
+                        "gb": None if gb is None else _rounded(gb),
+                    }
+                )
+        if scores.ndim == 1:
+            classes = (scores > 0).astype(int)
+            confidence = np.tanh(np.abs(scores))
+        else:
+            classes = np.argmax(scores, axis=1)
+            shifted = np.exp(scores - scores.max(axis=1, keepdims=True))
+            confidence = shifted.max(axis=1) / shifted.sum(axis=1)
+        cells = len(grid)
+        frame["grid"] = {
+            "n": GRID,
+            "cls": classes[:cells].tolist(),
+            "conf": [round(float(c), 2) for c in confidence[:cells]],
+        }
+        frame["accuracy"] = float(np.mean(classes[cells:] == labels)) if len(labels) else None
+        frame["layers"] = layers
+        if with_points:
+            frame["points"] = {"X": _rounded(X, 6), "y": labels.tolist()}
+        return frame
+
+    def csv(self) -> str:
+        with self.lock:
+            rows = ["x1,x2,label"] + [
+                f"{x1!r},{x2!r},{int(c)}"
+                for (x1, x2), c in zip(self.X.tolist(), self.labels.tolist())
+            ]
+        return "\n".join(rows) + "\n"
+
+    def model_file(self) -> bytes:
+        import nn
+
+        with self.lock:
+            model = nn.MLP.from_weights(
+                self.model.weight_arrays(), self.model.bias_arrays(), self.model.activations
+            )
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "model.json"
+            nn.save(model, path)
+            return path.read_bytes()
+
+    def page_file(self) -> bytes:
+        import autograd
+
+        loss, _ = self.sample_graph()
+        with self.lock:
+            title = f"point {self.traced} at step {self.steps} of the lab's {self.config['data']}"
+        return autograd.page(loss, title=title).html.encode()
+
+
+def _step_json(step: Any) -> dict[str, Any]:
+    """One backward step's numbers (and its text, as `print(step)` shows it)."""
+    return {
+        "number": step.number,
+        "name": step.name,
+        "expression": step.expression,
+        "grad": _finite(step.grad),
+        "edges": [
+            {
+                "parent": edge.parent_name,
+                "local": _finite(edge.local),
+                "formula": edge.formula,
+                "contribution": _finite(edge.contribution),
+                "grad_after": _finite(edge.grad_after),
+                "constant": edge.constant,
+            }
+            for edge in step.edges
+        ],
+        "text": str(step),
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# The expression lab
+
+
+def expression_result(body: dict, renders: threading.Semaphore) -> dict[str, Any]:
+    """Forward and backward of an expression at the given values; its steps and picture."""
+    from .draw import draw, render
+    from .expression import ExpressionError, parse
+
+    text = body.get("text")
+    if not isinstance(text, str) or not text.strip():
+        raise LabError("type an expression, like tanh(x*w + b)")
+    try:
+        expression = parse(text)
+    except ExpressionError as error:
+        raise LabError(f"expression: {error}") from None
+    if len(expression.variables) > MAX_VARIABLES:
+        raise LabError(
+            f"at most {MAX_VARIABLES} variables in the lab, this has "
+            f"{len(expression.variables)}: use fewer"
+        )
+    given = body.get("values", {})
+    if not isinstance(given, dict):
+        raise LabError("values must be an object: a number for each variable")
+    values = {
+        name: _number(given, name, -1e6, 1e6, 1.0) if name in given else 1.0
+        for name in expression.variables
+    }
+    root = expression.evaluate(values)
+    leaves = {}
+    from .graph import topological_order
+
+    order = topological_order(root)
+    for node in order:
+        if not node.parents and node.label in values:
+            leaves[node.label] = node
+    steps = [_step_json(step) for step in root.backward_steps()]
+    result: dict[str, Any] = {
+        "variables": list(expression.variables),
+        "values": values,
+        "value": _finite(root.data),
+        "grads": {name: _finite(node.grad) for name, node in leaves.items()},
+        "nodes": len(order),
+        "total": len(steps),
+        "steps": steps[:MAX_SENT_STEPS],
+        "cut": len(steps) > MAX_SENT_STEPS,
+        "svg": None,
+        "svg_note": "",
+    }
+    if not renders.acquire(timeout=2):
+        result["svg_note"] = "the picture was skipped: the server is drawing others; try again"
+        return result
+    try:
+        graph = draw(root, max_nodes=MAX_DRAWN_NODES)
+        with tempfile.TemporaryDirectory() as folder:
+            path = render(graph, Path(folder) / "graph.svg")
+            result["svg"] = path.read_text(encoding="utf-8", errors="replace")
+    except (RuntimeError, ValueError) as error:  # no renderer, or it failed: numbers still shown
+        result["svg_note"] = f"no picture: {str(error).splitlines()[0][:200]}"
+    finally:
+        renders.release()
+    return result
+
+
+# ---------------------------------------------------------------------------------------------
+# The server
+
+
+class LabServer(ThreadingHTTPServer):
+    """The lab's HTTP server: its token, its labs, its limits. Start it with `serve(...)`;
+    `start()` runs it in a thread, `stop()` ends every thread it made within about a second."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        demo: str | None = None,
+        max_training: int = MAX_TRAINING,
+        max_sessions: int = MAX_SESSIONS,
+        token: str | None = None,
+    ) -> None:
+        if demo is not None and demo not in DEMOS:
+            raise ValueError(f"unknown demo {demo!r}; choose one of {', '.join(DEMOS)}")
+        family = socket.AF_INET6 if _is_ipv6(host) else socket.AF_INET
+        self.address_family = family
+        super().__init__((host, port), LabHandler)
+        self.token = token or secrets.token_urlsafe(24)
+        self.demo = demo or DEFAULT_DEMO
+        self.max_training = max_training
+        self.max_sessions = max_sessions
+        self.sessions: dict[str, Session] = {}
+        self.sessions_lock = threading.Lock()
+        self.training: set[str] = set()
+        self.stopping = threading.Event()
+        self.connections: set[socket.socket] = set()
+        self.connections_lock = threading.Lock()
+        self.renders = threading.Semaphore(MAX_RENDERS)
+        self.thread: threading.Thread | None = None
+
+    # -- address
+
+    @property
+    def port(self) -> int:
+        return self.server_address[1]
+
+    @property
+    def url(self) -> str:
+        host = self.server_address[0]
+        if host in ("0.0.0.0", "::"):
+            host = "127.0.0.1"
+        if ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}/?token={self.token}"
+
+    # -- connections: bounded, and all closable at stop
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self.connections_lock:
+            full = len(self.connections) >= MAX_CONNECTIONS
+            if not full:
+                self.connections.add(request)
+        if full or self.stopping.is_set():
+            try:
+                request.sendall(
+                    b"HTTP/1.0 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+                    b"Connection: close\r\n\r\n"
+                    b'{"error": "the lab is busy with too many requests; try again"}'
+                )
+            except OSError:
+                pass
+            self.shutdown_request(request)
+            return
+        super().process_request(request, client_address)
+
+    def close_request(self, request: Any) -> None:
+        with self.connections_lock:
+            self.connections.discard(request)
+        super().close_request(request)
+
+    # -- labs
+
+    def new_session(self, config: dict[str, Any]) -> Session:
+        with self.sessions_lock:
+            if len(self.sessions) >= self.max_sessions:
+                now = time.monotonic()
+                idle = [
+                    s
+                    for s in self.sessions.values()
+                    if s.streams == 0 and now - s.last_seen > IDLE_SECONDS
+                ]
+                if not idle:
+                    raise LabError(
+                        f"{self.max_sessions} labs are open on this server (its limit): close "
+                        "a tab and reload",
+                        HTTPStatus.SERVICE_UNAVAILABLE,
+                    )
+                oldest = min(idle, key=lambda s: s.last_seen)
+                oldest.pause(wait=False)
+                del self.sessions[oldest.id]
+        session = Session(self, config)
+        with self.sessions_lock:
+            self.sessions[session.id] = session
+        return session
+
+    def session(self, session_id: Any) -> Session:
+        with self.sessions_lock:
+            session = self.sessions.get(session_id) if isinstance(session_id, str) else None
+        if session is None:
+            raise LabError(
+                "this lab is not open on the server (it was restarted or closed the lab): "
+                "reload the page",
+                HTTPStatus.NOT_FOUND,
+            )
+        session.last_seen = time.monotonic()
+        return session
+
+    def reserve_training(self, session: Session) -> None:
+        with self.sessions_lock:
+            if session.id not in self.training and len(self.training) >= self.max_training:
+                raise LabError(
+                    f"{self.max_training} labs are training at once (the server's limit): pause "
+                    "one in another tab, then press play",
+                    HTTPStatus.SERVICE_UNAVAILABLE,
+                )
+            self.training.add(session.id)
+
+    def release_training(self, session: Session) -> None:
+        with self.sessions_lock:
+            self.training.discard(session.id)
+
+    # -- running
+
+    def start(self) -> LabServer:
+        """Serve in a background thread; returns the server."""
+        self.thread = threading.Thread(
+            target=self.serve_forever, kwargs={"poll_interval": 0.1}, name="lab-server"
+        )
+        self.thread.daemon = True
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving: training threads, event streams and open connections end, the port
+        is closed. Safe to call twice."""
+        if self.stopping.is_set() and self.thread is None:
+            return
+        self.stopping.set()
+        with self.sessions_lock:
+            sessions = list(self.sessions.values())
+        for session in sessions:
+            with session.lock:
+                session.running = False
+                session.changed.notify_all()
+        if self.thread is not None:
+            self.shutdown()
+            self.thread.join(timeout=2)
+            self.thread = None
+        with self.connections_lock:
+            open_ones = list(self.connections)
+        for request in open_ones:
+            try:
+                request.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        for session in sessions:
+            session.pause()
+        self.server_close()
+
+
+def _is_ipv6(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).version == 6
+    except ValueError:
+        return False
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class LabHandler(BaseHTTPRequestHandler):
+    """Every request: the token first, then the route; errors as JSON {"error": message}."""
+
+    server: LabServer
+    server_version = "backprop-lab"
+    timeout = 30  # seconds a connection may take to send its request
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (the base's name)
+        pass  # quiet: the terminal shows the address, not every request
+
+    # -- replies
+
+    def _send(self, status: int, body: bytes, kind: str, extra: dict | None = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        self.send_header("X-Content-Type-Options", "nosniff")
+        self.send_header("Referrer-Policy", "no-referrer")
+        for key, value in (extra or {}).items():
+            self.send_header(key, value)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _json(self, status: int, content: Any) -> None:
+        body = json.dumps(content, allow_nan=False, separators=(",", ":")).encode()
+        self._send(status, body, "application/json")
+
+    def _error(self, status: int, message: str) -> None:
+        self._json(status, {"error": message})
+
+    # -- routing
+
+    def do_GET(self) -> None:  # noqa: N802 (the base class's name)
+        self._handle("GET")
+
+    def do_POST(self) -> None:  # noqa: N802
+        self._handle("POST")
+
+    def _handle(self, method: str) -> None:
+        try:
+            parts = urlsplit(self.path)
+            query = parse_qs(parts.query)
+            given = query.get("token", [""])[0] or self.headers.get("X-Lab-Token", "")
+            if not hmac.compare_digest(given.encode(), self.server.token.encode()):
+                self._error(
+                    HTTPStatus.FORBIDDEN,
+                    "403: this lab needs its token: open the address the server printed "
+                    "(with ?token=...)",
+                )
+                return
+            body = self._body() if method == "POST" else {}
+            self._route(method, parts.path, query, body)
+        except LabError as error:
+            self._error(error.status, str(error))
+        except (BrokenPipeError, ConnectionResetError, TimeoutError):
+            pass  # the page went away
+        except Exception as error:  # noqa: BLE001 (never a traceback in the page)
+            try:
+                self._error(
+                    HTTPStatus.INTERNAL_SERVER_ERROR,
+                    f"the lab could not do that: {type(error).__name__}: {str(error)[:300]}",
+                )
+            except OSError:
+                pass
+
+    def _body(self) -> dict:
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            raise LabError("Content-Length must be a number") from None
+        if length > MAX_BODY:
+            raise LabError(
+                f"the request is {length:,} bytes, more than the lab takes ({MAX_BODY:,})",
+                HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+            )
+        raw = self.rfile.read(length) if length > 0 else b"{}"
+        try:
+            body = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            raise LabError("the request's body must be JSON") from None
+        if not isinstance(body, dict):
+            raise LabError("the request's body must be a JSON object")
+        return body
+
+    def _limit(self, session: Session) -> None:
+        """The rate limit of one lab: a bucket of BURST requests refilled REQUESTS_PER_SECOND."""
+        now = time.monotonic()
+        with session.lock:
+            elapsed = now - session.refilled
+            session.refilled = now
+            session.tokens = min(BURST, session.tokens + elapsed * REQUESTS_PER_SECOND)
+            if session.tokens < 1:
+                raise LabError(
+                    f"too many requests from this lab (more than {REQUESTS_PER_SECOND} a "
+                    "second): slow down",
+                    HTTPStatus.TOO_MANY_REQUESTS,
+                )
+            session.tokens -= 1
+
+    def _route(self, method: str, path: str, query: dict, body: dict) -> None:
+        server = self.server
+        if method == "GET" and path in ("/", "/index.html"):
+            self._asset("lab.html")
+            return
+        if method == "GET" and path in ("/lab.js", "/lab.css"):
+            self._asset(path[1:])
+            return
+        if method == "POST" and path == "/api/session":
+            demo = body.get("demo") or server.demo
+            if demo not in DEMOS:
+                raise LabError(f"unknown demo {str(demo)[:40]!r}; choose one of {', '.join(DEMOS)}")
+            config = read_config(body["config"]) if "config" in body else dict(DEMOS[demo])
+            session = server.new_session(config)
+            self._json(
+                HTTPStatus.OK, {"session": session.id, "limits": LIMITS, "frame": session.frame()}
+            )
+            return
+        session_id = body.get("session") if method == "POST" else query.get("session", [""])[0]
+        session = server.session(session_id)
+        if path == "/api/events" and method == "GET":
+            self._events(session)
+            return
+        self._limit(session)
+        if method == "GET" and path == "/api/frame":
+            self._json(HTTPStatus.OK, session.frame())
+        elif method == "GET" and path.startswith("/api/download/"):
+            self._download(session, path.rsplit("/", 1)[1])
+        elif method == "POST" and path == "/api/config":
+            config = read_config(body.get("config"))
+            session.configure(config)
+            self._json(HTTPStatus.OK, {"frame": session.frame()})
+        elif method == "POST" and path == "/api/control":
+            self._control(session, body)
+        elif method == "POST" and path == "/api/lr":
+            session.set_lr(_number(body, "lr", 0.0, 100.0))
+            self._json(HTTPStatus.OK, {"lr": session.optimizer.lr})
+        elif method == "POST" and path == "/api/points":
+            self._points(session, body)
+        elif method == "POST" and path == "/api/trace":
+            self._json(HTTPStatus.OK, session.step_through())
+        elif method == "POST" and path == "/api/expression":
+            self._json(HTTPStatus.OK, expression_result(body, server.renders))
+        else:
+            raise LabError(f"no such thing here: {method} {path[:80]}", HTTPStatus.NOT_FOUND)
+
+    def _asset(self, name: str) -> None:
+        kinds = {".html": "text/html", ".js": "text/javascript", ".css": "text/css"}
+        text = (ASSETS / name).read_text(encoding="utf-8")
+        if name == "lab.html":
+            text = text.replace("__TOKEN__", self.server.token)
+        policy = (
+            "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+            "img-src 'self' data: blob:; connect-src 'self'; base-uri 'none'; form-action 'none'"
+        )
+        self._send(
+            HTTPStatus.OK,
+            text.encode(),
+            kinds[Path(name).suffix] + "; charset=utf-8",
+            {"Content-Security-Policy": policy},
+        )
+
+    def _control(self, session: Session, body: dict) -> None:
+        action = _choice(body, "action", ("play", "pause", "step", "reset"))
+        if action == "play":
+            session.play()
+        elif action == "pause":
+            session.pause()
+        elif action == "reset":
+            session.reset()
+        else:
+            count = _integer(body, "steps", 1, MAX_STEPS_PER_REQUEST, 1)
+            session.pause()
+            import autograd
+
+            with autograd.gc_paused():
+                for _ in range(count):
+                    if not math.isfinite(session.train_step()):
+                        break
+        self._json(HTTPStatus.OK, {"frame": session.frame()})
+
+    def _points(self, session: Session, body: dict) -> None:
+        op = _choice(body, "op", ("add", "remove", "trace"))
+        low, high = -1e3, 1e3
+        x, y = _number(body, "x", low, high), _number(body, "y", low, high)
+        if op == "add":
+            session.add_point(x, y, _integer(body, "cls", 0, 9))
+        else:
+            radius = _number(body, "radius", 0.0, 1e3, 0.1)
+            k = session.nearest(x, y, radius)
+            if k is None:
+                raise LabError(f"no point there to {op}: click on a point")
+            if op == "remove":
+                session.remove_point(k)
+            else:
+                session.set_traced(k)
+        self._json(HTTPStatus.OK, {"frame": session.frame()})
+
+    def _download(self, session: Session, what: str) -> None:
+        data = session.config["data"]
+        if what == "csv":
+            body, kind, name = session.csv().encode(), "text/csv", f"{data}.csv"
+        elif what == "model":
+            body, kind, name = session.model_file(), "application/json", f"{data}_model.json"
+        elif what == "page":
+            body, kind, name = session.page_file(), "text/html", f"{data}_backprop.html"
+        else:
+            raise LabError("download one of: page, model, csv", HTTPStatus.NOT_FOUND)
+        self._send(
+            HTTPStatus.OK,
+            body,
+            kind + "; charset=utf-8",
+            {"Content-Disposition": f'attachment; filename="{name}"'},
+        )
+
+    def _events(self, session: Session) -> None:
+        """Server-sent events: a frame when the lab has changed, at most FRAMES_PER_SECOND a
+        second, always built from the newest state (frames the page has not taken are never
+        queued); a comment line every second otherwise, which also finds a closed tab."""
+        server = self.server
+        with session.lock:
+            if session.streams >= MAX_STREAMS_PER_SESSION:
+                raise LabError(
+                    "this lab already has an open page: open a new lab in a new tab",
+                    HTTPStatus.CONFLICT,
+                )
+            session.streams += 1
+        interval = 1.0 / FRAMES_PER_SECOND
+        sent_version, sent_data, last = -1, -1, 0.0
+        try:
+            self.send_response(HTTPStatus.OK)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Cache-Control", "no-store")
+            self.send_header("X-Content-Type-Options", "nosniff")
+            self.end_headers()
+            self.wfile.write(b"retry: 1000\n\n")
+            self.wfile.flush()
+            while not server.stopping.is_set():
+                with session.lock:
+                    if session.version == sent_version:
+                        session.changed.wait(timeout=0.25)
+                    changed = session.version != sent_version
+                now = time.monotonic()
+                if not changed:
+                    if now - last >= 1.0:
+                        self.wfile.write(b": waiting\n\n")
+                        self.wfile.flush()
+                        last = now
+                    continue
+                wait = interval - (now - last)
+                if wait > 0:
+                    server.stopping.wait(wait)
+                    continue
+                frame = session.frame(with_points=session.data_version != sent_data)
+                sent_version, sent_data = frame["version"], frame["data_version"]
+                text = json.dumps(frame, allow_nan=False, separators=(",", ":"))
+                self.wfile.write(b"data: " + text.encode() + b"\n\n")
+                self.wfile.flush()
+                last = time.monotonic()
+        except OSError:
+            pass  # the tab was closed (or the server stopped)
+        finally:
+            with session.lock:
+                session.streams -= 1
+                alone = session.streams == 0
+            if alone:
+                session.pause(wait=False)  # a closed tab stops its training
+
+
+LIMITS = {
+    "max_body": MAX_BODY,
+    "max_hidden_layers": MAX_HIDDEN_LAYERS,
+    "max_width": MAX_WIDTH,
+    "max_points": MAX_POINTS,
+    "max_steps_per_request": MAX_STEPS_PER_REQUEST,
+    "max_variables": MAX_VARIABLES,
+    "frames_per_second": FRAMES_PER_SECOND,
+    "datasets": list(DATASETS),
+    "losses": list(LAB_LOSSES),
+    "optimizers": list(OPTIMIZERS),
+    "activations": list(LAB_ACTIVATIONS),
+    "demos": list(DEMOS),
+}
+
+
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 0,
+    demo: str | None = None,
+    max_training: int = MAX_TRAINING,
+    max_sessions: int = MAX_SESSIONS,
+    start: bool = True,
+) -> LabServer:
+    """A lab server bound to (host, port) (port 0: a free one; see `.url`, `.port`, `.token`).
+    `start=True` serves in a background thread at once; `.stop()` ends it."""
+    server = LabServer(host, port, demo, max_training, max_sessions)
+    return server.start() if start else server
+
+
+# ---------------------------------------------------------------------------------------------
+# The command
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m autograd.lab [--host H] [--port P] [--no-browser] [--demo NAME]`: serve the
+    lab until Ctrl-C or SIGTERM."""
+    parser = argparse.ArgumentParser(
+        prog="python -m autograd lab",
+        description="The live lab: train a network and step through backprop in your browser.",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8765, help="port (0 picks a free one)")
+    parser.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    parser.add_argument(
+        "--demo", default=DEFAULT_DEMO, choices=sorted(DEMOS), help="the training lab's start"
+    )
+    parser.add_argument(
+        "--max-training", type=int, default=MAX_TRAINING, help="labs training at once"
+    )
+    args = parser.parse_args(argv)
+    if not 0 <= args.port <= 65535:
+        parser.error(f"--port must be 0 to 65535, got {args.port}")
+    if args.max_training < 1:
+        parser.error("--max-training must be at least 1")
+    if not _loopback(args.host):
+        print(
+            f"warning: --host {args.host} lets other machines on the network reach the lab "
+            "(anyone with the token can run training on this machine); use it only on a "
+            "network you trust",
+            file=sys.stderr,
+        )
+    try:
+        server = LabServer(args.host, args.port, args.demo, args.max_training)
+    except OSError as error:
+        print(
+            f"error: cannot serve on {args.host}:{args.port}: {error.strerror or error}; "
+            "try --port 0 for a free port",
+            file=sys.stderr,
+        )
+        return 1
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: Any) -> None:
+        stop.set()
+
+    previous = {}
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        try:
+            previous[signum] = signal.signal(signum, on_signal)
+        except ValueError:  # not the main thread: Ctrl-C stays with the caller
+            pass
+    server.start()
+    print(f"The backprop lab is running at:\n    {server.url}", flush=True)
+    print("Press Ctrl-C to stop it.", flush=True)
+    if not args.no_browser:
+        try:
+            webbrowser.open(server.url)
+        except webbrowser.Error:
+            pass
+    try:
+        while not stop.wait(0.2):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    print("The lab stopped.", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,515 @@
+// The lab's page: every number it shows comes from the engine in the server's process.
+"use strict";
+
+const TOKEN = new URLSearchParams(location.search).get("token") || "";
+const CLASS_COLOURS = ["#3b6fd4", "#e0603a", "#3aa55a", "#9c27b0", "#795548"];
+const POSITIVE = [33, 102, 172], NEGATIVE = [178, 24, 43];
+const $ = (id) => document.getElementById(id);
+
+const lab = {
+  session: null,
+  frame: null,        // the newest frame shown
+  points: null,       // {X, y}: frames leave them out when they have not changed
+  dataVersion: -1,
+  pending: null,      // the newest frame not yet drawn (older ones are dropped)
+  trace: null,        // the traced sample's steps
+  traceAt: 0,
+  events: null,
+};
+
+// ------------------------------------------------------------------------------------------
+// Talking to the server: every error becomes a message in the page
+
+function showMessage(text) {
+  const box = $("message");
+  box.textContent = text;
+  box.hidden = !text;
+}
+
+function withToken(path, params) {
+  const query = new URLSearchParams(Object.assign({ token: TOKEN }, params || {}));
+  return path + "?" + query.toString();
+}
+
+async function api(path, body) {
+  let response;
+  try {
+    response = await fetch(withToken(path), {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(body || {}),
+    });
+  } catch (error) {
+    showMessage("the lab server did not answer (is it still running?)");
+    throw error;
+  }
+  let data;
+  try {
+    data = await response.json();
+  } catch (error) {
+    data = { error: "the server's answer was not JSON (status " + response.status + ")" };
+  }
+  if (!response.ok || data.error) {
+    showMessage(data.error || "the server refused (status " + response.status + ")");
+    throw new Error(data.error);
+  }
+  showMessage("");
+  return data;
+}
+
+function quietly(promise) {
+  promise.catch(() => {});  // the message is already in the page
+}
+
+// ------------------------------------------------------------------------------------------
+// Frames
+
+function takeFrame(frame) {
+  if (lab.frame && frame.version < lab.frame.version && frame.data_version <= lab.dataVersion) {
+    return;  // an older picture than the one shown
+  }
+  if (frame.points) {
+    lab.points = frame.points;
+    lab.dataVersion = frame.data_version;
+  }
+  if (!lab.pending) requestAnimationFrame(drawPending);
+  lab.pending = frame;
+}
+
+function drawPending() {
+  const frame = lab.pending;
+  lab.pending = null;
+  if (!frame) return;
+  lab.frame = frame;
+  $("step-count").textContent = frame.step;
+  $("loss-value").textContent = frame.loss === null ? "–" : show(frame.loss);
+  $("accuracy").textContent = frame.accuracy === null ? "–" : (100 * frame.accuracy).toFixed(1) + "%";
+  $("points-count").textContent = lab.points ? lab.points.y.length : 0;
+  $("status").textContent = frame.running ? "training" : "paused";
+  if (document.activeElement !== $("lr")) $("lr").value = frame.lr;
+  if (frame.message) showMessage(frame.message);
+  setModes(frame.classes);
+  drawPlot(frame);
+  drawCurve(frame);
+  drawWeights(frame);
+  showTracedPoint(frame);
+}
+
+function show(x) {
+  if (typeof x === "string") return x;  // inf, -inf, nan
+  if (x === 0) return "0";
+  const a = Math.abs(x);
+  return a >= 1e4 || a < 1e-3 ? x.toExponential(3) : x.toPrecision(4);
+}
+
+function openEvents() {
+  if (lab.events) lab.events.close();
+  const events = new EventSource(withToken("/api/events", { session: lab.session }));
+  events.onmessage = (event) => takeFrame(JSON.parse(event.data));
+  events.onerror = () => {
+    $("status").textContent = "disconnected";
+    if (events.readyState === EventSource.CLOSED) {
+      showMessage("lost the connection to the lab server: it stopped, or this lab was closed; reload the page");
+    }
+  };
+  events.onopen = () => { $("status").textContent = "connected"; };
+  lab.events = events;
+}
+
+// ------------------------------------------------------------------------------------------
+// The plot: decision boundary, points, the traced point
+
+function plotScale(frame) {
+  const canvas = $("plot");
+  const [x0, x1, y0, y1] = frame.bounds;
+  return {
+    px: (x) => ((x - x0) / (x1 - x0)) * canvas.width,
+    py: (y) => canvas.height - ((y - y0) / (y1 - y0)) * canvas.height,
+    dataX: (px) => x0 + (px / canvas.width) * (x1 - x0),
+    dataY: (py) => y0 + ((canvas.height - py) / canvas.height) * (y1 - y0),
+    perPixel: (x1 - x0) / canvas.width,
+  };
+}
+
+function hexToRgb(hex) {
+  const n = parseInt(hex.slice(1), 16);
+  return [(n >> 16) & 255, (n >> 8) & 255, n & 255];
+}
+
+function drawPlot(frame) {
+  const canvas = $("plot"), ctx = canvas.getContext("2d");
+  const n = frame.grid.n;
+  const image = ctx.createImageData(canvas.width, canvas.height);
+  const cw = canvas.width / n, ch = canvas.height / n;
+  for (let py = 0; py < canvas.height; py++) {
+    const row = n - 1 - Math.min(n - 1, Math.floor(py / ch));  // grid rows go up in y
+    for (let px = 0; px < canvas.width; px++) {
+      const cell = row * n + Math.min(n - 1, Math.floor(px / cw));
+      const rgb = hexToRgb(CLASS_COLOURS[frame.grid.cls[cell] % CLASS_COLOURS.length]);
+      const alpha = 0.12 + 0.3 * frame.grid.conf[cell];
+      const k = 4 * (py * canvas.width + px);
+      for (let c = 0; c < 3; c++) image.data[k + c] = Math.round(255 * (1 - alpha) + rgb[c] * alpha);
+      image.data[k + 3] = 255;
+    }
+  }
+  ctx.putImageData(image, 0, 0);
+  if (!lab.points) return;
+  const s = plotScale(frame);
+  lab.points.X.forEach(([x, y], k) => {
+    ctx.beginPath();
+    ctx.arc(s.px(x), s.py(y), 4, 0, 2 * Math.PI);
+    ctx.fillStyle = CLASS_COLOURS[lab.points.y[k] % CLASS_COLOURS.length];
+    ctx.fill();
+    ctx.strokeStyle = "#222";
+    ctx.lineWidth = 1;
+    ctx.stroke();
+  });
+  if (frame.traced !== null && lab.points.X[frame.traced]) {
+    const [x, y] = lab.points.X[frame.traced];
+    ctx.beginPath();
+    ctx.arc(s.px(x), s.py(y), 9, 0, 2 * Math.PI);
+    ctx.strokeStyle = "#000";
+    ctx.lineWidth = 2.5;
+    ctx.stroke();
+  }
+}
+
+function drawCurve(frame) {
+  const canvas = $("curve"), ctx = canvas.getContext("2d");
+  ctx.clearRect(0, 0, canvas.width, canvas.height);
+  const losses = frame.losses.filter((v) => typeof v === "number");
+  ctx.fillStyle = "#555";
+  ctx.font = "11px sans-serif";
+  ctx.fillText("loss per step", 6, 12);
+  if (losses.length < 2) return;
+  const top = Math.max(...losses), bottom = Math.min(0, ...losses);
+  const w = canvas.width - 10, h = canvas.height - 24;
+  ctx.beginPath();
+  losses.forEach((v, k) => {
+    const x = 5 + (k / (losses.length - 1)) * w;
+    const y = 18 + h - ((v - bottom) / (top - bottom || 1)) * h;
+    if (k === 0) ctx.moveTo(x, y); else ctx.lineTo(x, y);
+  });
+  ctx.strokeStyle = "#d32f2f";
+  ctx.lineWidth = 1.5;
+  ctx.stroke();
+  ctx.fillText(show(top), canvas.width - 60, 12);
+}
+
+// ------------------------------------------------------------------------------------------
+// Weights and gradients, coloured by sign
+
+function signColour(v, scale) {
+  if (typeof v !== "number" || !scale) return "rgb(230,230,230)";
+  const t = Math.min(1, Math.abs(v) / scale);
+  const base = v >= 0 ? POSITIVE : NEGATIVE;
+  return "rgb(" + base.map((c) => Math.round(255 - (255 - c) * t)).join(",") + ")";
+}
+
+function drawMatrix(W, b, cell) {
+  const rows = W.length, cols = W[0].length + (b ? 1 : 0);
+  const canvas = document.createElement("canvas");
+  canvas.width = cols * cell + (b ? 3 : 0);
+  canvas.height = rows * cell;
+  const ctx = canvas.getContext("2d");
+  const all = W.flat().concat(b || []).filter((v) => typeof v === "number");
+  const scale = Math.max(...all.map(Math.abs), 1e-12);
+  W.forEach((row, j) => {
+    row.forEach((v, i) => {
+      ctx.fillStyle = signColour(v, scale);
+      ctx.fillRect(i * cell, j * cell, cell - 1, cell - 1);
+    });
+    if (b) {
+      ctx.fillStyle = signColour(b[j], scale);
+      ctx.fillRect(W[0].length * cell + 3, j * cell, cell - 1, cell - 1);
+    }
+  });
+  canvas.title = "largest |entry| " + show(scale);
+  return canvas;
+}
+
+function drawWeights(frame) {
+  const box = $("weights");
+  box.textContent = "";
+  frame.layers.forEach((layer, k) => {
+    const div = document.createElement("div");
+    div.className = "layer";
+    const cell = Math.max(3, Math.min(10, Math.floor(160 / (layer.W[0].length + 1))));
+    const label = document.createElement("div");
+    label.textContent = "L" + (k + 1) + ": " + layer.W.length + " neurons × " + layer.W[0].length + " inputs";
+    div.appendChild(label);
+    div.appendChild(drawMatrix(layer.W, layer.b, cell));
+    div.appendChild(drawMatrix(layer.gW, layer.gb, cell));
+    box.appendChild(div);
+  });
+}
+
+// ------------------------------------------------------------------------------------------
+// Clicks on the plot: add, remove, trace
+
+function setModes(classes) {
+  const select = $("mode");
+  if (select.dataset.classes === String(classes)) return;
+  const chosen = select.value;
+  select.textContent = "";
+  const options = [];
+  for (let c = 0; c < classes; c++) options.push(["add:" + c, "adds a point of class " + c]);
+  options.push(["remove", "removes the point"], ["trace", "traces the point"]);
+  for (const [value, text] of options) {
+    const option = document.createElement("option");
+    option.value = value;
+    option.textContent = text;
+    select.appendChild(option);
+  }
+  if ([...select.options].some((o) => o.value === chosen)) select.value = chosen;
+  select.dataset.classes = String(classes);
+}
+
+function onPlotClick(event) {
+  if (!lab.frame) return;
+  const canvas = $("plot"), rect = canvas.getBoundingClientRect();
+  const px = ((event.clientX - rect.left) / rect.width) * canvas.width;
+  const py = ((event.clientY - rect.top) / rect.height) * canvas.height;
+  const s = plotScale(lab.frame);
+  const body = { session: lab.session, x: s.dataX(px), y: s.dataY(py), radius: 10 * s.perPixel };
+  const mode = $("mode").value;
+  if (mode.startsWith("add:")) {
+    body.op = "add";
+    body.cls = Number(mode.slice(4));
+  } else {
+    body.op = mode;
+  }
+  quietly(api("/api/points", body).then((r) => takeFrame(r.frame)));
+}
+
+// ------------------------------------------------------------------------------------------
+// The traced point's backward pass, step by step
+
+function showTracedPoint(frame) {
+  const k = frame.traced;
+  if (k === null || !lab.points || !lab.points.X[k]) {
+    $("trace-point").textContent = "no point traced: choose 'traces the point' and click one";
+    return;
+  }
+  const [x, y] = lab.points.X[k];
+  $("trace-point").textContent = "point " + k + " at (" + show(x) + ", " + show(y) + "), class " + lab.points.y[k] +
+    (lab.trace ? "; the steps below are of training step " + lab.trace.at_step : "");
+}
+
+async function startTrace() {
+  await api("/api/control", { session: lab.session, action: "pause" }).then((r) => takeFrame(r.frame));
+  lab.trace = await api("/api/trace", { session: lab.session });
+  lab.traceAt = 0;
+  showTraceStep();
+}
+
+function showTraceStep() {
+  const trace = lab.trace;
+  if (!trace) return;
+  const shown = trace.steps.slice(0, lab.traceAt);
+  const grads = new Map();
+  for (const step of shown) {
+    for (const edge of step.edges) if (!edge.constant) grads.set(edge.parent, edge.grad_after);
+  }
+  const current = shown[shown.length - 1];
+  $("trace-where").textContent = "step " + lab.traceAt + " of " + trace.total + (trace.cut ? " (the first " + trace.steps.length + " sent)" : "");
+  $("trace-text").textContent = current ? current.text : "loss = " + show(trace.loss) + ": press ▶ for the first step (the loss node's)";
+  const touched = new Set(current ? current.edges.map((e) => e.parent) : []);
+  const body = $("trace-grads").querySelector("tbody");
+  body.textContent = "";
+  for (const [name, grad] of grads) {
+    const tr = document.createElement("tr");
+    if (touched.has(name)) tr.className = "now";
+    for (const text of [name, show(grad)]) {
+      const td = document.createElement("td");
+      td.textContent = text;
+      tr.appendChild(td);
+    }
+    body.appendChild(tr);
+  }
+}
+
+function moveTrace(delta) {
+  if (!lab.trace) return;
+  lab.traceAt = Math.max(0, Math.min(lab.trace.steps.length, lab.traceAt + delta));
+  showTraceStep();
+}
+
+// ------------------------------------------------------------------------------------------
+// Settings and controls
+
+function fillSelect(id, names) {
+  const select = $(id);
+  select.textContent = "";
+  for (const name of names) {
+    const option = document.createElement("option");
+    option.value = option.textContent = name;
+    select.appendChild(option);
+  }
+}
+
+function showConfig(config) {
+  for (const key of ["data", "activation", "loss", "optimizer", "seed", "l2", "lr"]) $(key).value = config[key];
+  $("hidden").value = config.hidden.join(",");
+}
+
+function readConfig() {
+  return {
+    data: $("data").value,
+    hidden: $("hidden").value,
+    activation: $("activation").value,
+    loss: $("loss").value,
+    optimizer: $("optimizer").value,
+    lr: $("lr").value,
+    l2: $("l2").value,
+    seed: $("seed").value,
+  };
+}
+
+function control(action) {
+  quietly(api("/api/control", { session: lab.session, action }).then((r) => takeFrame(r.frame)));
+}
+
+function setDownloads() {
+  for (const what of ["page", "model", "csv"]) {
+    $("save-" + what).href = withToken("/api/download/" + what, { session: lab.session });
+  }
+}
+
+// ------------------------------------------------------------------------------------------
+// The expression lab
+
+const expr = { busy: false, again: false, result: null, at: 0, values: {} };
+
+function exprRequest() {
+  if (expr.busy) { expr.again = true; return; }
+  expr.busy = true;
+  const body = { session: lab.session, text: $("expr").value, values: expr.values };
+  api("/api/expression", body)
+    .then(showExpression)
+    .catch(() => {})
+    .finally(() => {
+      expr.busy = false;
+      if (expr.again) { expr.again = false; exprRequest(); }
+    });
+}
+
+function showExpression(result) {
+  expr.result = result;
+  $("expr-value").textContent = show(result.value);
+  const body = $("vars").querySelector("tbody");
+  const names = [...body.querySelectorAll("tr")].map((tr) => tr.dataset.name);
+  if (names.join(",") !== result.variables.join(",")) {
+    body.textContent = "";
+    for (const name of result.variables) body.appendChild(variableRow(name, result.values[name]));
+  }
+  for (const name of result.variables) {
+    $("grad-" + name).textContent = show(result.grads[name]);
+    expr.values[name] = result.values[name];
+  }
+  const graph = $("expr-graph");
+  if (result.svg) {
+    graph.src = "data:image/svg+xml;charset=utf-8," + encodeURIComponent(result.svg);
+    graph.hidden = false;
+  } else {
+    graph.hidden = true;
+  }
+  $("expr-note").textContent = result.svg_note || (result.nodes + " values in the graph");
+  expr.at = Math.min(expr.at, result.steps.length);
+  showExprStep();
+}
+
+function variableRow(name, value) {
+  const tr = document.createElement("tr");
+  tr.dataset.name = name;
+  const label = document.createElement("td");
+  label.textContent = name;
+  const slider = document.createElement("input");
+  slider.type = "range";
+  slider.min = -5; slider.max = 5; slider.step = 0.01;
+  slider.value = value;
+  slider.id = "slider-" + name;
+  const box = document.createElement("input");
+  box.type = "text";
+  box.value = value;
+  box.id = "box-" + name;
+  const grad = document.createElement("td");
+  grad.id = "grad-" + name;
+  slider.addEventListener("input", () => {
+    box.value = slider.value;
+    expr.values[name] = Number(slider.value);
+    exprRequest();
+  });
+  box.addEventListener("change", () => {
+    expr.values[name] = box.value;  // the server says if it is not a number
+    if (Number.isFinite(Number(box.value))) slider.value = box.value;
+    exprRequest();
+  });
+  for (const element of [label, slider, box, grad]) {
+    if (element.tagName === "TD") { tr.appendChild(element); continue; }
+    const td = document.createElement("td");
+    td.appendChild(element);
+    tr.appendChild(td);
+  }
+  return tr;
+}
+
+function showExprStep() {
+  const result = expr.result;
+  if (!result) return;
+  const step = result.steps[expr.at - 1];
+  $("expr-where").textContent = "step " + expr.at + " of " + result.total;
+  $("expr-step").textContent = step ? step.text : "out = " + show(result.value) + ": press ▶ for the first step";
+}
+
+// ------------------------------------------------------------------------------------------
+// Start
+
+function switchTab(name) {
+  for (const tab of document.querySelectorAll(".tab")) tab.classList.toggle("active", tab.dataset.tab === name);
+  $("training").hidden = name !== "training";
+  $("expression").hidden = name !== "expression";
+  if (name === "expression" && !expr.result) exprRequest();
+}
+
+async function start() {
+  const demo = new URLSearchParams(location.search).get("demo");
+  const created = await api("/api/session", demo ? { demo } : {});
+  lab.session = created.session;
+  const limits = created.limits;
+  fillSelect("data", limits.datasets);
+  fillSelect("activation", limits.activations);
+  fillSelect("loss", limits.losses);
+  fillSelect("optimizer", limits.optimizers);
+  showConfig(created.frame.config);
+  setDownloads();
+  takeFrame(created.frame);
+  openEvents();
+  document.body.dataset.ready = "yes";
+}
+
+for (const tab of document.querySelectorAll(".tab")) tab.addEventListener("click", () => switchTab(tab.dataset.tab));
+$("play").addEventListener("click", () => control("play"));
+$("pause").addEventListener("click", () => control("pause"));
+$("step").addEventListener("click", () => control("step"));
+$("reset").addEventListener("click", () => { lab.trace = null; control("reset"); });
+$("apply").addEventListener("click", () => {
+  lab.trace = null;
+  quietly(api("/api/config", { session: lab.session, config: readConfig() }).then((r) => takeFrame(r.frame)));
+});
+$("lr").addEventListener("change", () => {
+  quietly(api("/api/lr", { session: lab.session, lr: $("lr").value }));
+});
+$("plot").addEventListener("click", onPlotClick);
+$("trace-start").addEventListener("click", () => quietly(startTrace()));
+$("trace-prev").addEventListener("click", () => moveTrace(-1));
+$("trace-next").addEventListener("click", () => moveTrace(1));
+$("trace-end").addEventListener("click", () => moveTrace(1e9));
+$("expr").addEventListener("input", () => exprRequest());
+$("expr-prev").addEventListener("click", () => { expr.at = Math.max(0, expr.at - 1); showExprStep(); });
+$("expr-next").addEventListener("click", () => {
+  if (expr.result) expr.at = Math.min(expr.result.steps.length, expr.at + 1);
+  showExprStep();
+});
+window.addEventListener("beforeunload", () => { if (lab.events) lab.events.close(); });
+quietly(start());

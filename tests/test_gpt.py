@@ -329,3 +329,23 @@ def test_one_heads_graph_gives_the_models_gradient():
         for a, b in zip(ours, theirs):
             assert a.label == b.label and a.grad == pytest.approx(b.grad, abs=1e-14)
     assert len(autograd.topological_order(root)) < 200
+
+
+# ---------------------------------------------------------------------------------------------
+# The demo, small
+
+
+def test_the_demo_trains_samples_and_writes_its_pictures(tmp_path, capsys):
+    pytest.importorskip("names")
+    pytest.importorskip("matplotlib")
+    from demos import gpt as demo
+
+    args = demo.parse(["--steps", "3", "--samples", "2", "--out", str(tmp_path)])
+    result = demo.run(args)
+    out = capsys.readouterr().out
+    assert "4,192 parameters" in out and "held-out loss" in out and "bigram 2.3474" in out
+    assert len(result["history"]) == 3 and len(result["samples"]) == 2
+    assert result["uniform"] == pytest.approx(math.log(27))
+    for name in ("loss.png", "attention.png", "head.html"):
+        assert (tmp_path / name).stat().st_size > 1000
+    assert (tmp_path / "graph.svg").exists() or (tmp_path / "graph.dot").exists()

@@ -17,8 +17,10 @@ Attention of head h at position t, over the positions j <= t seen so far (kept i
 Every parameter is a leaf `Value` labelled by its block, so the tools can group the graph:
 `emb.wte[3][5]`, `emb.wpe[0][5]`, `L1.attn.h0.wq[2][5]` (row 2 of W_q belongs to head 0),
 `L1.attn.wo[..]`, `L1.mlp.fc1[..]`, `L1.mlp.fc2[..]`, `lm_head.w[..]`; `autograd.draw` boxes
-them by those dotted prefixes. A few inner values are labelled too (`L1.attn.h0.q@3[1]`: entry 1
-of head 0's query at position 3; `L1.attn.h0.a@3[0]`: how much position 3 attends to 0).
+them by those dotted prefixes (`blocks(root)` puts every other node in a block too). The heads'
+values are labelled as well: `L1.attn.h0.q@3[1]` is entry 1 of head 0's query at position 3,
+`L1.attn.h0.s@3[0]` its score for position 0, `L1.attn.h0.a@3[0]` how much position 3 attends
+to 0, `L1.attn.h0.lse@3` the softmax's logsumexp, `L1.attn.h0.out@3[1]` the head's output.
 
 `GPTConfig(fused=True)` makes each projection's output neuron one node, `autograd.linear`
 (the same numbers; fewer nodes, so faster); the default builds each neuron of `*` and a sum.
@@ -209,15 +211,10 @@ class GPT:
         for h in range(c.n_head):
             part = slice(h * c.head_size, (h + 1) * c.head_size)
             prefix = f"{block}.attn.h{h}"
-            for name, vector in (("q", q), ("k", k), ("v", v)):
-                for i, entry in enumerate(vector[part]):
-                    entry.label = f"{prefix}.{name}@{t}[{i}]"
             keys = [k_j[part] for k_j in cache.keys[layer - 1]]
             values = [v_j[part] for v_j in cache.values[layer - 1]]
-            out, a = attend(q[part], keys, values)
-            for name, vector in (("a", a), ("out", out)):
-                for i, entry in enumerate(vector):
-                    entry.label = f"{prefix}.{name}@{t}[{i}]"
+            out, a, scores = attend(q[part], keys, values)
+            label_head(prefix, t, q=q[part], k=k[part], v=v[part], s=scores, a=a, out=out)
             cache.weights[layer - 1][h].append([a_j.data for a_j in a])
             heads.extend(out)
         return self.linear(self.params[f"{block}.wo"], heads)
@@ -285,13 +282,25 @@ def attend(
     q: list[Value], keys: list[list[Value]], values: list[list[Value]]
 ) -> tuple[list[Value], list[Value]]:
     """One head: s_j = (q . k_j) / sqrt(d), a = softmax(s), out_i = sum_j a_j v_j[i].
-    Returns (out, a). Each a_j = exp(s_j - logsumexp(s)) reads every score through the one
+    Returns (out, a, s). Each a_j = exp(s_j - logsumexp(s)) reads every score through the one
     logsumexp node: that is how the positions are coupled in the backward pass."""
     scale = 1.0 / math.sqrt(len(q))
     scores = [autograd.sum([q_i * k_i for q_i, k_i in zip(q, k_j)]) * scale for k_j in keys]
     a = softmax(scores)
     out = [autograd.sum([a_j * v_j[i] for a_j, v_j in zip(a, values)]) for i in range(len(q))]
-    return out, a
+    return out, a, scores
+
+
+def label_head(prefix: str, t: int, **vectors: list[Value]) -> None:
+    """Name a head's values at position t: `label_head("L1.attn.h0", 3, q=q)` labels q[i]
+    `L1.attn.h0.q@3[i]`; the softmax's shared logsumexp node of `a` becomes `...lse@3`."""
+    for name, vector in vectors.items():
+        for i, node in enumerate(vector):
+            node.label = f"{prefix}.{name}@{t}[{i}]"
+    a = vectors.get("a")
+    shifted = a[0].parents[0] if a and a[0].parents else None  # a_0 = exp(s_0 - lse)
+    if shifted is not None and len(shifted.parents) == 2 and shifted.parents[1].op == "logsumexp":
+        shifted.parents[1].label = f"{prefix}.lse@{t}"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -454,10 +463,8 @@ def head_graph(model: GPT, tokens: Sequence[int], position: int, layer: int = 1,
     values = [constants(f"{prefix}.v", j, c.head_size) for j in range(position + 1)]
     wq = [[Value(w.data, w.label) for w in row] for row in model.params[f"L{layer}.wq"][part]]
     q = [autograd.sum([w * x_j for w, x_j in zip(row, x)]) for row in wq]
-    out, a = attend(q, keys, values)
-    for name, vector in (("q", q), ("a", a), ("out", out)):
-        for i, node in enumerate(vector):
-            node.label = f"{prefix}.{name}@{position}[{i}]"
+    out, a, scores = attend(q, keys, values)
+    label_head(prefix, position, q=q, s=scores, a=a, out=out)
     root = autograd.sum([o * g_i for o, g_i in zip(out, g)])
     root.label = f"{prefix}.part_of_loss@{position}"
     return root, wq

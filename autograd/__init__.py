@@ -13,7 +13,7 @@ from .check import GradcheckError, check_gradient_function, gradcheck, label
 from .define import define
 from .draw import draw, render
 from .graph import edges, gc_paused, leaves, topological_order
-from .layer import Entry, layer, linear
+from .layers import Entry, layer, linear
 from .page import page
 from .softmax import log_softmax, logsumexp, softmax
 from .steps import backward_steps, explain, node_names

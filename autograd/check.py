@@ -209,8 +209,8 @@ class _Input:
             leaf = Value(data[0], self.name)
             return leaf, [leaf]
         np = _numpy()
-        if self.kind == "batched":
-            leaf = Value(np.array(data, dtype=float), self.name)
+        if self.kind == "batched":  # a Value holding an array (a batch, or a layer's matrix)
+            leaf = Value(np.array(data, dtype=float).reshape(self.shape), self.name)
             return leaf, [leaf]
         names = self.entry_names()
         leaves = [Value(x, n) for x, n in zip(data, names)]
@@ -238,7 +238,7 @@ def _prepare(name: str, item: Any) -> _Input:
         label = item.label or name
         if type(item.data) is float:
             return _Input(label, "scalar", (), [item.data])
-        return _Input(label, "batched", (len(item.data),), [float(x) for x in item.data])
+        return _Input(label, "batched", item.data.shape, item.data.ravel().tolist())
     if isinstance(item, (int, float)) and not isinstance(item, bool):
         return _Input(name, "scalar", (), [float(item)])
     np = _numpy()
@@ -313,7 +313,7 @@ class _Arguments:
                 flat.append(float(g))
             else:
                 np = _numpy()
-                flat.extend(float(x) for x in np.broadcast_to(g, leaf.data.shape))
+                flat.extend(np.broadcast_to(g, leaf.data.shape).ravel().tolist())
         return flat
 
 

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .layer import LINEAR_OPS
+from .layers import LINEAR_OPS
 from .files import atomic_write
 from .graph import topological_order
 from .ops import operation

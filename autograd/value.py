@@ -67,12 +67,14 @@ def mode(**settings: Any) -> Iterator[None]:
 
 
 def _binary(op: str, reflected: bool = False) -> Callable:
-    """The method for a binary operator: one node of the table's row `op`."""
-    row = ops.OPERATIONS[op]
+    """The method for a binary operator: one node of the table's row `op` (looked up at each
+    call: the table is the one place that knows the rule)."""
+    table = ops.OPERATIONS
 
     def method(self: Value, other: Any) -> Value:
         other = other if type(other) is Value else _as_value(other)
         a, b = (other, self) if reflected else (self, other)
+        row = table[op]
         if type(a.data) is not float or type(b.data) is not float:
             return _batch_node(row, (a, b))
         data, local_grads = row.compute(a.data, b.data)
@@ -83,9 +85,10 @@ def _binary(op: str, reflected: bool = False) -> Callable:
 
 def _unary(op: str) -> Callable:
     """The method for a function of one value (`x.tanh()`): one node of the row `op`."""
-    row = ops.OPERATIONS[op]
+    table = ops.OPERATIONS
 
     def method(self: Value) -> Value:
+        row = table[op]
         if type(self.data) is not float:
             return _batch_node(row, (self,))
         data, local_grads = row.compute(self.data)
@@ -240,8 +243,8 @@ def _batch_node(row: ops.Operation, parents: tuple) -> Value:
     shapes = {x.shape for x in operands if type(x) is not float} if len(operands) > 1 else ()
     if len(shapes) > 1:
         raise ValueError(
-            f"{row.name!r} got arrays of different shapes "
-            f"({', '.join(map(str, sorted(shapes)))}): every array operand must hold one entry "
+            f"{row.name!r} got batches of different sizes (arrays of shapes "
+            f"{', '.join(map(str, sorted(shapes)))}): every array operand must hold one entry "
             "per sample of the same batch (the same shape)"
         )
     return array_node(row, parents, operands)
@@ -294,10 +297,10 @@ def sum(values: Iterable[Any]) -> Value:  # noqa: A001 - deliberately like built
 
 def sum_of_squares(values: Iterable[Any]) -> Value:
     """One n-ary node for v_1**2 + ... + v_n**2 (an L2 penalty); d out/dv_i = 2 v_i. Of Values
-    holding arrays (a layer's W), every entry squared: `autograd.layer.squared_norms`."""
+    holding arrays (a layer's W), every entry squared: `autograd.layers.squared_norms`."""
     parents = tuple(values)
     if parents and all(isinstance(p, Value) and type(p.data) is not float for p in parents):
-        from .layer import squared_norms  # (the row of arrays lives beside the layer's)
+        from .layers import squared_norms  # (the row of arrays lives beside the layer's)
 
         return squared_norms(parents)
     return _n_ary("sum_of_squares", parents)

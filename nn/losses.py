@@ -23,7 +23,7 @@ import numpy as np
 
 import autograd
 from autograd import Value
-from autograd.layer import batch_loss
+from autograd.layers import batch_loss
 
 Targets = Any  # a number, a sequence of numbers, or a NumPy array
 
@@ -113,6 +113,8 @@ def mse(predictions: Any, targets: Targets) -> Value:
 
 def sse(predictions: Any, targets: Targets) -> Value:
     """Sum of squared errors: L = sum_k (p_k - y_k)**2; dL/dp_k = 2 (p_k - y_k)."""
+    if _layer_grain(predictions):
+        return batch_loss("sse", predictions, _targets(targets))
     matched, count = pairs(predictions, targets)
     return _reduce([(p - y) ** 2 for p, y in matched], count, "sum")
 

@@ -26,7 +26,7 @@ import numpy as np
 
 import autograd
 from autograd import Value
-from autograd.layer import ACTIVATIONS, Entry, check_activation
+from autograd.layers import ACTIVATIONS, Entry, check_activation
 
 INITS = ("uniform", "xavier", "he")
 GRAINS = ("neuron", "layer")

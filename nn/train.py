@@ -54,10 +54,10 @@ class History:
 
 def forward(model: Module, X: np.ndarray, batched: bool = True, grain: str = "layer") -> Any:
     """The model's outputs for every row of X: batched (one graph for the batch, at `grain`)
-    or one graph per sample (a list with one output per row)."""
+    or one graph per sample at neuron grain (a list with one output per row)."""
     if batched:
         return model(np.asarray(X, dtype=float), grain=grain)
-    return [model([float(v) for v in row], grain=grain) for row in np.asarray(X, dtype=float)]
+    return [model([float(v) for v in row]) for row in np.asarray(X, dtype=float)]
 
 
 def build_loss(

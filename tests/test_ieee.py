@@ -120,10 +120,17 @@ def test_the_fused_example_from_the_report():
 # -- 3. a batch of one behaves as the scalar does, at every row of the table --------------------
 
 
+NOT_ELEMENTWISE = {
+    *autograd.layers.LAYER_OPS.values(),
+    *autograd.layers.LOSS_OPS,
+    "squared_norms",
+}
+
+
 def rows():
     for row in ops.OPERATIONS.values():
-        if row.name.startswith("batch_") or "linear" in row.name:
-            continue  # reductions take batches only; the fused rows are checked above
+        if row.name.startswith("batch_") or "linear" in row.name or row.name in NOT_ELEMENTWISE:
+            continue  # reductions and layer-grain rows take arrays only; fused rows: above
         yield row, 2 if row.name in ("+", "-", "*", "/", "**", "sum", "sum_of_squares") else 1
     for n in (2.0, 3.0, 0.5, 1.5, -1.0, -0.5, 0.0, 1 / 3):
         yield ops.power_operation(n), 1
@@ -171,13 +178,15 @@ def test_batched_graphs_warn_of_nothing_forward_and_backward(data, seed):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         x, w = Value(np.array(data)), Value(float(rng.normal()))
-        hidden = autograd.linear_layer([[w], [Value(1.0)]], [x], [0.0, Value(-1.0)], "relu")
-        hidden += autograd.linear_layer([[w, w], [Value(2.0), w]], hidden, [0.0, 1.0], "tanh")
+        hidden = [autograd.linear([w], [x], 0.0, "relu"), autograd.linear([1.0], [x], -1.0)]
+        hidden += [autograd.linear([w, w], hidden, 1.0, "tanh")]
         hidden += [autograd.linear([w], [h], 0.5, "sigmoid") for h in hidden]
         loss = (((x * w + x / w).tanh() * x.exp() - x.log() + x**2.5).abs() + hidden[1]).mean()
         loss.backward()
-        with autograd.tape():
-            (x * w - x).sigmoid().sum().backward()
+        W = Value(np.array([[float(rng.normal())]]), "W")
+        out = autograd.layer(np.array(data)[:, None], W, None, "tanh")  # a layer node
+        autograd.layers.batch_loss("mse", out, np.zeros((3, 1))).backward()
+        (x * w - x).sigmoid().sum().backward()
         with autograd.detect_anomaly(), pytest.raises(FloatingPointError):
             (x * math.inf * w).sum().backward()  # x * inf is inf or nan for every x
 
@@ -196,7 +205,7 @@ def test_batches_of_different_sizes_are_a_clear_error(sizes):
         lambda: a**b,
         lambda: autograd.sum([a, b]),
         lambda: autograd.linear([Value(1.0), Value(2.0)], [a, b]),
-        lambda: autograd.linear_layer([[1.0, 2.0]], [a, b], [0.0]),
+        lambda: autograd.linear([Value(1.0)], [a], b),
     ):
         with pytest.raises(ValueError, match="different sizes"):
             make()

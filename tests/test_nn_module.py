@@ -24,22 +24,23 @@ def test_public_structure_and_labels():
     assert mlp.num_parameters() == 4 * (3 + 1) + 2 * (4 + 1)
 
 
-def test_parameters_are_ordered_layer_neuron_weights_then_bias():
+def test_parameters_are_each_layers_weight_matrix_then_bias_vector():
     mlp = nn.MLP(2, [2, 1], seed=0)
     names = [name for name, _ in mlp.named_parameters()]
-    assert names == [
-        "L1.N1.w1", "L1.N1.w2", "L1.N1.b",
-        "L1.N2.w1", "L1.N2.w2", "L1.N2.b",
-        "L2.N1.w1", "L2.N1.w2", "L2.N1.b",
-    ]  # fmt: skip
+    assert names == ["L1.W", "L1.b", "L2.W", "L2.b"]
     assert [p.label for p in mlp.parameters()] == names
+    assert [p.data.shape for p in mlp.parameters()] == [(2, 2), (2,), (1, 2), (1,)]
     assert all(p is q for (_, p), q in zip(mlp.named_parameters(), mlp.parameters()))
+    # a neuron's parameters are its numbers: views of its row of W and b
+    neuron = mlp.layers[0].neurons[1]
+    assert [p.label for p in neuron.parameters()] == ["L1.N2.w1", "L1.N2.w2", "L1.N2.b"]
+    assert [p.data for p in neuron.parameters()] == [*mlp.layers[0].W.data[1], 0.0]
 
 
 def test_same_seed_same_network_other_seed_other_network():
     a, b, c = nn.MLP(2, [5, 1], seed=3), nn.MLP(2, [5, 1], seed=3), nn.MLP(2, [5, 1], seed=4)
-    assert [p.data for p in a.parameters()] == [p.data for p in b.parameters()]
-    assert [p.data for p in a.parameters()] != [p.data for p in c.parameters()]
+    assert a.parameter_vector().tolist() == b.parameter_vector().tolist()
+    assert a.parameter_vector().tolist() != c.parameter_vector().tolist()
     # neurons of one layer are not copies of each other
     assert a.layers[0].neurons[0].w[0].data != a.layers[0].neurons[1].w[0].data
 
@@ -60,9 +61,9 @@ def test_initialisations_have_the_documented_spread():
 
 
 def test_bad_names_and_sizes_are_clear_errors():
-    with pytest.raises(ValueError, match="relu, tanh, sigmoid, linear"):
+    with pytest.raises(ValueError, match="linear, relu, tanh, sigmoid"):
         nn.Neuron(2, activation="softmax")
-    with pytest.raises(ValueError, match="relu, tanh, sigmoid, linear"):
+    with pytest.raises(ValueError, match="linear, relu, tanh, sigmoid"):
         nn.MLP(2, [3, 1], output_activation="elu")
     with pytest.raises(ValueError, match="uniform, xavier, he"):
         nn.MLP(2, [3, 1], init="glorot")
@@ -117,47 +118,56 @@ def test_fused_and_primitive_mlp_agree(activation, seed, batched):
     grads = []
     for fused in (True, False):
         mlp = nn.MLP(3, [4, 3, 1], activation=activation, seed=seed, fused=fused)
-        out = mlp(X) if batched else nn.mse([mlp(list(row)) for row in X], np.zeros(6))
+        out = mlp(X, grain="neuron") if batched else nn.mse([mlp(list(row)) for row in X], np.zeros(6))
         loss = out.mean() if batched else out
         loss.backward()
-        grads.append([p.grad for p in mlp.parameters()])
+        grads.append(mlp.gradient_vector())
     np.testing.assert_allclose(grads[0], grads[1], rtol=1e-12, atol=1e-15)
 
 
 def test_batched_forward_equals_per_sample_forward():
     mlp = nn.MLP(2, [5, 3, 1], activation="tanh", seed=9)
     X = np.random.default_rng(0).normal(size=(8, 2))
-    batched = mlp(X)  # a 2-D array becomes one batched Value per column
+    batched = mlp(X, grain="neuron")  # one batched Value per column, a node per neuron
     assert batched.is_batched and batched.data.shape == (8,)
     single = [mlp(list(row)).data for row in X]
     np.testing.assert_allclose(batched.data, single, rtol=1e-14)
+    layer = mlp(X)  # a 2-D array at layer grain: one node per layer, (samples, outputs)
+    assert layer.data.shape == (8, 1)
+    np.testing.assert_allclose(layer.data[:, 0], single, rtol=1e-14)
 
 
 def test_batched_parameter_gradient_is_sum_of_per_sample_gradients():
     mlp = nn.MLP(2, [3, 1], activation="tanh", seed=2)
     X = np.random.default_rng(1).normal(size=(5, 2))
-    mlp(X).sum().backward()
-    batched = [p.grad for p in mlp.parameters()]
+    mlp(X, grain="neuron").sum().backward()
+    batched = mlp.gradient_vector()
+    mlp.zero_grad()
+    mlp(X).sum().backward()  # layer grain
+    layer = mlp.gradient_vector()
     total = np.zeros(len(batched))
     for row in X:
         mlp.zero_grad()
         mlp(list(row)).backward()
-        total += [p.grad for p in mlp.parameters()]
+        total += mlp.gradient_vector()
     np.testing.assert_allclose(batched, total, rtol=1e-12)
+    np.testing.assert_allclose(layer, total, rtol=1e-12)
 
 
 def test_zero_grad_and_state_dict():
     mlp = nn.MLP(2, [2, 1], seed=0)
     mlp([1.0, 2.0]).backward()
-    assert any(p.grad != 0 for p in mlp.parameters())
+    assert mlp.gradient_vector().any()
     mlp.zero_grad()
-    assert all(p.grad == 0 for p in mlp.parameters())
+    assert not mlp.gradient_vector().any()
     state = mlp.state_dict()
     other = nn.MLP(2, [2, 1], seed=1)
     other.load_state_dict(state)
-    assert other.state_dict() == state
-    with pytest.raises(ValueError, match="missing L2.N1.b"):
-        other.load_state_dict({k: v for k, v in state.items() if k != "L2.N1.b"})
+    assert other.parameter_vector().tolist() == mlp.parameter_vector().tolist()
+    with pytest.raises(ValueError, match="missing L2.b"):
+        other.load_state_dict({k: v for k, v in state.items() if k != "L2.b"})
+    with pytest.raises(ValueError, match="shape"):
+        other.load_state_dict({**state, "L1.W": np.zeros((3, 3))})
 
 
 def test_fused_flag_passes_through_layers_and_mlp():
@@ -180,6 +190,7 @@ def test_number_inputs_become_one_labelled_node_each_shared_by_the_first_layer()
     W1 = np.array([[w.data for w in n.w] for n in model.layers[0].neurons])
     b1 = np.array([n.b.data for n in model.layers[0].neurons])
     w2 = np.array([w.data for w in model.layers[1].neurons[0].w])
+    assert (W1 == model.layers[0].W.data).all() and (b1 == model.layers[0].b.data).all()
     h = np.tanh(W1 @ np.array([0.3, -0.2]) + b1)
     expected = (w2 * (1 - h**2)) @ W1
     assert np.allclose([inputs[0].grad, inputs[1].grad], expected, rtol=1e-12, atol=1e-15)

@@ -43,12 +43,12 @@ def assert_close(actual, expected, rtol=1e-10, what="value", atol=1e-15):
     assert not bad.any(), f"{what}: {actual[bad][:5]} vs {expected[bad][:5]}"
 
 
-def engine_loss_and_grads(model, X, y, loss, l2=0.0, batched=True):
+def engine_loss_and_grads(model, X, y, loss, l2=0.0, batched=True, grain="layer"):
     fn, _ = nn.losses.get_loss(loss)
-    value, _ = nn.build_loss(model, X, y, fn, l2, batched)
+    value, _ = nn.build_loss(model, X, y, fn, l2, batched, grain=grain)
     model.zero_grad()
     value.backward()
-    return value.data, np.array([p.grad for p in model.parameters()])
+    return value.data, np.array(model.gradient_vector().tolist())
 
 
 network = st.fixed_dictionaries(
@@ -79,9 +79,8 @@ def make_case(case):
         fused=case.get("fused", True),
     )
     rng = np.random.default_rng(case["seed"] + 1)
-    for p in model.parameters():  # non-zero biases too, so every term is exercised
-        if p.label.endswith(".b"):
-            p.data = float(rng.uniform(-0.5, 0.5))
+    for layer in model.layers:  # non-zero biases too, so every term is exercised
+        layer.b.data = rng.uniform(-0.5, 0.5, size=layer.nout)
     X = rng.normal(size=(case["samples"], case["nin"]))
     shape = (case["samples"],) if case["nout"] == 1 else (case["samples"], case["nout"])
     y = draw_targets(rng, shape)
@@ -89,10 +88,15 @@ def make_case(case):
 
 
 @settings(max_examples=60, deadline=None)
-@given(network, st.booleans())
-def test_engine_loss_and_every_gradient_equal_the_reference(case, batched):
+@given(network, st.sampled_from(["layer", "neuron", "per sample"]))
+def test_engine_loss_and_every_gradient_equal_the_reference(case, grain):
+    """Layer grain, neuron grain (batched) and one graph per sample, against the textbook's
+    hand-written backprop."""
     model, X, y = make_case(case)
-    loss, grads = engine_loss_and_grads(model, X, y, case["loss"], case["l2"], batched)
+    batched = grain != "per sample"
+    loss, grads = engine_loss_and_grads(
+        model, X, y, case["loss"], case["l2"], batched, "neuron" if grain != "layer" else "layer"
+    )
     ref_loss, ref_grads = ReferenceMLP.from_mlp(model).loss_and_gradients(
         X, y, case["loss"], case["l2"]
     )
@@ -126,8 +130,7 @@ def test_training_steps_give_the_same_parameters_as_the_reference(case, optimize
             reference.update_parameters_with_gd(grads, schedule(k), momentum)
         assert_close(value.data, ref_loss, what=f"loss at step {k}")
     assert opt.steps == steps
-    engine_params = np.array([p.data for p in params])
-    assert_close(engine_params, reference.flatten(), rtol=1e-9, what="parameters")
+    assert_close(model.parameter_vector(), reference.flatten(), rtol=1e-9, what="parameters")
 
 
 def test_reference_matches_a_network_differentiated_by_hand():
@@ -170,13 +173,13 @@ def test_gradcheck_agrees_with_engine_and_reference(loss, activation):
         ref = ReferenceMLP.from_mlp(model)
         offset = 0
         for l, layer in enumerate(model.layers, start=1):  # noqa: E741
-            for j, neuron in enumerate(layer.neurons):
-                ref.parameters[f"W{l}"][j] = flat[offset : offset + neuron.nin]
-                ref.parameters[f"b{l}"][j, 0] = flat[offset + neuron.nin]
-                offset += neuron.nin + 1
+            for name, shape in ((f"W{l}", (layer.nout, layer.nin)), (f"b{l}", (layer.nout, 1))):
+                size = shape[0] * shape[1]
+                ref.parameters[name] = flat[offset : offset + size].reshape(shape)
+                offset += size
         return ref.loss_and_grads(X, y, loss, 0.01)[0]
 
-    start = np.array([p.data for p in params])
+    start = model.parameter_vector()
     numeric = central_differences(reference_loss, start)
     _, ref_grads = ReferenceMLP.from_mlp(model).loss_and_gradients(X, y, loss, 0.01)
     np.testing.assert_allclose(engine_grads, numeric, rtol=1e-5, atol=1e-7)
@@ -190,7 +193,7 @@ def test_gradcheck_agrees_with_engine_and_reference(loss, activation):
         return nn.build_loss(model, X, y, fn, 0.01)[0]
 
     try:
-        report = autograd.gradcheck(engine_function, list(start), eps=1e-6, atol=1e-7, rtol=1e-5)
+        report = autograd.gradcheck(engine_function, params, eps=1e-6, atol=1e-7, rtol=1e-5)
     finally:
         swap_parameters(model, params)
     assert report.passed
@@ -198,11 +201,9 @@ def test_gradcheck_agrees_with_engine_and_reference(loss, activation):
 
 
 def swap_parameters(model, values):
-    """Put the given Values in the model's parameter slots (in parameters() order)."""
+    """Put the given Values (W and b of each layer, in parameters() order) in the layers."""
     values = list(values)
     for layer in model.layers:
-        for neuron in layer.neurons:
-            neuron.w = values[: neuron.nin]
-            neuron.b = values[neuron.nin]
-            values = values[neuron.nin + 1 :]
+        layer.W, layer.b = values[0], values[1]
+        values = values[2:]
     assert not values

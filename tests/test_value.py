@@ -295,9 +295,10 @@ def test_bad_data_raises_type_error_naming_the_type(bad, type_name):
         Value(1.0) ** bad
 
 
-def test_a_two_dimensional_array_is_refused():
-    with pytest.raises(TypeError, match="2-D"):
-        Value(np.zeros((2, 2)))
+def test_an_array_of_three_or_more_dimensions_is_refused():
+    with pytest.raises(TypeError, match="3-D"):
+        Value(np.zeros((2, 2, 2)))
+    assert Value(np.zeros((2, 3))).data.shape == (2, 3)  # a layer's matrix is taken
 
 
 def test_a_value_of_a_value_is_refused_with_a_hint():
@@ -408,7 +409,7 @@ def test_detect_anomaly_backward_raises():
             (y * 1e200).backward()
     message = str(error.value)
     assert "backward" in message and "x=" in message and "inf" in message and "'log'" in message
-    assert autograd.value.anomaly is None  # the mode is switched off again
+    assert autograd.value._modes.anomaly is None  # the mode is switched off again
 
 
 def test_gc_paused_restores_the_collector():

@@ -19,7 +19,7 @@ here is an object whose product with G is that share, S = act'(Z) * G computed o
 
 These are the neuron grain's numbers summed: W.grad[j, i] = sum over samples s of
 act'(z_sj) G_sj x_si, each sample's d out/d w_ji times its gradient. The losses over a batch
-(`hinge`, `mse`, `binary_cross_entropy`, `bce_with_logits`, `cross_entropy`) and the L2 penalty
+(`hinge`, `mse`, `sse`, `binary_cross_entropy`, `bce_with_logits`, `cross_entropy`) and the L2 penalty
 of matrices (`squared_norms`) are rows too, so a layer-grain step is a handful of nodes that
 backward's one loop runs. `Entry` is the bridge back: a leaf Value that is one number of a
 layer's W, so both grains read and write one set of numbers.
@@ -279,6 +279,12 @@ def _mse(P: Any, Y: Any) -> tuple[float, tuple]:
     return float((D * D).sum()) / D.size, ((2.0 / D.size) * D, 0.0)
 
 
+def _sse(P: Any, Y: Any) -> tuple[float, tuple]:
+    """L = sum over every entry of (P - Y)^2; dL/dP = 2 (P - Y)."""
+    D = P - Y
+    return float((D * D).sum()), (2.0 * D, 0.0)
+
+
 def _hinge(S: Any, Y: Any) -> tuple[float, tuple]:
     """L = mean of relu(1 - Y S); dL/dS = -Y / N where the margin Y S < 1, else 0."""
     np = ops.np
@@ -328,6 +334,7 @@ def _cross_entropy(Z: Any, T: Any) -> tuple[float, tuple]:
 
 LOSS_OPS = {
     "mse": _loss_row("mse", _mse, "mean(({0} - {1})^2)", "2 ({0} - {1}) / N"),
+    "sse": _loss_row("sse", _sse, "sum(({0} - {1})^2)", "2 ({0} - {1})"),
     "hinge": _loss_row("hinge", _hinge, "mean(relu(1 - {1} {0}))", "-{1} / N where {1} {0} < 1"),
     "bce": _loss_row(
         "bce",

@@ -349,3 +349,21 @@ def test_the_demo_trains_samples_and_writes_its_pictures(tmp_path, capsys):
     for name in ("loss.png", "attention.png", "head.html"):
         assert (tmp_path / name).stat().st_size > 1000
     assert (tmp_path / "graph.svg").exists() or (tmp_path / "graph.dot").exists()
+
+
+# ---------------------------------------------------------------------------------------------
+# The attention lesson runs as written
+
+
+def test_the_attention_lessons_sessions_print_what_they_show():
+    """Every ```python block of docs/attention.md, run as one doctest session."""
+    import doctest
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parent.parent / "docs" / "attention.md").read_text()
+    sessions = "\n".join(re.findall(r"```python\n(.*?)```", text, re.S))
+    assert sessions.count(">>>") > 20
+    test = doctest.DocTestParser().get_doctest(sessions, {}, "docs/attention.md", None, 0)
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
+    runner.run(test)
+    assert runner.summarize(verbose=False).failed == 0

@@ -136,23 +136,26 @@ function hexToRgb(hex) {
   return [(n >> 16) & 255, (n >> 8) & 255, n & 255];
 }
 
+const gridCanvas = document.createElement("canvas");
+
 function drawPlot(frame) {
   const canvas = $("plot"), ctx = canvas.getContext("2d");
   const n = frame.grid.n;
-  const image = ctx.createImageData(canvas.width, canvas.height);
-  const cw = canvas.width / n, ch = canvas.height / n;
-  for (let py = 0; py < canvas.height; py++) {
-    const row = n - 1 - Math.min(n - 1, Math.floor(py / ch));  // grid rows go up in y
-    for (let px = 0; px < canvas.width; px++) {
-      const cell = row * n + Math.min(n - 1, Math.floor(px / cw));
+  gridCanvas.width = gridCanvas.height = n;  // one pixel a cell, then stretched
+  const grid = gridCanvas.getContext("2d"), image = grid.createImageData(n, n);
+  for (let row = 0; row < n; row++) {
+    for (let col = 0; col < n; col++) {
+      const cell = row * n + col;
       const rgb = hexToRgb(CLASS_COLOURS[frame.grid.cls[cell] % CLASS_COLOURS.length]);
       const alpha = 0.12 + 0.3 * frame.grid.conf[cell];
-      const k = 4 * (py * canvas.width + px);
+      const k = 4 * ((n - 1 - row) * n + col);  // grid rows go up in y
       for (let c = 0; c < 3; c++) image.data[k + c] = Math.round(255 * (1 - alpha) + rgb[c] * alpha);
       image.data[k + 3] = 255;
     }
   }
-  ctx.putImageData(image, 0, 0);
+  grid.putImageData(image, 0, 0);
+  ctx.imageSmoothingEnabled = false;
+  ctx.drawImage(gridCanvas, 0, 0, canvas.width, canvas.height);
   if (!lab.points) return;
   const s = plotScale(frame);
   lab.points.X.forEach(([x, y], k) => {
@@ -206,14 +209,15 @@ function signColour(v, scale) {
   return "rgb(" + base.map((c) => Math.round(255 - (255 - c) * t)).join(",") + ")";
 }
 
-function drawMatrix(W, b, cell) {
+function drawMatrix(canvas, W, b, cell) {
   const rows = W.length, cols = W[0].length + (b ? 1 : 0);
-  const canvas = document.createElement("canvas");
-  canvas.width = cols * cell + (b ? 3 : 0);
-  canvas.height = rows * cell;
+  const width = cols * cell + (b ? 3 : 0), height = rows * cell;
+  if (canvas.width !== width) canvas.width = width;
+  if (canvas.height !== height) canvas.height = height;
   const ctx = canvas.getContext("2d");
+  ctx.clearRect(0, 0, width, height);
   const all = W.flat().concat(b || []).filter((v) => typeof v === "number");
-  const scale = Math.max(...all.map(Math.abs), 1e-12);
+  const scale = all.reduce((m, v) => Math.max(m, Math.abs(v)), 1e-12);
   W.forEach((row, j) => {
     row.forEach((v, i) => {
       ctx.fillStyle = signColour(v, scale);
@@ -225,22 +229,30 @@ function drawMatrix(W, b, cell) {
     }
   });
   canvas.title = "largest |entry| " + show(scale);
-  return canvas;
 }
 
 function drawWeights(frame) {
   const box = $("weights");
-  box.textContent = "";
+  const shape = frame.layers.map((l) => l.W.length + "x" + l.W[0].length).join(",");
+  if (box.dataset.shape !== shape) {  // new canvases only when the network changes
+    box.textContent = "";
+    frame.layers.forEach((layer, k) => {
+      const div = document.createElement("div");
+      div.className = "layer";
+      const label = document.createElement("div");
+      label.textContent = "L" + (k + 1) + ": " + layer.W.length + " neurons × " + layer.W[0].length + " inputs";
+      div.appendChild(label);
+      div.appendChild(document.createElement("canvas"));
+      div.appendChild(document.createElement("canvas"));
+      box.appendChild(div);
+    });
+    box.dataset.shape = shape;
+  }
   frame.layers.forEach((layer, k) => {
-    const div = document.createElement("div");
-    div.className = "layer";
+    const [weights, grads] = box.children[k].querySelectorAll("canvas");
     const cell = Math.max(3, Math.min(10, Math.floor(160 / (layer.W[0].length + 1))));
-    const label = document.createElement("div");
-    label.textContent = "L" + (k + 1) + ": " + layer.W.length + " neurons × " + layer.W[0].length + " inputs";
-    div.appendChild(label);
-    div.appendChild(drawMatrix(layer.W, layer.b, cell));
-    div.appendChild(drawMatrix(layer.gW, layer.gb, cell));
-    box.appendChild(div);
+    drawMatrix(weights, layer.W, layer.b, cell);
+    drawMatrix(grads, layer.gW, layer.gb, cell);
   });
 }
 
@@ -325,6 +337,8 @@ function showTraceStep() {
       td.textContent = text;
       tr.appendChild(td);
     }
+    tr.dataset.name = name;
+    tr.dataset.grad = String(grad);  // the exact number sent
     body.appendChild(tr);
   }
 }
@@ -405,7 +419,8 @@ function showExpression(result) {
   }
   for (const name of result.variables) {
     $("grad-" + name).textContent = show(result.grads[name]);
-    expr.values[name] = result.values[name];
+    $("grad-" + name).dataset.value = String(result.grads[name]);  // the exact number sent
+    if (!(name in expr.values)) expr.values[name] = result.values[name];  // (never older ones)
   }
   const graph = $("expr-graph");
   if (result.svg) {
@@ -426,7 +441,8 @@ function variableRow(name, value) {
   label.textContent = name;
   const slider = document.createElement("input");
   slider.type = "range";
-  slider.min = -5; slider.max = 5; slider.step = 0.01;
+  const reach = Math.max(5, Math.ceil(2 * Math.abs(Number(value)) || 0));
+  slider.min = -reach; slider.max = reach; slider.step = 0.01;
   slider.value = value;
   slider.id = "slider-" + name;
   const box = document.createElement("input");

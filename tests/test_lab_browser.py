@@ -1,0 +1,218 @@
+"""The live lab in headless Chromium (chromium, chromedriver and selenium; skipped without them
+unless REQUIRE_BROWSER is set), against a server started here on 127.0.0.1 on a free port."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+
+import numpy as np
+import pytest
+
+import nn
+from autograd import Value, lab
+from autograd.expression import parse
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+DRIVER = shutil.which("chromedriver")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+    except ImportError:
+        webdriver = None
+    missing = [
+        what
+        for what, there in (
+            ("chromium", CHROMIUM),
+            ("chromedriver", DRIVER),
+            ("selenium", webdriver),
+        )
+        if not there
+    ]
+    if missing:
+        if os.environ.get("REQUIRE_BROWSER"):
+            pytest.fail(f"REQUIRE_BROWSER is set but {', '.join(missing)} is missing")
+        pytest.skip(
+            f"no headless browser here ({', '.join(missing)} missing): apt-get install "
+            "chromium chromium-driver; pip install selenium"
+        )
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1300,900"):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(DRIVER), options=options)
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture
+def server():
+    running = lab.serve("127.0.0.1", 0)
+    yield running
+    running.stop()
+
+
+def wait_for(condition, timeout=10.0):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        try:
+            if condition():
+                return True
+        except Exception:  # noqa: BLE001 (an element being redrawn)
+            pass
+        time.sleep(0.05)
+    return condition()
+
+
+def open_lab(browser, server):
+    browser.get(server.url)
+    assert wait_for(lambda: browser.execute_script("return document.body.dataset.ready") == "yes")
+    return browser
+
+
+def text(browser, id_):
+    return browser.find_element("id", id_).text
+
+
+def only_session(server):
+    (session,) = server.sessions.values()
+    return session
+
+
+def severe_console_errors(browser):
+    return [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+
+
+def test_the_page_loads_with_the_lab(browser, server):
+    open_lab(browser, server)
+    assert browser.title == "backprop lab"
+    assert text(browser, "step-count") == "0"
+    assert wait_for(lambda: text(browser, "points-count") == "100")
+    assert not browser.find_element("id", "message").is_displayed()
+    assert browser.find_element("id", "data").get_attribute("value") == "moons"
+    assert severe_console_errors(browser) == []
+
+
+def test_without_the_token_the_page_is_refused(browser, server):
+    browser.get(f"http://127.0.0.1:{server.port}/")
+    assert "403" in browser.find_element("tag name", "body").text
+    assert "token" in browser.find_element("tag name", "body").text
+
+
+def test_play_advances_the_steps_and_the_loss_falls_and_pause_stops_it(browser, server):
+    open_lab(browser, server)
+    browser.find_element("id", "play").click()
+    assert wait_for(lambda: int(text(browser, "step-count")) > 5)
+    first_loss = float(text(browser, "loss-value"))
+    assert wait_for(lambda: int(text(browser, "step-count")) > 200)
+    assert wait_for(lambda: float(text(browser, "loss-value")) < first_loss)
+    browser.find_element("id", "pause").click()
+    assert wait_for(lambda: text(browser, "status") == "paused")
+    stopped = int(text(browser, "step-count"))
+    time.sleep(0.5)
+    assert int(text(browser, "step-count")) == stopped == only_session(server).steps
+    assert not only_session(server).running
+
+
+def test_a_click_adds_a_point_of_the_chosen_class(browser, server):
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.support.ui import Select
+
+    open_lab(browser, server)
+    assert wait_for(lambda: text(browser, "points-count") == "100")
+    Select(browser.find_element("id", "mode")).select_by_value("add:1")
+    plot = browser.find_element("id", "plot")
+    # 40 px right and 60 px up of the plot's centre
+    ActionChains(browser).move_to_element_with_offset(plot, 40, -60).click().perform()
+    assert wait_for(lambda: text(browser, "points-count") == "101")
+    session = only_session(server)
+    x0, x1, y0, y1 = session.bounds
+    width = plot.size["width"]
+    x, y = session.X[-1]
+    assert session.labels[-1] == 1
+    assert x == pytest.approx((x0 + x1) / 2 + 40 / width * (x1 - x0), abs=2 * (x1 - x0) / width)
+    assert y == pytest.approx((y0 + y1) / 2 + 60 / width * (y1 - y0), abs=2 * (y1 - y0) / width)
+
+
+def test_the_traced_step_through_shows_backwards_grads(browser, server):
+    open_lab(browser, server)
+    browser.find_element("id", "step").click()
+    assert wait_for(lambda: text(browser, "step-count") == "1")
+    browser.find_element("id", "trace-start").click()
+    assert wait_for(lambda: text(browser, "trace-where").startswith("step 0 of "))
+    browser.find_element("id", "trace-end").click()
+    shown = browser.execute_script(
+        "const rows = document.querySelectorAll('#trace-grads tbody tr');"
+        "return Object.fromEntries([...rows].map((r) => [r.dataset.name, Number(r.dataset.grad)]));"
+    )
+
+    session = only_session(server)  # the same network and point, backward() here
+    copy = nn.MLP.from_weights(
+        session.model.weight_arrays(), session.model.bias_arrays(), session.model.activations
+    )
+    k = session.traced
+    out = copy([Value(float(session.X[k, 0]), "x1"), Value(float(session.X[k, 1]), "x2")])
+    loss_fn, _ = nn.losses.get_loss("hinge")
+    loss_fn([out], np.where(session.labels[k : k + 1] > 0, 1.0, -1.0)).backward()
+    (gW, gb) = lab.parameter_grads(copy)[0]
+    expected = {}
+    for layer, (gW, gb) in enumerate(lab.parameter_grads(copy), start=1):
+        for j, row in enumerate(gW, start=1):
+            expected.update({f"L{layer}.N{j}.w{i}": g for i, g in enumerate(row, start=1)})
+        expected.update({f"L{layer}.N{j}.b": g for j, g in enumerate(gb, start=1)})
+    assert {name: shown[name] for name in expected} == expected
+    assert any(v != 0 for v in expected.values())
+
+
+def test_a_slider_in_the_expression_lab_updates_the_grads_to_backwards(browser, server):
+    from selenium.webdriver.common.keys import Keys
+
+    open_lab(browser, server)
+    browser.find_element("id", "tab-expression").click()
+    assert wait_for(lambda: browser.find_element("id", "grad-w").get_attribute("data-value"))
+    slider = browser.find_element("id", "slider-x")
+    slider.send_keys(Keys.ARROW_RIGHT * 5)
+    x = float(slider.get_attribute("value"))
+    assert x == pytest.approx(1.05)
+    values = {"x": x, "w": 1.0, "b": 1.0}
+    root = parse("tanh(x*w + b)").evaluate(values)
+    root.backward()
+    expected = {leaf.label: leaf.grad for leaf in _leaves(root)}
+
+    def shown():
+        return {n: float(text_of(browser, f"grad-{n}")) for n in values}
+
+    assert wait_for(lambda: shown() == expected), (shown(), expected)
+    assert float(text(browser, "expr-value")) == pytest.approx(root.data, rel=1e-3)
+    assert (
+        browser.find_element("id", "expr-graph").get_attribute("src").startswith("data:image/svg")
+    )
+
+
+def test_a_hostile_expression_shows_a_message_and_the_page_lives_on(browser, server):
+    open_lab(browser, server)
+    browser.find_element("id", "tab-expression").click()
+    box = browser.find_element("id", "expr")
+    box.clear()
+    box.send_keys("__import__('os').system('ls')")
+    assert wait_for(lambda: text(browser, "message").startswith("expression: "))
+    box.clear()
+    box.send_keys("x*y")
+    assert wait_for(lambda: browser.find_elements("id", "grad-y"))
+    assert wait_for(lambda: not browser.find_element("id", "message").is_displayed())
+
+
+def text_of(browser, id_):
+    return browser.find_element("id", id_).get_attribute("data-value")
+
+
+def _leaves(root):
+    from autograd.graph import leaves
+
+    return [leaf for leaf in leaves(root) if leaf.label in ("x", "w", "b")]

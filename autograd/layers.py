@@ -19,7 +19,7 @@ here is an object whose product with G is that share, S = act'(Z) * G computed o
 
 These are the neuron grain's numbers summed: W.grad[j, i] = sum over samples s of
 act'(z_sj) G_sj x_si, each sample's d out/d w_ji times its gradient. The losses over a batch
-(`hinge`, `mse`, `sse`, `binary_cross_entropy`, `bce_with_logits`, `cross_entropy`) and the L2 penalty
+(`hinge`, `mse`, `sse`, `bce`, `bce_with_logits`, `cross_entropy`) and the L2 penalty
 of matrices (`squared_norms`) are rows too, so a layer-grain step is a handful of nodes that
 backward's one loop runs. `Entry` is the bridge back: a leaf Value that is one number of a
 layer's W, so both grains read and write one set of numbers.
@@ -250,7 +250,9 @@ def layer(X: Any, W: Value, b: Value | None = None, activation: str = "linear") 
             f"{getattr(x, 'shape', 'a number')} and W of shape {getattr(w, 'shape', 'a number')}"
         )
     if b is not None and getattr(data[2], "shape", None) != w.shape[:1]:
-        raise ValueError(f"layer(): b must hold {len(w)} biases, got {getattr(data[2], 'shape', 1)}")
+        raise ValueError(
+            f"layer(): b must hold {len(w)} biases, got {getattr(data[2], 'shape', 1)}"
+        )
     return array_node(ops.OPERATIONS[op], parents, data)
 
 
@@ -448,8 +450,7 @@ class Entry(Value):
     def grad(self, value: Any) -> None:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise TypeError(
-                f"{self.label or 'this entry'}'s gradient is one number, got "
-                f"{type(value).__name__}"
+                f"{self.label or 'this entry'}'s gradient is one number, got {type(value).__name__}"
             )
         grad = self.source.grad
         if type(grad) is float:

@@ -145,7 +145,10 @@ class Module:
 
     def state_dict(self) -> dict[str, Any]:
         """{name: number or array} for every parameter (copies)."""
-        return {n: p.data if type(p.data) is float else p.data.copy() for n, p in self.named_parameters()}
+        return {
+            n: p.data if type(p.data) is float else p.data.copy()
+            for n, p in self.named_parameters()
+        }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Set every parameter from {name: value} (grads to 0). The names and shapes must match,
@@ -161,7 +164,9 @@ class Module:
         for name, p in named:
             value = state[name]
             if isinstance(value, bool) or not isinstance(value, int | float | np.ndarray):
-                raise ValueError(f"parameter {name} must be a number or an array, got {value!r:.40}")
+                raise ValueError(
+                    f"parameter {name} must be a number or an array, got {value!r:.40}"
+                )
             shape = np.shape(p.data)
             if np.shape(value) != shape:
                 raise ValueError(f"parameter {name} has shape {shape}, got {np.shape(value)}")

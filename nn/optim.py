@@ -49,7 +49,12 @@ class Optimizer:
         for p in self.params:
             if not isinstance(p, Value):
                 raise TypeError(f"parameters must be Values, got {type(p).__name__}")
-        if isinstance(lr, bool) or not isinstance(lr, int | float) or not math.isfinite(lr) or lr < 0:
+        if (
+            isinstance(lr, bool)
+            or not isinstance(lr, int | float)
+            or not math.isfinite(lr)
+            or lr < 0
+        ):
             raise ValueError(f"lr must be a finite number >= 0, got {lr!r}")
         if lr_schedule is not None and not callable(lr_schedule):
             raise TypeError("lr_schedule must be a function of the step number k returning lr")

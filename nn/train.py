@@ -244,7 +244,9 @@ def fit(
     if isinstance(epochs, bool) or not isinstance(epochs, int | np.integer) or epochs < 1:
         raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
     if batch_size is not None and (
-        isinstance(batch_size, bool) or not isinstance(batch_size, int | np.integer) or batch_size < 1
+        isinstance(batch_size, bool)
+        or not isinstance(batch_size, int | np.integer)
+        or batch_size < 1
     ):
         raise ValueError(f"batch_size must be a positive integer or None, got {batch_size!r}")
     if isinstance(l2, bool) or not isinstance(l2, int | float) or not 0.0 <= l2 < math.inf:

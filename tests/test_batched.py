@@ -14,7 +14,6 @@ from hypothesis import strategies as st
 
 import autograd
 from autograd import Value
-from autograd.fast import LinearGrads
 
 ACTIVATIONS = ["linear", "relu", "tanh", "sigmoid"]
 TOLERANCE = 1e-10
@@ -116,34 +115,6 @@ def test_a_neuron_against_hand_written_numpy_backprop():
     assert close(np.array([x.grad for x in inputs]), np.outer(w, dz))
 
 
-@pytest.mark.parametrize("made_by", ["linear", "linear_layer"])
-def test_linear_grads_read_like_the_tuple_of_local_derivatives(made_by):
-    rng = np.random.default_rng(1)
-    w, X, b = rng.normal(size=3), rng.normal(size=(3, 5)), -0.5
-    ws, xs = [Value(v) for v in w], [Value(x) for x in X]
-    if made_by == "linear":
-        out = autograd.linear(ws, xs, Value(b), "sigmoid")
-    else:  # the second neuron of a layer: its row of what the layer's nodes share
-        other = [Value(v) for v in rng.normal(size=3)]
-        out = autograd.linear_layer([other, ws], xs, [Value(0.3), Value(b)], "sigmoid")[1]
-    local_grads = out.local_grads
-    assert isinstance(local_grads, LinearGrads)
-    s = 1.0 / (1.0 + np.exp(-(w @ X + b)))
-    slope = s * (1 - s)
-    expected = [slope * x for x in X] + [slope * v for v in w] + [slope]
-    assert len(local_grads) == len(out.parents) == 7
-    for got, want in zip(local_grads, expected, strict=True):
-        assert close(got, want, 1e-13)
-    for i, want in enumerate(expected):
-        assert close(local_grads[i], want, 1e-13)
-        assert close(local_grads[i - 7], want, 1e-13)
-    assert len(local_grads[2:5]) == 3 and close(local_grads[2:5][1], expected[3])
-    assert local_grads  # truthy, like a non-empty tuple
-    with pytest.raises(IndexError, match="out of range"):
-        local_grads[7]
-    assert "7 local derivatives" in repr(local_grads)
-
-
 def test_detect_anomaly_gives_the_same_gradients_on_a_finite_batch():
     def grads():
         rng = np.random.default_rng(11)
@@ -197,30 +168,6 @@ def test_leaf_gradients_accumulate_across_passes_and_inner_ones_reset():
     assert close(out.grad, first_out)  # not a leaf: this pass only
 
 
-def test_mixed_operands_take_the_elementwise_path_and_stay_right():
-    """A batched bias or weight, or a number among the inputs: not the bulk layout."""
-    X = np.array([0.5, -1.5, 2.0])
-    for make in (
-        lambda x, w, b: autograd.linear([w, w], [x, 2.0], b),  # a number among the inputs
-        lambda x, w, b: autograd.linear([w], [x], x * b),  # a batched bias
-        lambda x, w, b: autograd.linear([x], [w], b, "tanh"),  # a batched weight
-    ):
-        w, b = Value(0.7), Value(-0.3)
-        x = Value(X)
-        out = make(x, w, b)
-        assert not isinstance(out.local_grads, LinearGrads)
-        out.sum().backward()
-        for k in range(3):
-            ws, bs, xs = Value(0.7), Value(-0.3), Value(float(X[k]))
-            make(xs, ws, bs).backward()
-            assert close(x.grad[k], xs.grad)
-            if k == 0:
-                wsum, bsum = ws.grad, bs.grad
-            else:
-                wsum, bsum = wsum + ws.grad, bsum + bs.grad
-        assert close(w.grad, wsum) and close(b.grad, bsum)
-
-
 def test_batches_of_different_sizes_are_a_clear_error():
     with pytest.raises(ValueError, match="batches of different sizes"):
         autograd.linear([Value(1.0), Value(2.0)], [Value(np.ones(3)), Value(np.ones(4))])
@@ -268,8 +215,7 @@ def test_a_dropped_batched_graph_is_freed_without_the_cyclic_collector():
             weakref.ref(loss),
             weakref.ref(outputs[0]),
             weakref.ref(hidden),
-            weakref.ref(hidden.local_grads),
-            weakref.ref(hidden.local_grads.columns),
+            weakref.ref(hidden.local_grads[0]),  # an array of local derivatives
             weakref.ref(hidden.data),
         ]
         del loss, outputs, hidden
@@ -278,76 +224,6 @@ def test_a_dropped_batched_graph_is_freed_without_the_cyclic_collector():
     finally:
         if was_enabled:
             gc.enable()
-
-
-@settings(max_examples=25, deadline=None)
-@given(
-    seed=st.integers(0, 2**32 - 1),
-    nin=st.integers(1, 5),
-    nout=st.integers(1, 5),
-    batch=st.integers(1, 6),
-    activation=st.sampled_from(ACTIVATIONS),
-    batched=st.booleans(),
-)
-def test_linear_layer_makes_the_nodes_linear_makes(seed, nin, nout, batch, activation, batched):
-    rng = np.random.default_rng(seed)
-    W, b = rng.normal(size=(nout, nin)), rng.normal(size=nout)
-    X = rng.normal(size=(nin, batch)) if batched else rng.normal(size=nin)
-
-    def make(layer: bool):
-        ws = [[Value(float(v)) for v in row] for row in W]
-        bs = [Value(float(v)) for v in b]
-        xs = [Value(x if batched else float(x)) for x in X]
-        if layer:
-            outs = autograd.linear_layer(ws, xs, bs, activation)
-        else:
-            outs = [autograd.linear(w, xs, c, activation) for w, c in zip(ws, bs)]
-        autograd.sum([(o * o).sum() if batched else o * o for o in outs]).backward()
-        return outs, [p.grad for row in ws for p in row] + [p.grad for p in bs], xs
-
-    outs, grads, xs = make(True)
-    outs_each, grads_each, xs_each = make(False)
-    assert len(outs) == nout
-    for o, e in zip(outs, outs_each):
-        assert o.op == e.op and len(o.parents) == len(e.parents) == 2 * nin + 1
-        assert close(o.data, e.data, 1e-13)
-        assert len(o.local_grads) == len(e.local_grads)
-        for got, want in zip(o.local_grads, e.local_grads):
-            assert close(got, want, 1e-13)
-    assert all(o.parents[nin : 2 * nin] == tuple(xs) for o in outs)
-    assert close(grads, grads_each, 1e-12)
-    assert close([x.grad for x in xs], [x.grad for x in xs_each], 1e-12)
-
-
-def test_linear_layer_checks_its_arguments_like_linear():
-    xs = [Value(np.ones(3)), Value(np.zeros(3))]
-    with pytest.raises(ValueError, match="2 weight rows but 1 biases"):
-        autograd.linear_layer([[1.0, 2.0], [3.0, 4.0]], xs, [0.0])
-    with pytest.raises(ValueError, match="1 weights but 2 inputs"):
-        autograd.linear_layer([[Value(1.0)]], xs, [Value(0.0)])
-    with pytest.raises(ValueError, match="unknown activation"):
-        autograd.linear_layer([[Value(1.0), Value(2.0)]], xs, [Value(0.0)], "softmax")
-    outs = autograd.linear_layer([[1.0, 2.0]], xs, [0.5], "relu")  # numbers become constants
-    assert close(outs[0].data, [1.5, 1.5, 1.5])
-    assert isinstance(outs[0].local_grads, LinearGrads)
-    assert [p.data for p in outs[0].parents if not p.is_batched] == [1.0, 2.0, 0.5]
-
-
-def test_linear_layer_under_no_grad_records_nothing_and_computes_the_same():
-    rng = np.random.default_rng(4)
-    W, b, X = rng.normal(size=(3, 2)), rng.normal(size=3), rng.normal(size=(2, 5))
-
-    def outputs():
-        xs = [Value(x) for x in X]
-        ws = [[Value(float(v)) for v in row] for row in W]
-        return autograd.linear_layer(ws, xs, [Value(float(v)) for v in b], "tanh")
-
-    with autograd.no_grad():
-        constants = outputs()
-    assert all(not o.parents and not o.local_grads for o in constants)
-    for got, want in zip(constants, np.tanh(W @ X + b[:, None])):
-        assert close(got.data, want, 1e-13)
-    assert close([o.data for o in outputs()], [o.data for o in constants], 1e-15)
 
 
 def test_batched_data_is_read_only_and_new_data_gives_new_results():
@@ -362,55 +238,3 @@ def test_batched_data_is_read_only_and_new_data_gives_new_results():
     expected = np.tanh(0.1 + 0.3 * np.array([10.0, 20.0, 30.0]) - 0.7 * x2.data)
     assert not np.allclose(first, second)
     assert np.allclose(second, expected, rtol=1e-15)
-
-
-@pytest.mark.parametrize("picks", [(3, 1), (0,), (2, 0, 3), (1, 2)])
-def test_some_neurons_of_a_layer_read_in_any_order_match_the_scalar_engine(picks):
-    # Backward meets only the picked neurons of a 4-neuron layer (the root reads no others),
-    # and, with a tanh node between them, not as one run: rows of the layer's arrays in bulk.
-    rng = np.random.default_rng(len(picks))
-    W, b, X = rng.normal(size=(4, 3)), rng.normal(size=4), rng.normal(size=(3, 6))
-
-    def gradients(inputs):
-        ws = [[Value(float(v)) for v in row] for row in W]
-        bs = [Value(float(v)) for v in b]
-        outs = autograd.linear_layer(ws, inputs, bs, "tanh")
-        terms = [outs[j] * float(j + 1) if k % 2 else outs[j].tanh() for k, j in enumerate(picks)]
-        root = autograd.sum(terms)
-        root = root.sum() if root.is_batched else root
-        root.backward()
-        return [p.grad for row in ws for p in row] + [p.grad for p in bs]
-
-    batched = gradients([Value(x) for x in X])
-    each = np.sum([gradients([Value(float(v)) for v in X[:, s]]) for s in range(6)], axis=0)
-    assert close(batched, each, 1e-12)
-    unread = [j for j in range(4) if j not in picks]
-    assert all(batched[j * 3 + i] == 0.0 for j in unread for i in range(3))
-
-
-def test_data_assigned_by_hand_follows_the_rule_of_value_data():
-    """One rule for `Value(x)` and `v.data = x` (`autograd.data.as_data`): what you assign is
-    checked, and an array copied read-only, when an operation first reads it; so changing
-    your array afterwards changes nothing, as after `Value(x)`."""
-    for make in (
-        lambda x: x * 2.0,
-        lambda x: autograd.linear([Value(2.0)], [x]),
-        lambda x: autograd.linear_layer([[Value(2.0)]], [x], [0.0])[0],
-    ):
-        x = Value(np.array([1.0, 2.0]), "x")
-        mine = np.array([1.0, 2.0])
-        x.data = mine
-        first = make(x)
-        mine[0] = 100.0
-        assert list(first.data) == list(make(x).data) == [2.0, 4.0]
-        assert x.data is not mine and not x.data.flags.writeable
-    v = Value(1.0)
-    v.data = 3  # an int: a float after the first read, as Value(3) makes it
-    assert (v * 2.0).data == 6.0 and type(v.data) is float
-    v.data = "abc"
-    with pytest.raises(TypeError, match="needs a real number, got 'abc'"):
-        v * 2.0
-    v.data = np.ones((2, 2))
-    with pytest.raises(TypeError, match="1-D array"):
-        v + 1.0
-    assert not (Value(np.array([1.0])) * 2.0).data.flags.writeable  # the engine's own arrays

@@ -14,7 +14,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import autograd
 import nn
 from nn.reference import ReferenceMLP
 
@@ -93,6 +92,17 @@ def test_no_bias_layer_is_one_node_reading_X_and_W():
     assert out.parents[1] is layer.W and len(out.parents) == 2
     np.testing.assert_allclose(out.data, np.tanh(np.ones((4, 3)) @ layer.W.data.T), rtol=1e-15)
 
+
+@settings(max_examples=40, deadline=None)
+@given(
+    nin=st.integers(1, 4),
+    sizes=st.lists(st.integers(1, 4), min_size=1, max_size=3),
+    acts=st.data(),
+    bias=st.booleans(),
+    fused=st.booleans(),
+    batched=st.booleans(),
+    seed=st.integers(0, 2**31 - 1),
+)
 def test_gradients_equal_the_reference_for_any_activations_with_or_without_bias(
     nin, sizes, acts, bias, fused, batched, seed
 ):
@@ -154,9 +164,7 @@ def test_sgd_steps_equal_the_reference_gradient_descent_without_biases():
         opt.step()
         _, grads = reference.loss_and_grads(X, y, "sse")
         reference.update_parameters_with_gd(grads, 0.5)
-    np.testing.assert_allclose(
-        model.parameter_vector().tolist(), reference.flatten(), rtol=1e-12
-    )
+    np.testing.assert_allclose(model.parameter_vector().tolist(), reference.flatten(), rtol=1e-12)
 
 
 def test_per_layer_activations_and_their_errors():

@@ -118,7 +118,11 @@ def test_fused_and_primitive_mlp_agree(activation, seed, batched):
     grads = []
     for fused in (True, False):
         mlp = nn.MLP(3, [4, 3, 1], activation=activation, seed=seed, fused=fused)
-        out = mlp(X, grain="neuron") if batched else nn.mse([mlp(list(row)) for row in X], np.zeros(6))
+        out = (
+            mlp(X, grain="neuron")
+            if batched
+            else nn.mse([mlp(list(row)) for row in X], np.zeros(6))
+        )
         loss = out.mean() if batched else out
         loss.backward()
         grads.append(mlp.gradient_vector())

@@ -23,7 +23,7 @@ from autograd import Value
 
 from . import losses as losses_module
 from .data import minibatches
-from .module import Module, Seed, columns, make_rng
+from .module import Module, Seed, make_rng
 from .optim import SGD, Adam, AdamW, Optimizer
 
 

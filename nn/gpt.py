@@ -293,14 +293,19 @@ def attend(
 
 def label_head(prefix: str, t: int, **vectors: list[Value]) -> None:
     """Name a head's values at position t: `label_head("L1.attn.h0", 3, q=q)` labels q[i]
-    `L1.attn.h0.q@3[i]`; the softmax's shared logsumexp node of `a` becomes `...lse@3`."""
+    `L1.attn.h0.q@3[i]`. Inside the softmax of `a`: its logsumexp node becomes `...lse@3` and
+    the shifted scores z_j = s_j - max (max a constant) `...z@3[j]`."""
     for name, vector in vectors.items():
         for i, node in enumerate(vector):
             node.label = f"{prefix}.{name}@{t}[{i}]"
-    a = vectors.get("a")
-    shifted = a[0].parents[0] if a and a[0].parents else None  # a_0 = exp(s_0 - lse)
-    if shifted is not None and len(shifted.parents) == 2 and shifted.parents[1].op == "logsumexp":
-        shifted.parents[1].label = f"{prefix}.lse@{t}"
+    for j, a_j in enumerate(vectors.get("a", ())):  # a_j = exp(z_j - lse), z_j = s_j - max
+        inner = a_j.parents[0] if a_j.parents else None
+        if inner is None or len(inner.parents) != 2 or inner.parents[1].op != "logsumexp":
+            return  # (a softmax built another way: its inner values stay unnamed)
+        z_j, lse = inner.parents
+        lse.label = f"{prefix}.lse@{t}"
+        if z_j.parents and z_j.op == "-" and z_j not in vectors.get("s", ()):
+            z_j.label = f"{prefix}.z@{t}[{j}]"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -413,6 +418,8 @@ def blocks(root: Value):
     index = {node: k for k, node in enumerate(order)}
     scope: dict[Value, str] = {}
     for node in order:
+        if not node.parents and not node.requires_grad:
+            continue  # a constant (`max`, `0.5`): placed with its reader below
         if node.label:
             scope[node] = node.label.rpartition(".")[0]
         elif node.parents:
@@ -422,7 +429,7 @@ def blocks(root: Value):
             else:
                 made = [p for p in node.parents if p in scope] or [node]
                 scope[node] = scope.get(max(made, key=index.__getitem__), "")
-    for node in order:  # constants (unlabelled leaves): the block of their first reader
+    for node in order:  # constants: the block of their first reader
         for parent in node.parents:
             if parent not in scope:
                 scope[parent] = scope[node]

@@ -68,6 +68,7 @@ MAX_RENDERS = 2  # Graphviz renders at once
 FRAMES_PER_SECOND = 20
 GRID = 40  # the decision boundary: GRID x GRID cells
 HISTORY_SHOWN = 400  # loss curve points sent at most
+MAX_HISTORY = 20_000  # losses kept per lab (a longer run keeps every 2nd, 4th, ... step's)
 IDLE_SECONDS = 600  # a lab with no page connected for this long may be closed for a new one
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
@@ -197,13 +198,18 @@ def _finite(x: Any) -> Any:
 
 
 def _rounded(array: Any, digits: int = 5) -> list:
-    """A NumPy array as nested lists of floats to `digits` significant digits (for frames)."""
+    """A NumPy array as nested lists of floats to `digits` significant digits (for frames;
+    inf and nan as strings)."""
     import numpy as np
 
     a = np.asarray(array, dtype=float)
-    flat = [_finite(float(f"{v:.{digits}g}")) if math.isfinite(v) else _finite(v) for v in a.flat]
-    if a.ndim <= 1:
-        return flat
+    finite = np.isfinite(a)
+    safe = np.where(finite & (a != 0), np.abs(a), 1.0)
+    scale = 10.0 ** (digits - 1 - np.floor(np.log10(safe)))
+    rounded = np.where(finite, np.round(a * scale) / scale, a)
+    if finite.all():
+        return rounded.tolist()
+    flat = [_finite(v) for v in rounded.ravel().tolist()]
     return np.array(flat, dtype=object).reshape(a.shape).tolist()
 
 
@@ -397,7 +403,9 @@ class Session:
             )
             self.loss_fn, _ = nn.losses.get_loss(config["loss"])
             self.steps = 0
-            self.losses: list[float] = []
+            self.losses: list[float] = []  # every `loss_every`-th step's loss (thinned when long)
+            self.loss_every = 1
+            self.last_loss: float | None = None
             self.message = ""
             self.trace = None
             self._bump()
@@ -430,7 +438,12 @@ class Session:
                 return value
             self.optimizer.step()
             self.steps += 1
-            self.losses.append(value)
+            self.last_loss = value
+            if self.steps % self.loss_every == 0:
+                self.losses.append(value)
+                if len(self.losses) >= MAX_HISTORY:  # a long run: keep every other one
+                    self.losses = self.losses[1::2]
+                    self.loss_every *= 2
             if self.steps >= MAX_TOTAL_STEPS:
                 self.running = False
                 self.message = f"paused after {MAX_TOTAL_STEPS:,} steps (the lab's limit)"
@@ -602,14 +615,14 @@ class Session:
                 "data_version": self.data_version,
                 "step": self.steps,
                 "running": self.running,
-                "loss": _finite(losses[-1]) if losses else None,
-                "losses": [_finite(v) for v in shown],
-                "loss_stride": stride,
+                "loss": None if self.last_loss is None else _finite(self.last_loss),
+                "losses": _rounded(shown, 6),
+                "loss_stride": stride * self.loss_every,
                 "lr": self.optimizer.lr,
                 "classes": self.classes,
                 "traced": self.traced,
                 "message": self.message,
-                "config": self.config,
+                "config": dict(self.config),
                 "bounds": bounds,
             }
             xs = np.linspace(bounds[0], bounds[1], GRID)
@@ -617,18 +630,16 @@ class Session:
             gx, gy = np.meshgrid(xs, ys)
             grid = np.column_stack([gx.ravel(), gy.ravel()])
             scores = nn.predict(model, np.vstack([grid, X]))
-            layers = []
-            for W, b, (gW, gb) in zip(
-                model.weight_arrays(), model.bias_arrays(), parameter_grads(model)
-            ):
-                layers.append(
-                    {
-                        "W": _rounded(W),
-                        "b": None if b is None else _rounded(b),
-                        "gW": _rounded(gW),
-                        "gb": None if gb is None else _rounded(gb),
-                    }
-                )
+            arrays = list(zip(model.weight_arrays(), model.bias_arrays(), parameter_grads(model)))
+        layers = [
+            {
+                "W": _rounded(W),
+                "b": None if b is None else _rounded(b),
+                "gW": _rounded(gW),
+                "gb": None if gb is None else _rounded(gb),
+            }
+            for W, b, (gW, gb) in arrays
+        ]
         if scores.ndim == 1:
             classes = (scores > 0).astype(int)
             confidence = np.tanh(np.abs(scores))
@@ -640,7 +651,7 @@ class Session:
         frame["grid"] = {
             "n": GRID,
             "cls": classes[:cells].tolist(),
-            "conf": [round(float(c), 2) for c in confidence[:cells]],
+            "conf": np.round(confidence[:cells], 2).tolist(),
         }
         frame["accuracy"] = float(np.mean(classes[cells:] == labels)) if len(labels) else None
         frame["layers"] = layers

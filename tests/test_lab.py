@@ -494,3 +494,17 @@ def test_a_host_other_than_loopback_prints_a_warning():
     finally:
         process.kill()
     assert "warning: --host 0.0.0.0" in err
+
+
+def test_a_long_run_keeps_a_thinned_loss_history(monkeypatch):
+    monkeypatch.setattr(lab, "MAX_HISTORY", 8)
+    server = lab.serve(start=False)
+    session = server.new_session(dict(lab.DEMOS["xor"]))
+    losses = [session.train_step() for _ in range(20)]
+    # 8 kept at step 8, thinned to steps 2,4,6,8; then every 2nd to 16 (8 kept), thinned to
+    # 4,8,12,16; then every 4th: 20.
+    assert session.loss_every == 4
+    assert session.losses == [losses[k - 1] for k in (4, 8, 12, 16, 20)]
+    frame = session.frame()
+    assert frame["loss"] == pytest.approx(losses[-1], rel=1e-12) and frame["loss_stride"] == 4
+    server.server_close()

@@ -21,6 +21,8 @@ DEMOS: dict[str, tuple[str, str]] = {
     "spiral": ("demos.spiral", "three classes: the CS231n spiral, softmax cross-entropy, AdamW"),
     "yinyang": ("demos.yinyang", "three classes: yin, yang and the dots, cross-entropy, AdamW"),
     "digits": ("demos.digits", "ten classes: 8x8 handwritten digits, train and test (data extra)"),
+    "gpt": ("demos.gpt", "a tiny GPT of Values on first names: attention, training, sampling"),
+    "grains": ("demos.grains", "the bridge: one weight's paths at neuron grain are S^T X's terms"),
     "mistakes": (
         "demos.mistakes",
         "the classic bugs of a hand-written backward, and what catches them",

@@ -24,15 +24,15 @@ def test_the_loop_shown_is_the_body_of_backward():
 
 def test_line_counts_are_the_files_own():
     rows = re.findall(r"^\| `(autograd/[\w/]+\.py)` \| (\d+) \|", SECTION, re.M)
-    assert len(rows) >= 7
+    assert len(rows) >= 6
     for path, count in rows:
         assert len((ROOT / path).read_text().splitlines()) == int(count), path
 
 
 def test_the_core_stays_short_and_imports_no_room_of_speed():
-    assert len((ROOT / "autograd/value.py").read_text().splitlines()) <= 330
+    assert len((ROOT / "autograd/value.py").read_text().splitlines()) <= 350
     assert len((ROOT / "autograd/ops.py").read_text().splitlines()) <= 200
-    for core in ("value.py", "ops.py", "graph.py", "ieee.py", "show.py"):
+    for core in ("value.py", "ops.py", "graph.py", "ieee.py", "show.py", "layers.py"):
         text = (ROOT / "autograd" / core).read_text()
         assert not re.search(r"^\s*(from|import) \S*(fast|steps|draw|check|nn)\b", text, re.M), core
 

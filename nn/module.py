@@ -392,40 +392,31 @@ class MLP(Module):
         matrices = [np.array(w, dtype=float) for w in weights]
         for k, w in enumerate(matrices, start=1):
             if w.ndim != 2 or 0 in w.shape:
+                why = f"must be a non-empty 2-D (outputs, inputs) matrix, got shape {w.shape}"
+            elif k > 1 and w.shape[1] != matrices[k - 2].shape[0]:
+                why = f"of shape {w.shape} read {w.shape[1]} inputs, but layer {k - 1} has "
+                why += f"{matrices[k - 2].shape[0]} outputs"
+            else:
+                continue
+            raise ValueError(f"layer {k}: weights {why}")
+        vectors = None
+        if biases is not None and any(b is not None for b in biases):
+            if any(b is None for b in biases) or len(biases) != len(matrices):
                 raise ValueError(
-                    f"layer {k}: weights must be a non-empty 2-D (outputs, inputs) matrix, "
-                    f"got shape {w.shape}"
+                    f"from_weights got {len(matrices)} weight matrices: give a bias vector for "
+                    "every layer or for none (None: a network without biases)"
                 )
-            if k > 1 and w.shape[1] != matrices[k - 2].shape[0]:
-                raise ValueError(
-                    f"layer {k}: weights of shape {w.shape} read {w.shape[1]} inputs, but "
-                    f"layer {k - 1} has {matrices[k - 2].shape[0]} outputs"
-                )
-        if biases is None or all(b is None for b in biases):
-            vectors = None
-        elif any(b is None for b in biases):
-            raise ValueError(
-                "from_weights: give a bias vector for every layer or for none "
-                "(some layers with and some without biases is not supported)"
-            )
-        elif len(biases) != len(matrices):
-            raise ValueError(
-                f"from_weights got {len(matrices)} weight matrices but {len(biases)} bias vectors"
-            )
-        else:
-            vectors = [np.array(b, dtype=float) for b in biases]
+            vectors = [np.array(b, dtype=float).reshape(-1) for b in biases]
             for k, (w, b) in enumerate(zip(matrices, vectors), start=1):
-                if b.shape not in ((w.shape[0],), (w.shape[0], 1)):
+                if b.shape != (w.shape[0],):
                     raise ValueError(
-                        f"layer {k}: {w.shape[0]} neurons need {w.shape[0]} biases, "
-                        f"got shape {b.shape}"
+                        f"layer {k}: {w.shape[0]} neurons need as many biases, got {b.size}"
                     )
         if isinstance(activations, str):
             activations = [activations] * len(matrices)
         elif len(activations) != len(matrices):
             raise ValueError(
-                f"from_weights got {len(matrices)} weight matrices but {len(activations)} "
-                "activations"
+                f"from_weights got {len(matrices)} matrices, {len(activations)} activations"
             )
         model = cls(
             matrices[0].shape[1],
@@ -437,7 +428,7 @@ class MLP(Module):
         for k, layer in enumerate(model.layers):
             layer.W.data = matrices[k]
             if vectors is not None:
-                layer.b.data = vectors[k].reshape(-1)  # type: ignore[union-attr]
+                layer.b.data = vectors[k]  # type: ignore[union-attr]
         return model
 
     @property

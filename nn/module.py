@@ -410,7 +410,7 @@ class MLP(Module):
             for k, (w, b) in enumerate(zip(matrices, vectors), start=1):
                 if b.shape != (w.shape[0],):
                     raise ValueError(
-                        f"layer {k}: {w.shape[0]} neurons need as many biases, got {b.size}"
+                        f"layer {k}: {len(w)} neurons need {len(w)} biases, got {b.size}"
                     )
         if isinstance(activations, str):
             activations = [activations] * len(matrices)

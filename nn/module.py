@@ -416,7 +416,8 @@ class MLP(Module):
             activations = [activations] * len(matrices)
         elif len(activations) != len(matrices):
             raise ValueError(
-                f"from_weights got {len(matrices)} weight matrices but {len(activations)} activations"
+                f"from_weights got {len(matrices)} weight matrices but {len(activations)} "
+                "activations"
             )
         model = cls(
             matrices[0].shape[1],

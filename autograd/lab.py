@@ -62,8 +62,9 @@ MAX_STREAMS_PER_SESSION = 2
 REQUESTS_PER_SECOND = 40  # per lab, with bursts of up to BURST
 BURST = 80
 MAX_VARIABLES = 12  # of an expression
-MAX_DRAWN_NODES = 80  # the expression's picture collapses larger graphs
-MAX_SENT_STEPS = 400  # backward steps sent to the page at most
+MAX_DRAWN_NODES = 60  # a picture of a larger graph is collapsed (boxes, then the nearest)
+MAX_SENT_STEPS = 300  # backward steps sent to the page at most (all of them are run)
+MAX_PATHS = 6  # paths written out in an explanation
 MAX_RENDERS = 2  # Graphviz renders at once
 FRAMES_PER_SECOND = 20
 GRID = 40  # the decision boundary: GRID x GRID cells
@@ -566,9 +567,11 @@ class Session:
 
     def step_through(self) -> dict[str, Any]:
         """The traced sample's backward pass, every step with its numbers (run here with
-        `backward_steps()`), and each parameter's grad when it is done."""
+        `backward_steps()`), each parameter's grad when it is done, and the graph's picture
+        (a box per neuron, its parameters folded in)."""
         loss, copy = self.sample_graph()
-        steps = [_step_json(step) for step in loss.backward_steps()]
+        steps, total = _run_steps(loss)
+        svg, svg_note = picture(loss, self.server.renders, parameters=False)
         names = parameter_names(copy)
         grads = {}
         for (W_names, b_names), (gW, gb) in zip(names, parameter_grads(copy)):
@@ -580,15 +583,16 @@ class Session:
             self.trace = {"point": self.traced, "step": self.steps}
             inputs = [float(v) for v in self.X[self.traced]]
             label = int(self.labels[self.traced])
-        total = len(steps)
         return {
             "point": self.traced,
             "at_step": self.steps,
             "loss": _finite(loss.data),
             "total": total,
-            "steps": steps[:MAX_SENT_STEPS],
-            "cut": total > MAX_SENT_STEPS,
+            "steps": steps,
+            "cut": total > len(steps),
             "grads": grads,
+            "svg": svg,
+            "svg_note": svg_note,
             "inputs": inputs,
             "label": label,
             "weights": [W.tolist() for W in copy.weight_arrays()],
@@ -688,6 +692,17 @@ class Session:
         return autograd.page(loss, title=title).html.encode()
 
 
+def _run_steps(root: Any) -> tuple[list[dict[str, Any]], int]:
+    """Run `root.backward_steps()` to the end; (the first MAX_SENT_STEPS steps' numbers, how
+    many steps there were)."""
+    sent, total = [], 0
+    for step in root.backward_steps():
+        total += 1
+        if len(sent) < MAX_SENT_STEPS:
+            sent.append(_step_json(step))
+    return sent, total
+
+
 def _step_json(step: Any) -> dict[str, Any]:
     """One backward step's numbers (and its text, as `print(step)` shows it)."""
     return {
@@ -715,9 +730,10 @@ def _step_json(step: Any) -> dict[str, Any]:
 
 
 def expression_result(body: dict, renders: threading.Semaphore) -> dict[str, Any]:
-    """Forward and backward of an expression at the given values; its steps and picture."""
-    from .draw import draw, render
+    """Forward and backward of an expression at the given values; its steps, each variable's
+    gradient explained as a sum over paths (`explain`), and its picture."""
     from .expression import ExpressionError, parse
+    from .steps import explain
 
     text = body.get("text")
     if not isinstance(text, str) or not text.strip():
@@ -746,32 +762,40 @@ def expression_result(body: dict, renders: threading.Semaphore) -> dict[str, Any
     for node in order:
         if not node.parents and node.label in values:
             leaves[node.label] = node
-    steps = [_step_json(step) for step in root.backward_steps()]
+    steps, total = _run_steps(root)
     result: dict[str, Any] = {
         "variables": list(expression.variables),
         "values": values,
         "value": _finite(root.data),
         "grads": {name: _finite(node.grad) for name, node in leaves.items()},
         "nodes": len(order),
-        "total": len(steps),
-        "steps": steps[:MAX_SENT_STEPS],
-        "cut": len(steps) > MAX_SENT_STEPS,
-        "svg": None,
-        "svg_note": "",
+        "total": total,
+        "steps": steps,
+        "cut": total > len(steps),
     }
+    result["explanations"] = {
+        name: str(explain(root, node, max_paths=MAX_PATHS)) for name, node in leaves.items()
+    }
+    result["svg"], result["svg_note"] = picture(root, renders)
+    return result
+
+
+def picture(root: Any, renders: threading.Semaphore, **options: Any) -> tuple[str | None, str]:
+    """(the SVG of `autograd.draw(root, **options)`, "") or (None, why there is none). At
+    most MAX_RENDERS at once; a graph of more than MAX_DRAWN_NODES values is collapsed."""
+    from .draw import draw, render
+
     if not renders.acquire(timeout=2):
-        result["svg_note"] = "the picture was skipped: the server is drawing others; try again"
-        return result
+        return None, "the picture was skipped: the server is drawing others; try again"
     try:
-        graph = draw(root, max_nodes=MAX_DRAWN_NODES)
+        graph = draw(root, max_nodes=MAX_DRAWN_NODES, **options)
         with tempfile.TemporaryDirectory() as folder:
             path = render(graph, Path(folder) / "graph.svg")
-            result["svg"] = path.read_text(encoding="utf-8", errors="replace")
+            return path.read_text(encoding="utf-8", errors="replace"), ""
     except (RuntimeError, ValueError) as error:  # no renderer, or it failed: numbers still shown
-        result["svg_note"] = f"no picture: {str(error).splitlines()[0][:200]}"
+        return None, f"no picture: {str(error).splitlines()[0][:200]}"
     finally:
         renders.release()
-    return result
 
 
 # ---------------------------------------------------------------------------------------------
@@ -784,6 +808,7 @@ class LabServer(ThreadingHTTPServer):
 
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 128  # connections waiting to be accepted (a burst of tabs, a flood)
 
     def __init__(
         self,

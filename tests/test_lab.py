@@ -225,6 +225,21 @@ def test_a_flood_of_requests_from_one_lab_is_rate_limited(server):
     assert statuses.count(200) >= lab.BURST
 
 
+def test_a_flood_of_idle_connections_is_refused_quickly_not_hung(server, monkeypatch):
+    monkeypatch.setattr(lab, "MAX_CONNECTIONS", 8)
+    idle = [socket.create_connection(("127.0.0.1", server.port)) for _ in range(8)]
+    try:
+        assert wait_for(lambda: len(server.connections) == 8)
+        start = time.monotonic()
+        status, reply = request(server, "GET", "/api/frame")
+        assert status == 503 and "too many requests" in reply["error"]
+        assert time.monotonic() - start < 1
+    finally:
+        for sock in idle:
+            sock.close()
+    assert wait_for(lambda: request(server, "GET", "/")[0] == 200)
+
+
 def test_labs_training_at_once_are_limited():
     server = lab.serve("127.0.0.1", 0, max_training=1)
     try:
@@ -306,6 +321,7 @@ def test_the_stepped_sample_grads_equal_backward_of_the_same_model_and_sample(se
     status, trace = post(server, "/api/trace", {"session": session})
     assert status == 200 and trace["point"] == 5 and trace["at_step"] == 7
     assert trace["total"] == len(trace["steps"]) > 3
+    assert "<svg" in trace["svg"]
 
     # The same run here: the demo's network, optimizer and loss, 7 full-batch steps.
     config = lab.DEMOS["moons"]
@@ -428,6 +444,8 @@ def test_the_expression_lab_gives_backwards_grads_steps_and_a_picture(server):
     assert reply["variables"] == ["x", "w", "b"] and reply["total"] == len(reply["steps"]) == 3
     assert "x.grad +=" in reply["steps"][-1]["text"] or "w.grad +=" in reply["steps"][-1]["text"]
     assert "<svg" in reply["svg"] and "<script" not in reply["svg"]  # (graphviz-pure draws it)
+    assert set(reply["explanations"]) == {"x", "w", "b"}
+    assert "/d x: the chain rule sums" in reply["explanations"]["x"]
 
 
 # ---------------------------------------------------------------------------------------------

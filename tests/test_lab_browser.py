@@ -168,6 +168,7 @@ def test_the_traced_step_through_shows_backwards_grads(browser, server):
         expected.update({f"L{layer}.N{j}.b": g for j, g in enumerate(gb, start=1)})
     assert {name: shown[name] for name in expected} == expected
     assert any(v != 0 for v in expected.values())
+    assert browser.find_element("id", "trace-graph").get_attribute("src").startswith("data:image")
 
 
 def test_a_slider_in_the_expression_lab_updates_the_grads_to_backwards(browser, server):
@@ -190,6 +191,7 @@ def test_a_slider_in_the_expression_lab_updates_the_grads_to_backwards(browser, 
 
     assert wait_for(lambda: shown() == expected), (shown(), expected)
     assert float(text(browser, "expr-value")) == pytest.approx(root.data, rel=1e-3)
+    assert "/d x: the chain rule sums" in text(browser, "expr-explain")
     assert (
         browser.find_element("id", "expr-graph").get_attribute("src").startswith("data:image/svg")
     )

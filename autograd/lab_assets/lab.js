@@ -312,6 +312,7 @@ async function startTrace() {
   await api("/api/control", { session: lab.session, action: "pause" }).then((r) => takeFrame(r.frame));
   lab.trace = await api("/api/trace", { session: lab.session });
   lab.traceAt = 0;
+  showSvg($("trace-graph"), lab.trace.svg);
   showTraceStep();
 }
 
@@ -422,16 +423,25 @@ function showExpression(result) {
     $("grad-" + name).dataset.value = String(result.grads[name]);  // the exact number sent
     if (!(name in expr.values)) expr.values[name] = result.values[name];  // (never older ones)
   }
-  const graph = $("expr-graph");
-  if (result.svg) {
-    graph.src = "data:image/svg+xml;charset=utf-8," + encodeURIComponent(result.svg);
-    graph.hidden = false;
-  } else {
-    graph.hidden = true;
-  }
+  showSvg($("expr-graph"), result.svg);
+  const chosen = $("explain-var").value;
+  fillSelect("explain-var", result.variables);
+  if (result.variables.includes(chosen)) $("explain-var").value = chosen;
+  showExplanation();
   $("expr-note").textContent = result.svg_note || (result.nodes + " values in the graph");
   expr.at = Math.min(expr.at, result.steps.length);
   showExprStep();
+}
+
+function showSvg(img, svg) {
+  // An <img> never runs what an SVG holds: the picture is shown, nothing in it is executed.
+  if (svg) img.src = "data:image/svg+xml;charset=utf-8," + encodeURIComponent(svg);
+  img.hidden = !svg;
+}
+
+function showExplanation() {
+  const name = $("explain-var").value;
+  $("expr-explain").textContent = expr.result && name ? expr.result.explanations[name] : "";
 }
 
 function variableRow(name, value) {
@@ -522,6 +532,7 @@ $("trace-prev").addEventListener("click", () => moveTrace(-1));
 $("trace-next").addEventListener("click", () => moveTrace(1));
 $("trace-end").addEventListener("click", () => moveTrace(1e9));
 $("expr").addEventListener("input", () => exprRequest());
+$("explain-var").addEventListener("change", showExplanation);
 $("expr-prev").addEventListener("click", () => { expr.at = Math.max(0, expr.at - 1); showExprStep(); });
 $("expr-next").addEventListener("click", () => {
   if (expr.result) expr.at = Math.min(expr.result.steps.length, expr.at + 1);

@@ -456,3 +456,17 @@ class Entry(Value):
         if type(grad) is float:
             grad = self.source.grad = ops.np.full(self.source.data.shape, grad)
         grad.flat[self.index] = value
+
+
+def neurons(node: Value, sample: int = 0, label: str = "") -> list[Entry]:
+    """A layer node seen at neuron grain: for one sample (a row of its data), one Value per
+    neuron, `L1.N1`, `L1.N2`, ..., whose `data` and `grad` are that row's entries of the node's
+    (a view of the same numbers, not a new computation)."""
+    data = node.data
+    if getattr(data, "ndim", 0) != 2:
+        raise ValueError("neurons() expands a layer node, whose data is (samples, neurons)")
+    count, width = data.shape
+    if not 0 <= sample < count:
+        raise IndexError(f"sample {sample} of a batch of {count}")
+    name = label or node.label or "layer"
+    return [Entry(node, sample * width + j, f"{name}.N{j + 1}") for j in range(width)]

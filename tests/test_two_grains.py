@@ -262,3 +262,25 @@ def test_modes_belong_to_the_thread_that_entered_them():
         outside.wait(5)
     thread.join(5)
     assert results == {"grad": 5.0, "recorded": True}
+
+
+def test_a_layer_node_expands_into_its_neurons_as_a_view_of_the_same_numbers():
+    from autograd.layers import neurons
+
+    model = nn.MLP(2, [3, 1], activation="tanh", seed=8)
+    X = np.array([[0.5, -1.0], [2.0, 0.3], [-0.7, 0.1]])
+    out = model(X)
+    out.sum().backward()  # d sum/d L1 for every sample
+    L1 = out.parents[0]
+    for s, row in enumerate(X):
+        expanded = neurons(L1, s)
+        assert [n.label for n in expanded] == ["L1.N1", "L1.N2", "L1.N3"]
+        assert [n.data for n in expanded] == L1.data[s].tolist()  # the very numbers
+        # the neuron grain, computed afresh for that sample, gives the same numbers
+        hidden = model.layers[0](list(row))
+        top = model.layers[1](hidden)[0]
+        top.backward()
+        np.testing.assert_allclose([n.data for n in expanded], [h.data for h in hidden], rtol=1e-14)
+        np.testing.assert_allclose([n.grad for n in expanded], [h.grad for h in hidden], rtol=1e-14)
+    with pytest.raises(IndexError):
+        neurons(L1, 3)

@@ -55,7 +55,7 @@ MAX_WIDTH = 32  # neurons in one hidden layer
 MAX_POINTS = 1000  # points in a lab's data
 MAX_STEPS_PER_REQUEST = 500  # "step" with a count
 MAX_TOTAL_STEPS = 1_000_000  # a lab's training pauses there
-MAX_SESSIONS = 16  # labs (tabs) open on one server
+MAX_SESSIONS = 32  # labs (tabs) open on one server
 MAX_TRAINING = 8  # labs training at once (each is a thread)
 MAX_CONNECTIONS = 64  # requests served at once; more are refused with 503
 MAX_STREAMS_PER_SESSION = 2
@@ -70,7 +70,7 @@ FRAMES_PER_SECOND = 20
 GRID = 40  # the decision boundary: GRID x GRID cells
 HISTORY_SHOWN = 400  # loss curve points sent at most
 MAX_HISTORY = 20_000  # losses kept per lab (a longer run keeps every 2nd, 4th, ... step's)
-IDLE_SECONDS = 600  # a lab with no page connected for this long may be closed for a new one
+IDLE_SECONDS = 60  # a lab with no page connected for this long may be closed for a new one
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 DATASETS = ("xor", "moons", "circles", "blobs", "spiral", "yin_yang")
@@ -880,6 +880,10 @@ class LabServer(ThreadingHTTPServer):
     # -- labs
 
     def new_session(self, config: dict[str, Any]) -> Session:
+        """A new lab; at the limit, the lab longest without a page (for IDLE_SECONDS) is
+        closed for it, or if every lab has a page, LabError (503)."""
+        session = Session(self, config)  # (made first: its data and network take a moment)
+        closed = None
         with self.sessions_lock:
             if len(self.sessions) >= self.max_sessions:
                 now = time.monotonic()
@@ -894,12 +898,11 @@ class LabServer(ThreadingHTTPServer):
                         "a tab and reload",
                         HTTPStatus.SERVICE_UNAVAILABLE,
                     )
-                oldest = min(idle, key=lambda s: s.last_seen)
-                oldest.pause(wait=False)
-                del self.sessions[oldest.id]
-        session = Session(self, config)
-        with self.sessions_lock:
+                closed = min(idle, key=lambda s: s.last_seen)
+                del self.sessions[closed.id]
             self.sessions[session.id] = session
+        if closed is not None:
+            closed.pause(wait=False)  # (outside the server's lock: a lab's lock is taken first)
         return session
 
     def session(self, session_id: Any) -> Session:
@@ -1303,11 +1306,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--max-training", type=int, default=MAX_TRAINING, help="labs training at once"
     )
+    parser.add_argument(
+        "--max-sessions", type=int, default=MAX_SESSIONS, help="labs (tabs) open at once"
+    )
     args = parser.parse_args(argv)
     if not 0 <= args.port <= 65535:
         parser.error(f"--port must be 0 to 65535, got {args.port}")
-    if args.max_training < 1:
-        parser.error("--max-training must be at least 1")
+    if args.max_training < 1 or args.max_sessions < 1:
+        parser.error("--max-training and --max-sessions must be at least 1")
     if not _loopback(args.host):
         print(
             f"warning: --host {args.host} lets other machines on the network reach the lab "
@@ -1316,7 +1322,7 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
     try:
-        server = LabServer(args.host, args.port, args.demo, args.max_training)
+        server = LabServer(args.host, args.port, args.demo, args.max_training, args.max_sessions)
     except OSError as error:
         print(
             f"error: cannot serve on {args.host}:{args.port}: {error.strerror or error}; "

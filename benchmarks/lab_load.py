@@ -135,7 +135,9 @@ def load(clients: int, seconds: float, max_training: int) -> None:
                 f"{sum(steps):.0f}"
             )
         if refused:
-            print(f"  refused: {len(refused)}: {refused[0]}")
+            print(f"  refused: {len(refused)}: {'; '.join(sorted(set(refused)))}")
+        else:
+            print("  refused: none")
     finally:
         process.terminate()
         process.wait(timeout=5)

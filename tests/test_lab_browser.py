@@ -218,3 +218,11 @@ def _leaves(root):
     from autograd.graph import leaves
 
     return [leaf for leaf in leaves(root) if leaf.label in ("x", "w", "b")]
+
+
+def test_a_stopped_server_is_said_in_the_page(browser, server):
+    open_lab(browser, server)
+    assert wait_for(lambda: text(browser, "status") in ("connected", "paused"))
+    server.stop()
+    assert wait_for(lambda: text(browser, "message").startswith("lost the connection"))
+    assert text(browser, "status") == "disconnected"

@@ -108,11 +108,14 @@ function openEvents() {
   events.onmessage = (event) => takeFrame(JSON.parse(event.data));
   events.onerror = () => {
     $("status").textContent = "disconnected";
-    if (events.readyState === EventSource.CLOSED) {
-      showMessage("lost the connection to the lab server: it stopped, or this lab was closed; reload the page");
-    }
+    showMessage(events.readyState === EventSource.CLOSED
+      ? "lost the connection to the lab server: this lab was closed; reload the page"
+      : "lost the connection to the lab server (was it stopped?); trying again…");
   };
-  events.onopen = () => { $("status").textContent = "connected"; };
+  events.onopen = () => {
+    $("status").textContent = "connected";
+    if ($("message").textContent.startsWith("lost the connection")) showMessage("");
+  };
   lab.events = events;
 }
 

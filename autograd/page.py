@@ -6,34 +6,57 @@
 
 `python -m autograd web "tanh(x*w + b)" x=2 w=-3 b=6.88 -o neuron.html` writes the same.
 
-The page is a recording: the graph as the pictures draw it (laid out now, by the renderer the
-pictures use, so the reader's browser needs nothing), every step of the step-through (the core's
-`chain_rule` at one node, with its arithmetic as the REPL prints it), every node's gradient
-after each step, and each node's explanation (the sum over paths, as `explain` writes it). The
-page's script only replays those numbers: next and previous step, play and pause, a scrub bar,
-reset, the arrow keys and space; click a value to see its paths; a quiz mode. The link keeps
-the state: `#step=5` opens at step 5, `#step=end` at the finished pass, `#mode=quiz` in the
-quiz. Labels are user text: the data sits in a JSON block with `<` escaped, and the script only
-ever writes text (`textContent`), never markup.
+The page is a recording: the graph (each value with its name, operation and data; each edge with
+the local derivative the node recorded), every step of the step-through (the core's `chain_rule`
+at one node, with its arithmetic as the REPL prints it), every gradient each step changed, each
+value's explanation (the sum over paths, as `explain` writes it), and the classic mistakes'
+passes replayed on the same numbers. Every number is written here, in Python, as the REPL shows
+it; the page's script only replays them. It draws the graph itself, laid out to fill its pane
+(left to right or top to bottom, whichever reads larger), with zoom and pan (wheel, pinch, drag,
+buttons, "fit"), and follows the current node. Next and previous step, play and pause, a scrub
+bar, the arrow keys and space; click a value for its paths; a quiz mode. The link keeps the
+state: `#step=5` opens after step 5, `#step=end` at the finished pass, `#mode=quiz` in the quiz,
+`#pass=overwrite` on a mistake's replay.
+
+The quiz asks for numbers the page must not show before they are answered, so the recording is
+stored compressed (JSON, deflated, in base64; the browser's DecompressionStream opens it): no
+gradient, total or sum is readable in the page's text until the script puts it on screen, which
+in quiz mode it does only once a question is answered, revealed or past. (Compressed, a page is
+also a fraction of its size: the steps' texts repeat a lot.) User text (labels, titles) never becomes markup: the recording is encoded, the
+template's markers are replaced in one pass (so nothing inserted is read as a marker), and the
+script writes only text (`textContent`), never evaluates anything it reads.
+
+Cost: linear in the graph's size. The recording walks the pass once; explanations (each a walk of
+the whole graph) are kept for every value of a graph of up to `EXPLAIN_BUDGET` node-visits in
+all, and for the labelled leaves first and then the values nearest the root beyond that; the
+mistakes' replays for graphs of at most `MISTAKES_MAX_NODES` nodes.
 """
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import html
 import json
+import math
 import os
 import re
-import subprocess
+import zlib
+from functools import cache
 from pathlib import Path
 from typing import Any
 
-from .draw import RENDER_TIMEOUT, draw, find_renderer, scope_of
 from .files import atomic_write
-from .graph import topological_order
-from .show import show
+from .graph import backward_order, topological_order
+from .ops import operation
+from .show import arithmetic, show
 from .steps import backward_steps, explain, node_names
 from .value import Value
+
+ASSETS = Path(__file__).with_name("page_assets")
+EXPLAIN_BUDGET = 40_000  # nodes walked by all explanations together (each walks the graph)
+MISTAKES_MAX_NODES = 300  # a larger graph's page leaves out the mistakes' replays
+HEADER_EXPRESSION = 28  # a value's box shows `name = expression` up to this many characters
 
 
 class Page:
@@ -60,17 +83,23 @@ class Page:
 def page(root: Value, title: str | None = None, max_paths: int = 3) -> Page:
     """Record `root`'s backward pass (from leaves at 0; every grad is put back afterwards) and
     return it as a page."""
-    data, svg = record(root, max_paths=max_paths)
-    return frames_page([(data, svg, "")], title or data["title"])
+    data = recording(root, max_paths=max_paths)
+    return frames_page([(data, "", "")], title or data["title"])
 
 
-def record(
-    root: Value, max_paths: int = 3, mistakes: bool = True, **drawing: Any
-) -> tuple[dict, str]:
-    """`root`'s backward pass, recorded for a page: (the data its script replays, the SVG of
-    the graph, drawn by `autograd.draw(root, **drawing)`). With `parameters=False` among the
-    drawing options, the parameters (folded into their neurons' boxes) are left out of the
-    page's table and paths too; `mistakes=False` leaves out the classic mistakes' replays."""
+def recording(
+    root: Value,
+    max_paths: int = 3,
+    mistakes: bool = True,
+    parameters: bool = True,
+    local_grads: bool = True,
+) -> dict:
+    """`root`'s backward pass, recorded for a page: the data its script replays and draws.
+
+    `parameters=False` folds the parameters (leaves labelled inside a scope, `L1.N3.w2`) into
+    the boxes of the nodes that read them, and leaves them out of the table and the paths;
+    `local_grads=False` leaves the edges' numbers out of the drawing; `mistakes=False` leaves
+    out the classic mistakes' replays."""
     if not isinstance(root, Value):
         raise TypeError(f"page() needs a Value, got {type(root).__name__}")
     order = topological_order(root)
@@ -78,78 +107,153 @@ def record(
         raise ValueError("page() shows scalar graphs; draw one sample's graph of a batch")
     names = node_names(root, order)
     ids = {node: f"n{k}" for k, node in enumerate(order)}
-    folded = drawing.get("parameters", True) is False
-    shown = [n for n in order if (n.parents or n.label) and not (folded and _parameter(n))]
+    folded = not parameters
+    drawn = [n for n in order if _drawn(n, root) and not (folded and _parameter(n))]
+    shown = set(drawn)
     saved = [(node, node.grad) for node in order]
     try:
         for node in order:
             node.grad = 0.0
-        paths = {ids[n]: str(explain(root, n, max_paths=max_paths)) for n in shown}
+        paths = _explanations(root, order, drawn, max_paths)
         steps = backward_steps(root)
-        start = {ids[n]: _grad(n) for n in shown}
-        recorded = [_step(step, ids, folded) for step in steps]
-        svg = _svg(draw(root, max_nodes=max(150, len(order)), **drawing).source)
+        start = {ids[n]: show(n.grad) for n in drawn}
+        held = {node: node.grad for node in order}  # each grad as the pass goes
+        recorded = [_step(step, ids, shown, folded, held) for step in steps]
+        final = {node: node.grad for node in order}
     finally:
         for node, grad in saved:
             node.grad = grad
-    data = {
+    replays = mistakes and len(order) <= MISTAKES_MAX_NODES and bool(recorded)
+    return {
         "title": names[root],
         "root": ids[root],
-        "nodes": [
-            {"id": ids[n], "name": names[n], "data": show(n.data), "leaf": not n.parents}
-            for n in shown
+        "nodes": [_node(n, names, ids, shown, folded) for n in drawn],
+        "edges": [
+            {"from": ids[p], "to": ids[n], "i": i, "local": show(local) if local_grads else ""}
+            for n in drawn
+            for i, (p, local) in enumerate(zip(n.parents, n.local_grads))
+            if p in shown
         ],
         "start": start,
         "steps": recorded,
         "mistakes": {
-            "overwrite": _mistaken(root, order, ids, names, overwrite=True) if mistakes else [],
-            "recursive": _mistaken(root, order, ids, names, overwrite=False) if mistakes else [],
+            "overwrite": _mistaken(root, order, ids, names, shown, final, True) if replays else [],
+            "recursive": _mistaken(root, order, ids, names, shown, final, False) if replays else [],
         },
-        "paths": paths,
+        "mistakesNote": ""
+        if replays or not mistakes or not recorded
+        else f"(the mistakes' replays: graphs of at most {MISTAKES_MAX_NODES} values)",
+        "paths": {ids[n]: text for n, text in paths.items()},
     }
-    return data, svg
+
+
+def record(root: Value, max_paths: int = 3, mistakes: bool = True, **drawing: Any) -> tuple:
+    """`(recording(root, ...), "")`: the form `frames_page` takes a frame's pass in. The page
+    draws the graph itself now, so the second item (once the SVG) is empty; `drawing` takes
+    `parameters` and `local_grads` (see `recording`)."""
+    unknown = set(drawing) - {"parameters", "local_grads"}
+    if unknown:
+        raise TypeError(f"record() takes parameters and local_grads, not {sorted(unknown)}")
+    return recording(root, max_paths, mistakes, **drawing), ""
 
 
 def frames_page(frames: list[tuple], title: str) -> Page:
     """A page of several recorded passes (one per optimizer step of a training run, say):
-    each frame is (its recorded data, its SVG, its extra HTML: parameter table, pictures),
-    and optionally a fourth: (data, SVG) of the same pass drawn with every node (the
-    neurons' parameters too), which a checkbox expands the picture to."""
+    each frame is (its recording, "", its extra HTML: parameter table, pictures), and
+    optionally a fourth: (recording, "") of the same pass with every node (the neurons'
+    parameters too), which a checkbox expands the picture to. The extra HTML is the caller's
+    own markup, inserted as it is: escape any user text in it."""
     graphs = "".join(
-        f'<div class="frame" id="frame{k}"{"" if k == 0 else " hidden"}>{frame[1]}</div>'
-        + (f'<div class="frame" id="full{k}" hidden>{frame[3][1]}</div>' if len(frame) > 3 else "")
-        for k, frame in enumerate(frames)
+        f'<div class="frame" id="frame{k}"{"" if k == 0 else " hidden"}></div>'
+        for k in range(len(frames))
     )
     extras = "".join(
         f'<div class="extra" id="extra{k}"{"" if k == 0 else " hidden"}>{frame[2]}</div>'
         for k, frame in enumerate(frames)
     )
-    recorded = [{**f[0], "full": f[3][0] if len(f) > 3 else None} for f in frames]
-    data = json.dumps({"title": title, "frames": recorded})
-    return Page(
-        _TEMPLATE.replace("%TITLE%", html.escape(title))
-        .replace("%DATA%", data.replace("<", "\\u003c"))
-        .replace("%SVG%", graphs)
-        .replace("%EXTRAS%", extras),
-        title,
-    )
+    recorded = [{**f[0], "full": f[3][0] if len(f) > 3 and f[3] else None} for f in frames]
+    data = json.dumps({"title": title, "frames": recorded}, allow_nan=False, separators=(",", ":"))
+    parts = {
+        "TITLE": html.escape(title),
+        "STYLE": _asset("page.css"),
+        "SCRIPT": _asset("page.js"),
+        "DATA": base64.b64encode(zlib.compress(data.encode("utf-8"), 9)).decode("ascii"),
+        "FRAMES": graphs,
+        "EXTRAS": extras,
+    }
+    # One pass over the template: what is inserted is never searched for markers again.
+    text = _MARKER.sub(lambda m: parts[m[1]], _asset("page.html"))
+    return Page(text, title)
+
+
+_MARKER = re.compile(r"%(TITLE|STYLE|SCRIPT|DATA|FRAMES|EXTRAS)%")
+
+
+@cache
+def _asset(name: str) -> str:
+    return (ASSETS / name).read_text(encoding="utf-8")
+
+
+def _drawn(node: Value, root: Value) -> bool:
+    """A box of its own: an operation's result, a labelled leaf, or a leaf that takes a
+    gradient. An unlabelled constant is written into the expressions that read it."""
+    return node is root or bool(node.parents) or bool(node.label) or _tracked(node)
+
+
+def _tracked(node: Value) -> bool:
+    return getattr(node, "requires_grad", True) is not False
 
 
 def _parameter(node: Value) -> bool:
     """A parameter as the pictures fold it: a leaf labelled inside a scope (`L1.N3.w2`)."""
-    return not node.parents and bool(scope_of(node))
+    return not node.parents and "." in node.label
 
 
-def _grad(node: Value) -> str:
-    return show(node.grad)
+def _node(node: Value, names: dict, ids: dict, shown: set, folded: bool) -> dict:
+    name = names[node]
+    head = name
+    if node.parents:
+        expression = _expression(node, names)
+        head = f"{name} = {expression if len(expression) <= HEADER_EXPRESSION else node.op}"
+    hidden = sum(1 for p in node.parents if p not in shown and p.label) if folded else 0
+    return {
+        "id": ids[node],
+        "name": name,
+        "head": head,
+        "data": show(node.data),
+        "leaf": not node.parents,
+        "tracked": _tracked(node),
+        "params": hidden,
+    }
 
 
-def _step(step: Any, ids: dict, folded: bool = False) -> dict:
+def _num(x: Any) -> float | str:
+    """A number for JSON: finite as it is, else "inf", "-inf" or "nan" (JSON has none)."""
+    x = float(x)
+    return x if math.isfinite(x) else repr(x)
+
+
+def _explanations(root: Value, order: list, drawn: list, max_paths: int) -> dict:
+    """Each drawn value's explanation, within `EXPLAIN_BUDGET` (each walks the whole graph):
+    all of them for a graph that fits, else the labelled leaves first, then the values nearest
+    the root."""
+    count = max(1, EXPLAIN_BUDGET // max(1, len(order)))
+    if count >= len(drawn):
+        chosen = drawn
+    else:
+        leaves = [n for n in drawn if not n.parents and n.label]
+        inner = [n for n in reversed(drawn) if n.parents or not n.label]
+        chosen = (leaves + inner)[:count]
+    return {n: str(explain(root, n, max_paths=max_paths)) for n in chosen}
+
+
+def _step(step: Any, ids: dict, shown: set, folded: bool, held: dict) -> dict:
     """One step: its node, its text (as the REPL prints it), each edge's numbers for the quiz,
     and the grads it changed. `folded`: the edges into parameters are left out (a line says
-    how many), as the picture folds the parameters into their neurons."""
+    how many), as the picture folds the parameters into their neurons. `held`: every grad
+    before this step (updated here to after it)."""
     if folded:
-        kept = tuple(e for e in step.edges if not _parameter(e.parent))
+        kept = tuple(e for e in step.edges if e.parent in shown)
         hidden = len(step.edges) - len(kept)
         step = dataclasses.replace(step, edges=kept)
         text = str(step) + (f"\n  (and its {hidden} parameters' gradients)" if hidden else "")
@@ -161,336 +265,175 @@ def _step(step: Any, ids: dict, folded: bool = False) -> dict:
     if formulas:  # the local derivatives' formulas, from the table of operations
         text += "\n  where " + ", ".join(dict.fromkeys(formulas))
     edges = []
-    seen: dict[Value, int] = {}
+    prior: dict[Value, Any] = {}
+    reads = [e.parent for e in step.edges]
+    rows = _rows(step, text)
     for edge in step.edges:
         if edge.constant:
             continue
+        before = held[edge.parent]
+        held[edge.parent] = edge.grad_after
+        prior.setdefault(edge.parent, before)
+        if edge.parent not in shown:
+            continue
         edges.append(
-            {
-                "parent": ids[edge.parent],
-                "name": edge.parent_name,
-                "after": float(edge.grad_after),
-                "local": float(edge.local),
-                "upstream": float(step.grad),
-                "before": float(edge.grad_after - edge.contribution),
-                "formula": edge.formula,
-                "again": edge.parent in seen,
-            }
+            _question(
+                ids[edge.parent],
+                edge.parent_name,
+                edge.index,
+                reads.count(edge.parent) > 1,
+                {
+                    "after": edge.grad_after,
+                    "local": edge.local,
+                    "upstream": step.grad,
+                    "before": before,
+                    "prior": prior[edge.parent],
+                    "data": edge.parent.data,
+                },
+                rows.get(edge.index) or _edge_text(step, edge),
+            )
         )
-        seen[edge.parent] = 1
     return {
         "node": ids[step.node],
+        "head": text.split("\n", 1)[0],
         "text": text,
         "edges": edges,
-        "grads": {ids[e.parent]: _grad(e.parent) for e in step.edges},  # what this step changed
+        "grads": {ids[e.parent]: show(e.parent.grad) for e in step.edges if e.parent in shown},
     }
 
 
-def _mistaken(root: Value, order: list, ids: dict, names: dict, overwrite: bool) -> list[dict]:
+def _question(parent: str, name: str, index: int, twice: bool, numbers: dict, text: str) -> dict:
+    """One quiz question: `name.grad` after one edge, with the numbers the answer is made of
+    (to check it and to say which factor is off) and each as the page shows it."""
+    return {
+        "parent": parent,
+        "name": name,
+        "operand": index + 1,
+        "twice": twice,
+        **{key: _num(value) for key, value in numbers.items()},
+        "shown": {key: show(value) for key, value in numbers.items()},
+        "explain": text,
+    }
+
+
+def _rows(step: Any, text: str) -> dict[int, str]:
+    """Each edge's own line in the step's text, by operand index: the step-through writes one
+    line per edge that is not a constant, in operand order, after its head (and the line about
+    an earlier pass's gradients). Empty if the lines do not read so (`_edge_text` then)."""
+    edges = [e for e in step.edges if not e.constant]
+    lines = text.split("\n")[1 + bool(step.carried) :]
+    if len(lines) < len(edges):
+        return {}
+    rows = {}
+    for edge, line in zip(edges, lines):
+        line = line.strip()
+        if not line.startswith(f"{edge.parent_name}.grad "):
+            return {}
+        rows[edge.index] = line
+    return rows
+
+
+def _edge_text(step: Any, edge: Any) -> str:
+    """The step-through's own line for one edge (its arithmetic and the grad after)."""
+    try:
+        one = dataclasses.replace(step, edges=(edge,), carried=())
+        return "\n".join(line.strip() for line in str(one).split("\n")[1:] if line.strip())
+    except (TypeError, ValueError):  # (a Step of another shape)
+        return f"{edge.parent_name}.grad -> {show(edge.grad_after)}"
+
+
+def _mistaken(
+    root: Value,
+    order: list,
+    ids: dict,
+    names: dict,
+    shown: set,
+    final: dict,
+    overwrite: bool,
+) -> list[dict]:
     """The pass as a classic bug computes it, step by step, on plain numbers (the graph is not
     touched): `overwrite`, `parent.grad = local * grad` instead of `+=` (a reused node keeps
     only its last path); else a recursive backward without a topological order, each node
-    passing on what it holds the moment a child reaches it."""
+    passing on what it holds the moment a child reaches it. Each step carries its questions
+    for the quiz: what the bug puts in each parent's grad. `final`: the engine's gradients."""
     grad = {n: 0.0 for n in order}
     grad[root] = 1.0
     steps: list[dict] = []
+    sign = "=" if overwrite else "+="
 
-    def record(node: Value, parents: list) -> None:
-        lines = [
-            f"  {names[p]}.grad {'=' if overwrite else '+='} {names[node]}.grad * "
-            f"d{names[node]}/d{names[p]} -> {names[p]}.grad = {show(grad[p])}"
-            for p in parents
-        ]
+    def apply(node: Value, upstream: float) -> None:
+        name = names[node]
+        lines, edges, changed = [], [], {}
+        prior: dict[Value, float] = {}
+        for i, (parent, local) in enumerate(zip(node.parents, node.local_grads)):
+            if not _tracked(parent):
+                continue
+            p = names[parent]
+            before = grad[parent]
+            prior.setdefault(parent, before)
+            contribution = local * upstream
+            grad[parent] = contribution if overwrite else before + contribution
+            lost = f" (it held {show(before)}: lost)" if overwrite and before != 0.0 else ""
+            line = (
+                f"{p}.grad {sign} {name}.grad * d{name}/d{p} = "
+                f"{arithmetic([upstream, local], contribution)}   -> {p}.grad = "
+                f"{show(grad[parent])}{lost}"
+            )
+            lines.append("  " + line)
+            if parent not in shown:
+                continue
+            changed[ids[parent]] = show(grad[parent])
+            edges.append(
+                _question(
+                    ids[parent],
+                    p,
+                    i,
+                    node.parents.count(parent) > 1,
+                    {
+                        "after": grad[parent],
+                        "local": local,
+                        "upstream": upstream,
+                        "before": before,
+                        "prior": prior[parent],
+                        "data": parent.data,
+                        "engine": final[node],  # what the node holds once its pass is done
+                    },
+                    line,
+                )
+            )
+        held = "" if overwrite else ", what it holds when reached"
+        head = f"{name} = {_expression(node, names)}   ({name}.grad = {show(upstream)}{held})"
         steps.append(
             {
                 "node": ids[node],
-                "text": f"{names[node]}:\n" + "\n".join(lines),
-                "edges": [],
-                "grads": {ids[p]: show(grad[p]) for p in parents},
+                "head": head,
+                "text": head + "\n" + "\n".join(lines),
+                "edges": edges,
+                "grads": changed,
             }
         )
 
     if overwrite:
-        from .graph import backward_order
-
         for node in backward_order(root):
-            for parent, local in zip(node.parents, node.local_grads):
-                grad[parent] = local * grad[node]
-            record(node, list(node.parents))
+            apply(node, grad[node])
     else:
         stack = [(root, 1.0)]
         while stack and len(steps) < 4 * len(order):  # (it can repeat itself a lot)
             node, incoming = stack.pop()
             if not node.parents:
                 continue
-            for parent, local in zip(node.parents, node.local_grads):
-                grad[parent] += local * incoming
-            record(node, list(node.parents))
+            apply(node, incoming)
             stack.extend((p, grad[p]) for p in reversed(node.parents))
+    total = len(steps)
+    for k, step in enumerate(steps, 1):
+        step["head"] = f"step {k}/{total}  {step['head']}"
+        step["text"] = f"step {k}/{total}  {step['text']}"
     return steps
 
 
-def _svg(source: str) -> str:
-    """The graph laid out now, as inline SVG (no renderer: the DOT source, shown as text)."""
-    renderer = find_renderer()
-    if renderer is None:
-        return f"<pre>{html.escape(source)}</pre>"
-    done = subprocess.run(
-        [renderer.path, "-Kdot", "-Tsvg"],
-        input=source.encode(),
-        capture_output=True,
-        timeout=RENDER_TIMEOUT,
-        check=False,
-    )
-    text = done.stdout.decode("utf-8", errors="replace")
-    start = text.find("<svg")
-    if done.returncode != 0 or start < 0:
-        return f"<pre>{html.escape(source)}</pre>"
-    svg = re.sub(r"<!--.*?-->", "", text[start:], flags=re.S)
-    svg = re.sub(r' (font-family|font-size|text-anchor)="[^"]*"', "", svg)  # (the page's CSS)
-    svg = re.sub(_GEOMETRY, _tenths, svg)
-    return re.sub(r">\s+<", "><", svg)
-
-
-# Coordinates to a tenth of a point, in the geometry's attributes only (never a shown number).
-_GEOMETRY = r'\b(points|d|x|y|cx|cy|rx|ry|width|height|transform|viewBox)="([^"]*)"'
-
-
-def _tenths(match: re.Match) -> str:
-    return match[1] + '="' + re.sub(r"(\d\.\d)\d+", r"\1", match[2]) + '"'
-
-
-_TEMPLATE = r"""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>backprop: %TITLE%</title>
-<style>
-body { font: 14px/1.4 system-ui, sans-serif; margin: 0; display: flex; height: 100vh; }
-#graph { flex: 1 1 60%; overflow: auto; border-right: 1px solid #ddd; }
-#graph svg { max-width: 100%; height: auto; }
-#side { flex: 1 1 40%; padding: 10px 14px; overflow: auto; }
-#controls button, #controls select { margin: 2px; }
-#scrub { width: 100%; }
-pre { white-space: pre-wrap; background: #f7f7f7; padding: 8px; font-size: 12.5px; }
-#graph text { font: 11px Helvetica, Arial, sans-serif; text-anchor: middle; }
-.current polygon, .current ellipse { fill: #ffe082; }
-.reading polygon { fill: #d7ecff; }
-.hot path { stroke: #d32f2f; stroke-width: 2px; }
-.quiz input { width: 8em; }
-.right { color: #2e7d32; } .wrong { color: #c62828; }
-table { border-collapse: collapse; } td, th { padding: 1px 8px; text-align: left; }
-</style>
-</head>
-<body>
-<div id="graph">%SVG%</div>
-<div id="side">
-  <h3 id="title"></h3>
-  <div id="controls">
-    <button id="reset" title="Home">reset</button>
-    <button id="prev" title="left arrow">&#x25C0; prev</button>
-    <button id="play" title="space">&#x25B6; play</button>
-    <button id="next" title="right arrow">next &#x25B6;</button>
-    <select id="speed"><option value="1500">slow</option><option value="700" selected>normal</option><option value="250">fast</option></select>
-    <label><input type="checkbox" id="quizmode"> quiz</label>
-    <label id="expandlabel" hidden><input type="checkbox" id="expand"> every parameter</label>
-    <select id="pass" title="replay the pass as a classic bug computes it">
-      <option value="true">the engine's pass</option>
-      <option value="overwrite">mistake: = instead of +=</option>
-      <option value="recursive">mistake: no topological order</option>
-    </select>
-    <input type="range" id="scrub" min="0" value="0">
-  </div>
-  <p id="where"></p>
-  <pre id="step"></pre>
-  <div id="quiz" class="quiz"></div>
-  <p id="score"></p>
-  <table id="grads"><thead><tr><th>value</th><th>data</th><th>grad</th></tr></thead><tbody></tbody></table>
-  <div id="frames" hidden>
-    <button id="prevframe">&#x25C0; optimizer step</button>
-    <span id="frame"></span>
-    <button id="nextframe">optimizer step &#x25B6;</button>
-  </div>
-  <div id="extras">%EXTRAS%</div>
-  <h4>paths (click a value in the graph)</h4>
-  <pre id="paths"></pre>
-</div>
-<script type="application/json" id="recording">%DATA%</script>
-<script>
-"use strict";
-const ALL = JSON.parse(document.getElementById("recording").textContent);
-const $ = (id) => document.getElementById(id);
-let frame = 0, R = ALL.frames[0], steps = R.steps, last = steps.length;
-let at = 0, timer = null, quiz = false, score = 0, asked = 0, truth = {};
-let byTitle = {}, rows = {};
-$("title").textContent = "backprop of " + ALL.title;
-function load(f) {
-  frame = Math.max(0, Math.min(ALL.frames.length - 1, f));
-  const full = $("expand").checked && ALL.frames[frame].full;
-  R = full || ALL.frames[frame];
-  for (let k = 0; k < ALL.frames.length; k++) {
-    $("frame" + k).hidden = k !== frame || Boolean(full);
-    if ($("full" + k)) $("full" + k).hidden = k !== frame || !full;
-    $("extra" + k).hidden = k !== frame;
-  }
-  $("expandlabel").hidden = !ALL.frames[frame].full;
-  byTitle = {};
-  for (const g of $((full ? "full" : "frame") + frame).querySelectorAll("g.node, g.edge")) {
-    const t = g.querySelector("title");
-    if (t) byTitle[t.textContent] = g;
-    if (g.classList.contains("node") && t) g.addEventListener("click", () => { if (R.paths[t.textContent]) $("paths").textContent = R.paths[t.textContent]; });
-  }
-  rows = {};
-  const body = $("grads").tBodies[0];
-  body.textContent = "";
-  for (const n of R.nodes) {
-    const tr = document.createElement("tr");
-    for (const text of [n.name, n.data, ""]) {
-      const td = document.createElement("td");
-      td.textContent = text;
-      tr.appendChild(td);
-    }
-    tr.dataset.id = n.id;
-    rows[n.id] = tr.lastChild;
-    body.appendChild(tr);
-  }
-  const which = $("pass").value;
-  steps = which === "true" ? R.steps : R.mistakes[which];
-  last = steps.length;
-  $("scrub").max = String(last);
-  truth = gradsAt(R.steps.length, R.steps);
-  $("frames").hidden = ALL.frames.length < 2;
-  $("pass").hidden = !R.mistakes.overwrite.length;
-  $("frame").textContent = "optimizer step " + (frame + 1) + " of " + ALL.frames.length;
-  $("paths").textContent = R.paths[(R.nodes.find((n) => n.leaf) || {}).id || R.root] || "";
-}
-function gradsAt(k, which) {
-  const grads = Object.assign({}, R.start);
-  for (let j = 0; j < k; j++) Object.assign(grads, (which || steps)[j].grads);
-  return grads;
-}
-function reached(id, k) {
-  if (id === R.root) return true;
-  for (let j = 0; j < k; j++) if (id in steps[j].grads) return true;
-  return false;
-}
-function setGradText(id, text) {
-  const g = byTitle[id];
-  if (!g) return;
-  for (const t of g.querySelectorAll("text")) {
-    if (t.textContent.startsWith("grad ")) t.textContent = "grad " + text;
-  }
-}
-function render() {
-  const grads = gradsAt(at);
-  const mistaken = steps !== R.steps;
-  const right = mistaken && steps.length === R.steps.length ? gradsAt(at, R.steps) : truth;
-  for (const n of R.nodes) {
-    const shown = reached(n.id, at) ? grads[n.id] : "\u00b7";
-    rows[n.id].textContent = shown;
-    const parts = mistaken && reached(n.id, at) && (at === last || right !== truth) && shown !== right[n.id];
-    rows[n.id].className = parts ? "wrong" : "";
-    rows[n.id].title = parts ? "the engine's: " + right[n.id] : "";
-    setGradText(n.id, shown + (parts ? " (not " + right[n.id] + ")" : ""));
-  }
-  for (const g of document.querySelectorAll(".current, .reading, .hot")) g.classList.remove("current", "reading", "hot");
-  $("scrub").value = String(at);
-  $("where").textContent = at === 0 ? "before the pass: d root/d root = 1" : "step " + at + " of " + last + (at === last ? " (the finished pass)" : "");
-  $("quiz").textContent = "";
-  if (at < last) {
-    const s = steps[at];
-    for (const id of [s.node, s.node + "op"]) if (byTitle[id]) byTitle[id].classList.add("current");
-    for (const e of s.edges) {
-      if (byTitle[e.parent]) byTitle[e.parent].classList.add("reading");
-      const edge = byTitle[e.parent + "->" + s.node + "op"];
-      if (edge) edge.classList.add("hot");
-    }
-    $("step").textContent = quiz ? s.text.split("\n")[0] + "\n  (your turn: each parent's new grad)" : "next: " + s.text;
-    if (quiz) askQuiz(s);
-  } else {
-    $("step").textContent = "done: every gradient is d " + R.title + "/d value";
-  }
-  const inFrame = ALL.frames.length > 1 ? "&frame=" + (frame + 1) : "";
-  history.replaceState(null, "", "#step=" + (at === last ? "end" : at) + (quiz ? "&mode=quiz" : "") + inFrame);
-}
-function askQuiz(s) {
-  for (const e of s.edges) {
-    const line = document.createElement("div");
-    const label = document.createElement("span");
-    label.textContent = e.name + ".grad = ";
-    const input = document.createElement("input");
-    input.dataset.parent = e.parent;
-    const check = document.createElement("button");
-    check.textContent = "check";
-    const reveal = document.createElement("button");
-    reveal.textContent = "reveal";
-    const said = document.createElement("span");
-    check.onclick = () => {
-      const v = parseFloat(input.value);
-      asked++;
-      if (close(v, e.after)) {
-        score++;
-        said.className = "right";
-        said.textContent = " right";
-      } else {
-        said.className = "wrong";
-        said.textContent = " " + hint(v, e);
-      }
-      $("score").textContent = "score: " + score + " of " + asked;
-    };
-    reveal.onclick = () => { input.value = String(e.after); said.className = ""; said.textContent = " (" + e.name + ".grad = " + e.after + ")"; };
-    for (const el of [label, input, check, reveal, said]) line.appendChild(el);
-    $("quiz").appendChild(line);
-  }
-}
-function close(a, b) { return Number.isFinite(a) && Math.abs(a - b) <= 1e-3 * Math.max(1, Math.abs(b)); }
-function hint(v, e) {
-  const product = e.local * e.upstream;
-  if (e.before !== 0 && close(v, product)) return "not quite: += here, " + e.name + ".grad already holds " + e.before + " from another path";
-  if (close(v, e.upstream)) return "not quite: times the local derivative " + e.formula + " = " + e.local;
-  if (close(v, e.local)) return "not quite: times the upstream gradient " + e.upstream;
-  return "not quite: new grad = old grad + upstream grad * local derivative (" + e.before + " + " + e.upstream + " * " + e.local + ")";
-}
-function go(k) { at = Math.max(0, Math.min(last, k)); render(); }
-function play() {
-  if (timer) { clearInterval(timer); timer = null; $("play").textContent = "\u25B6 play"; return; }
-  if (at === last) go(0);
-  $("play").textContent = "\u23F8 pause";
-  timer = setInterval(() => { if (at >= last) play(); else go(at + 1); }, Number($("speed").value));
-}
-$("next").onclick = () => go(at + 1);
-$("prev").onclick = () => go(at - 1);
-$("reset").onclick = () => go(0);
-$("play").onclick = play;
-$("scrub").oninput = () => go(Number($("scrub").value));
-$("quizmode").onchange = () => { quiz = $("quizmode").checked; render(); };
-$("pass").onchange = () => { load(frame); go(Math.min(at, last)); };
-$("expand").onchange = () => { load(frame); go(Math.min(at, last)); };
-$("prevframe").onclick = () => { load(frame - 1); go(Math.min(at, last)); };
-$("nextframe").onclick = () => { load(frame + 1); go(Math.min(at, last)); };
-document.addEventListener("keydown", (ev) => {
-  if (ev.target.tagName === "INPUT" && ev.target.type !== "range" && ev.target.type !== "checkbox") return;
-  if (ev.key === "ArrowRight") go(at + 1);
-  else if (ev.key === "ArrowLeft") go(at - 1);
-  else if (ev.key === " ") { ev.preventDefault(); play(); }
-  else if (ev.key === "Home") go(0);
-  else if (ev.key === "End") go(last);
-});
-function fromLink() {
-  const state = {};
-  for (const part of location.hash.replace(/^#/, "").split("&")) {
-    const m = /^(step|mode|frame)=([A-Za-z0-9]{1,12})$/.exec(part);
-    if (m) state[m[1]] = m[2];
-  }
-  if (/^[0-9]+$/.test(state.frame || "")) load(parseInt(state.frame, 10) - 1);
-  if (state.mode === "quiz") { quiz = true; $("quizmode").checked = true; }
-  if (state.step === "end") at = last;
-  else if (/^[0-9]+$/.test(state.step || "")) at = Math.min(last, parseInt(state.step, 10));
-}
-load(0);
-fromLink();
-render();
-</script>
-</body>
-</html>
-"""
+def _expression(node: Value, names: dict) -> str:
+    """`node`'s operation in its parents' names (`x * w`), from the table of operations."""
+    try:
+        return operation(node.op).expression([names[p] for p in node.parents])
+    except (KeyError, IndexError, ValueError):  # (a row this version of the table lacks)
+        return node.op

@@ -8,6 +8,9 @@ accuracy. The NumPy form (X of shape (2, m)):
     Z1 = W1 @ X + b1;  A1 = relu(Z1);  Z2 = W2 @ A1 + b2;  A2 = sigmoid(Z2)
     dZ2 = A2 - Y;  dW2 = dZ2 @ A1.T / m;  db2 = mean(dZ2)
     dZ1 = W2.T @ dZ2 * (Z1 > 0);  dW1 = dZ1 @ X.T / m;  db1 = mean(dZ1, axis=1)
+
+On the engine each layer is one node on the whole batch (X of shape (300, 2), samples as
+rows), act(X W^T + b), and the cross-entropy one more.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import numpy as np
 
 import nn
 from autograd import Value
+from autograd.layers import batch_loss
 
 from . import common
 
@@ -109,15 +113,15 @@ def run(
     X, y = make_blobs(samples, std, data_seed)
     start = initial_weights(seed)
     net = build(start)
-    inputs = nn.columns(X)
+    inputs, targets = common.batch(X), common.column(y)
     optimizer = nn.optim.SGD(net.parameters(), lr=lr)  # plain gradient descent
     losses = common.train(
-        lambda: common.binary_cross_entropy(net(inputs), y),
+        lambda: batch_loss("bce", net(inputs), targets),  # layer grain: three nodes
         optimizer,
         iterations,
         every,
     )
-    final_loss = common.binary_cross_entropy(net(inputs), y).data
+    final_loss = batch_loss("bce", net(inputs), targets).data
     accuracy = float(np.mean((nn.predict(net, X) > 0.5) == (y > 0.5)))
     with common.timed("NumPy"):
         reference, costs = numpy_train(start, X, y, iterations, lr)

@@ -1,9 +1,11 @@
 """What every demo shares: inputs, the training loop, pictures, the NumPy check, the report.
 
 A demo trains its network twice from the same initial weights: once on the engine (an `nn.MLP`
-built with `nn.MLP.from_weights`, run on `Value`s whose data are batches, one entry per sample;
-`backward()` gives every gradient, `nn.optim` updates the parameters) and
-once in the vectorized NumPy form its tutorial writes by hand. `max_abs_difference` then says
+built with `nn.MLP.from_weights`, run at layer grain: `net(X)` with X a (samples x features)
+matrix makes each layer one node, act(X W^T + b), and the loss over the batch is one more node
+(`autograd.layers.batch_loss`); `backward()` runs the core's loop over those few nodes and
+`nn.optim` updates each layer's W and b) and once in the vectorized NumPy form its tutorial
+writes by hand. `max_abs_difference` then says
 how far apart the two ended; `report` prints every demo's closing summary in one format.
 """
 
@@ -47,24 +49,40 @@ def parameter_arrays(net: nn.MLP) -> list[np.ndarray]:
     return arrays
 
 
+def batch(X: np.ndarray, label: str = "X") -> Value:
+    """A data matrix (samples x features) as a constant Value: a layer-grain network's input
+    (`net(batch(X))`), made once and read by every step; no gradient is computed for it."""
+    return Value(np.asarray(X, dtype=float), label, requires_grad=False)
+
+
+def column(y: np.ndarray, label: str = "y") -> Value:
+    """Targets, one per sample, as a constant (samples x 1) Value: what a layer-grain loss of
+    a one-output network compares its (samples x 1) outputs with."""
+    return batch(np.asarray(y, dtype=float).reshape(-1, 1), label)
+
+
 def sample(X: np.ndarray, row: int = 0, names: str = "x") -> list[Value]:
     """Scalar input Values for one sample (for the picture of one sample's graph)."""
     return [Value(float(x), f"{names}{j + 1}") for j, x in enumerate(np.asarray(X)[row])]
 
 
 #: Seconds spent training, on the engine and in each demo's own NumPy version of the same
-#: training (`benchmarks/demos.py` reads them; the demos print them when DEMOS_TIMES is set).
-TIMES: dict[str, float] = {"engine": 0.0, "NumPy": 0.0}
+#: training, wall clock and this process's CPU time ("engine cpu", "NumPy cpu": less moved by
+#: other programs on a busy machine); `benchmarks/demos.py` reads them (the demos print them
+#: when DEMOS_TIMES is set).
+TIMES: dict[str, float] = {"engine": 0.0, "NumPy": 0.0, "engine cpu": 0.0, "NumPy cpu": 0.0}
 
 
 @contextmanager
 def timed(kind: str) -> Iterator[None]:
-    """Add the seconds the block takes to TIMES[kind] ("engine" or "NumPy")."""
-    start = time.perf_counter()
+    """Add the seconds the block takes to TIMES[kind] ("engine" or "NumPy"), and its CPU
+    seconds to TIMES[kind + " cpu"]."""
+    start, cpu = time.perf_counter(), time.process_time()
     try:
         yield
     finally:
         TIMES[kind] += time.perf_counter() - start
+        TIMES[kind + " cpu"] += time.process_time() - cpu
 
 
 def train(
@@ -389,5 +407,9 @@ def report(result: Result) -> int:
     for note in result.notes:
         print(f"  {'note':<{width}}  {note}")
     if os.environ.get("DEMOS_TIMES"):  # (for benchmarks/demos.py)
-        print(f"demo-times engine={TIMES['engine']!r} numpy={TIMES['NumPy']!r}", file=sys.stderr)
+        print(
+            f"demo-times engine={TIMES['engine']!r} numpy={TIMES['NumPy']!r} "
+            f"engine_cpu={TIMES['engine cpu']!r} numpy_cpu={TIMES['NumPy cpu']!r}",
+            file=sys.stderr,
+        )
     return 0 if result.agrees else 1

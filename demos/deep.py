@@ -23,6 +23,7 @@ import numpy as np
 import autograd
 import nn
 from autograd import Value
+from autograd.layers import batch_loss
 
 from . import common
 
@@ -262,10 +263,11 @@ def optimizer_for(params: list[Value], options: Options) -> nn.optim.Optimizer:
     return nn.optim.SGD(params, lr=options.lr)
 
 
-def engine_cost(net: nn.MLP, inputs: list[Value], y: np.ndarray, l2: float, m: int) -> Value:
-    """Mean cross-entropy over the batch, plus lambda / (2 m) times every weight squared (the
-    biases are not penalized): one sum-of-squares node over the layers' weights."""
-    cost = common.binary_cross_entropy(net(inputs), y)
+def engine_cost(net: nn.MLP, inputs: Value, y: Value, l2: float, m: int) -> Value:
+    """Mean cross-entropy over the batch (`inputs` samples x 3, `y` samples x 1, constants;
+    each layer one node), plus lambda / (2 m) times every weight squared (the biases are not
+    penalized): one sum-of-squares node over the layers' W."""
+    cost = batch_loss("bce", net(inputs), y)
     if l2:
         cost = cost + nn.losses.l2(net, l2 / (2 * m), biases=False)
     return cost
@@ -284,14 +286,14 @@ def engine_train(
     params = net.parameters()
     optimizer = optimizer_for(params, options)
     plan = batches(len(X), options)
-    inputs_of = {}
+    whole = common.batch(X), common.column(y)  # the full batch, made once
     costs = []
     with autograd.gc_paused():
         for t, idx in enumerate(plan, start=1):
-            key = (int(idx[0]), len(idx)) if len(idx) < len(X) else None
-            if key not in inputs_of or len(idx) < len(X):
-                inputs_of[key] = nn.columns(X[idx])
-            cost = engine_cost(net, inputs_of[key], y[idx], options.l2, len(idx))
+            inputs, targets = (
+                whole if len(idx) == len(X) else (common.batch(X[idx]), common.column(y[idx]))
+            )
+            cost = engine_cost(net, inputs, targets, options.l2, len(idx))
             optimizer.zero_grad()
             cost.backward()
             costs.append(cost.data)
@@ -359,7 +361,9 @@ def run(
         result.figures[f"{name:<22}"] = (
             f"train {train_acc:.1%}  test {test_acc:.1%}  ({opts.describe()})"
         )
-        final = engine_cost(net, nn.columns(X_train), y_train, opts.l2, len(X_train)).data
+        final = engine_cost(
+            net, common.batch(X_train), common.column(y_train), opts.l2, len(X_train)
+        ).data
         AL, _ = numpy_forward(reference, layers, X_train.T)
         result.agreement[f"{name}: final loss"] = abs(
             final - numpy_cost(AL, y_train[None, :], reference, opts.l2)

@@ -9,6 +9,10 @@ step k, for 100 steps; it reaches 100% accuracy. The NumPy form (X of shape (2, 
     A1 = relu(W1 @ X + b1);  A2 = relu(W2 @ A1 + b2);  S = W3 @ A2 + b3
     loss = mean(max(0, 1 - y S)) + alpha sum(W**2 + b**2)
     dS = -y (1 - y S > 0) / m;  dW3 = dS @ A2.T + 2 alpha W3;  dZ2 = (W3.T @ dS) (Z2 > 0); ...
+
+On the engine a step is five nodes: the three layers, act(X W^T + b) on the whole batch (X of
+shape (100, 2)), the hinge loss over the batch, and the L2 penalty of every W and b, with
+the sum of the last two (and its scaling) as scalar nodes.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import numpy as np
 
 import nn
 from autograd import Value
+from autograd.layers import batch_loss
 
 from . import common
 
@@ -40,18 +45,15 @@ def learning_rate(k: int, steps: int) -> float:
     return 1.0 - 0.9 * k / steps
 
 
-def engine_loss(
-    net: nn.MLP, inputs: list[Value], y: np.ndarray, alpha: float = ALPHA
-) -> tuple[Value, Value]:
+def engine_loss(net: nn.MLP, inputs: Value, y: Value, alpha: float = ALPHA) -> tuple[Value, Value]:
     """(loss, scores): mean hinge over the batch + alpha * sum of every parameter squared.
 
-    micrograd writes the penalty as `sum(p*p for p in model.parameters())`, a node per
-    parameter; `nn.losses.l2(net, alpha)` is one node with the same edges, d/dp = 2 alpha p,
-    read from the layers' arrays."""
-    score = net(inputs)
-    margins = (1.0 - y * score).relu()
-    data_loss = margins.mean() if margins.is_batched else margins
-    return data_loss + nn.losses.l2(net, alpha), score
+    `inputs` is the batch (samples x 2) and `y` the labels (samples x 1), constants. micrograd
+    writes the penalty as `sum(p*p for p in model.parameters())`, a node per number;
+    `nn.losses.l2(net, alpha)` is one node whose parents are the layers' W and b, with the
+    same local derivatives, d/dp = 2 alpha p, entry by entry."""
+    score = net(inputs)  # layer grain: (samples x 1)
+    return batch_loss("hinge", score, y) + nn.losses.l2(net, alpha), score
 
 
 def numpy_train(
@@ -100,19 +102,20 @@ def run(
     y = labels * 2.0 - 1.0
     net = make_model(seed)
     start = common.parameter_arrays(net)  # [W1, b1, W2, b2, W3, b3]
-    inputs = nn.columns(X)
+    inputs, targets = common.batch(X), common.column(y)
     params = net.parameters()
-    accuracies: list[float] = []
+    scores: list[np.ndarray] = []  # each step's scores (read-only arrays the graph made)
 
     def loss_of():
-        loss, score = engine_loss(net, inputs, y)
-        accuracies.append(float(np.mean((score.data > 0) == (y > 0))))
+        loss, score = engine_loss(net, inputs, targets)
+        scores.append(score.data)
         return loss
 
     optimizer = nn.optim.SGD(params, lr=1.0, lr_schedule=lambda k: learning_rate(k, steps))
     losses = common.train(loss_of, optimizer, steps, every)
-    final_loss, score = engine_loss(net, inputs, y)
-    accuracy = float(np.mean((score.data > 0) == (y > 0)))
+    accuracies = [float(np.mean((s[:, 0] > 0) == (y > 0))) for s in scores]  # (after: untimed)
+    final_loss, score = engine_loss(net, inputs, targets)
+    accuracy = float(np.mean((score.data[:, 0] > 0) == (y > 0)))
     with common.timed("NumPy"):
         reference, numpy_losses = numpy_train(start, X, y, steps)
     S = X.T
@@ -127,7 +130,7 @@ def run(
     result.figures.update(
         {
             "data": f"{samples} moons points, noise {noise}, labels -1/+1, data seed {data_seed}",
-            "network": f"nn.MLP(2, [16, 16, 1]) relu, {len(params)} parameters, U(-1, 1)",
+            "network": f"nn.MLP(2, [16, 16, 1]) relu, {net.num_parameters()} parameters, U(-1, 1)",
             "loss": f"mean max-margin hinge + {ALPHA:g} L2",
             "settings": f"{steps} steps, lr 1.0 - 0.9 k/{steps}, seed {seed}",
             "final loss": final_loss.data,

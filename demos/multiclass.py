@@ -7,6 +7,9 @@ The NumPy form (X of shape (features, m), Y one-hot of shape (k, m)):
     A1 = relu(W1 @ X + b1); ...; Z = W_L @ A + b_L;  P = softmax(Z)
     loss = -mean over samples of sum(Y log P);  dZ = (P - Y) / m;  dW_L = dZ @ A.T; ...
     W <- W (1 - lr wd), then Adam's step (AdamW)
+
+On the engine each layer is one node on the whole batch (samples as rows), act(X W^T + b),
+and the cross-entropy of the logits one more (`autograd.layers.batch_loss`).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import numpy as np
 
 import nn
 from autograd import Value
+from autograd.layers import batch_loss
 from nn.reference import ReferenceMLP
 
 from . import common
@@ -47,10 +51,14 @@ def train(
     net = nn.MLP(X.shape[1], [*settings.hidden, k], activation="relu", seed=settings.seed)
     reference = ReferenceMLP.from_mlp(net)
     params = net.parameters()
-    inputs = nn.columns(X)
+    inputs = common.batch(X)  # (samples x features), a constant
+    classes = common.batch(np.asarray(y, dtype=float), "y")  # class indices, one per sample
     optimizer = nn.optim.AdamW(params, lr=settings.lr, weight_decay=settings.weight_decay)
     losses = common.train(
-        lambda: nn.losses.cross_entropy(net(inputs), y), optimizer, settings.steps, every
+        lambda: batch_loss("cross_entropy", net(inputs), classes),  # layer grain: L + 1 nodes
+        optimizer,
+        settings.steps,
+        every,
     )
     numpy_losses = []
     with common.timed("NumPy"):
@@ -60,7 +68,7 @@ def train(
             reference.update_parameters_with_adamw(
                 grads, settings.lr, weight_decay=settings.weight_decay
             )
-    final = nn.losses.cross_entropy(net(inputs), y).data
+    final = nn.losses.cross_entropy(net(X), y).data
     numpy_final = reference.loss_and_grads(X, y, "cross_entropy")[0]
     accuracy = nn.accuracy(net, X, y)
 
@@ -69,7 +77,7 @@ def train(
     sizes = " -> ".join(map(str, [X.shape[1], *settings.hidden, k]))
     result.figures.update(
         {
-            "network": f"nn.MLP {sizes}, relu, linear logits, {len(params)} parameters",
+            "network": f"nn.MLP {sizes}, relu, linear logits, {net.num_parameters()} parameters",
             "loss": "cross-entropy (mean of logsumexp(z) - z[target])",
             "optimizer": f"AdamW, lr {settings.lr:g}, weight decay {settings.weight_decay:g}, "
             f"{settings.steps} full-batch steps, seed {settings.seed}",
@@ -83,7 +91,7 @@ def train(
         result.figures["test accuracy"] = f"{test_accuracy:.1%} ({len(test[0])} held out)"
     result.agreement["final loss"] = abs(final - numpy_final)
     result.agreement["weights"] = float(
-        np.max(np.abs(np.array([p.data for p in params]) - reference.flatten()))
+        np.max(np.abs(net.parameter_vector() - reference.flatten()))
     )
     result.agreement["loss curve"] = common.max_abs_difference([losses], [numpy_losses])
 

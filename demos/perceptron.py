@@ -13,7 +13,9 @@ sigmoid'(z) = p (1 - p) there instead. This demo trains with both: the tutorial'
 written (NumPy) and the true gradient (the engine, checked against the same update in NumPy
 with p (1 - p)), shows with a gradient check that the engine's gradient is the true one and the
 tutorial's is not, and shows that both still learn OR. Then the same without a bias, and the
-virus case study (8 people x 4 symptoms).
+virus case study (8 people x 4 symptoms). On the engine the neuron runs at layer grain: one
+node sigmoid(X W^T + b) for the whole batch (X of shape (samples, inputs)), and the loss one
+more.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import numpy as np
 import autograd
 import nn
 from autograd import Value
+from autograd.layers import batch_loss
 
 from . import common
 
@@ -104,6 +107,11 @@ def half_squared_error(p: Value, y: np.ndarray | float) -> Value:
     return 0.5 * (squared.sum() if squared.is_batched else squared)
 
 
+def batch_half_squared_error(p: Value, y: Value) -> Value:
+    """L = 1/2 sum (p - y)**2 at layer grain: the batch's sum of squared errors, halved."""
+    return 0.5 * batch_loss("sse", p, y)
+
+
 def build(w: np.ndarray, b: float | None) -> nn.MLP:
     """One sigmoid neuron, p = sigmoid(w . x + b) (no bias when b is None), as an nn.MLP."""
     return nn.MLP.from_weights([w[None, :]], None if b is None else [[b]], "sigmoid")
@@ -120,13 +128,10 @@ def engine_train(
 ) -> tuple[nn.MLP, list[float]]:
     """The true gradient, from backward() on the engine. Returns (network, losses)."""
     net = build(w, b)
-    inputs = nn.columns(X)
+    inputs, targets = common.batch(X), common.column(y)
     optimizer = nn.optim.SGD(net.parameters(), lr=lr)  # w <- w - lr dL/dw
     losses = common.train(
-        lambda: half_squared_error(net(inputs), y),
-        optimizer,
-        epochs,
-        every,
+        lambda: batch_half_squared_error(net(inputs), targets), optimizer, epochs, every
     )
     return net, losses
 
@@ -189,7 +194,7 @@ def run(
     fig["OR learned by both"] = _yes(
         np.array_equal(engine_p > 0.5, OR_Y > 0.5) and np.array_equal(tutorial_p > 0.5, OR_Y > 0.5)
     )
-    final_loss = half_squared_error(net(nn.columns(OR_X)), OR_Y).data
+    final_loss = batch_half_squared_error(net(common.batch(OR_X)), common.column(OR_Y)).data
     numpy_loss = 0.5 * float(np.sum((sigmoid(OR_X @ nw + nb) - OR_Y) ** 2))
     result.agreement["OR final loss"] = abs(final_loss - numpy_loss)
     result.agreement["OR weights"] = common.max_abs_difference(
@@ -235,7 +240,7 @@ def run(
     fig["largest weight: symptom"] = (
         f"{int(np.argmax(engine_weights)) + 1} (tutorial's update: {int(np.argmax(uw)) + 1})"
     )
-    virus_loss = half_squared_error(vnet(nn.columns(VIRUS_X)), VIRUS_Y).data
+    virus_loss = batch_half_squared_error(vnet(common.batch(VIRUS_X)), common.column(VIRUS_Y)).data
     numpy_virus_loss = 0.5 * float(np.sum((sigmoid(VIRUS_X @ vw + vb) - VIRUS_Y) ** 2))
     result.agreement["virus final loss"] = abs(virus_loss - numpy_virus_loss)
     result.agreement["virus weights"] = common.max_abs_difference(

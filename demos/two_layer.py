@@ -8,6 +8,9 @@ converge to the targets. The NumPy form is the tutorial's class, with X @ W weig
     layer1 = sigmoid(X @ W1);  output = sigmoid(layer1 @ W2);  loss = sum((y - output)**2)
     delta2 = 2 (y - output) * output (1 - output)        (minus d loss/d z2)
     W2 += layer1.T @ delta2;  W1 += X.T @ ((delta2 @ W2.T) * layer1 (1 - layer1))
+
+On the engine each layer is one node, sigmoid(X W^T) (W = the class's matrix transposed), and
+the sum of squared errors over the batch one more (`autograd.layers.batch_loss("sse", ...)`).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import numpy as np
 
 import nn
 from autograd import Value
+from autograd.layers import batch_loss
 
 from . import common
 
@@ -91,15 +95,12 @@ def run(
     """Train on the engine and with the tutorial's class from the same weights."""
     w1, w2 = initial_weights(seed)
     net = build(w1, w2)
-    inputs = nn.columns(X)
+    inputs, targets = common.batch(X), common.column(Y)
     optimizer = nn.optim.SGD(net.parameters(), lr=lr)  # each weight moved by its full gradient
     losses = common.train(
-        lambda: sum_squared_errors(net(inputs), Y),
-        optimizer,
-        iterations,
-        every,
+        lambda: batch_loss("sse", net(inputs), targets), optimizer, iterations, every
     )
-    final_loss = sum_squared_errors(net(inputs), Y).data
+    final_loss = batch_loss("sse", net(inputs), targets).data
     outputs = nn.predict(net, X)
 
     reference = TwoLayerNetwork(X, Y, w1, w2)

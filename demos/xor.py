@@ -8,6 +8,10 @@ runs in the tutorial's vectorized NumPy form (X of shape (2, 4), W1 of shape (2,
     cost = -mean(Y log A2 + (1 - Y) log(1 - A2))
     dZ2 = A2 - Y;  dW2 = dZ2 @ A1.T / m;  db2 = mean(dZ2)
     dZ1 = W2.T @ dZ2 * (1 - A1**2);  dW1 = dZ1 @ X.T / m;  db1 = mean(dZ1, axis=1)
+
+On the engine each layer is one node, act(X W^T + b) with X of shape (4, 2) (samples as rows),
+and the cross-entropy over the batch one more: three nodes a step, whose rules are the lines
+above (`S W`, `S^T X`, the column sums of S), run by backward's one loop.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import numpy as np
 
 import nn
 from autograd import Value
+from autograd.layers import batch_loss
 
 from . import common
 
@@ -94,17 +99,17 @@ def run(
     """Train on the engine and in NumPy from the same weights; pictures under `out`."""
     start = initial_weights(seed)
     net = build(start)
-    inputs = nn.columns(X)
+    inputs, targets = common.batch(X), common.column(Y)  # (4 x 2) and (4 x 1), constants
     optimizer = nn.optim.SGD(net.parameters(), lr=lr)  # plain gradient descent
     losses = common.train(
-        lambda: common.binary_cross_entropy(net(inputs), Y),
+        lambda: batch_loss("bce", net(inputs), targets),  # layer grain: three nodes
         optimizer,
         iterations,
         every,
     )
     probabilities = nn.predict(net, X)
     predictions = (probabilities > 0.5).astype(int)
-    final_loss = common.binary_cross_entropy(net(inputs), Y).data
+    final_loss = batch_loss("bce", net(inputs), targets).data
 
     with common.timed("NumPy"):
         reference, costs = numpy_train(start, iterations, lr)

@@ -19,6 +19,7 @@ import autograd
 import nn
 from autograd import Value
 from autograd.draw import find_renderer
+from autograd.layers import batch_loss
 from demos import DEMOS, blobs, common, deep, moons, perceptron, two_layer, xor
 from demos.__main__ import main as demos_main
 
@@ -189,25 +190,25 @@ def test_network_gradients_match_central_differences():
     report = autograd.gradcheck(loss, arrays)
     assert report.passed
     net = nn.MLP.from_weights(arrays[0::2], arrays[1::2], ["tanh", "sigmoid"])
-    common.binary_cross_entropy(net(nn.columns(X)), y).backward()
-    engine = [p.grad for p in net.parameters()]
+    batch_loss("bce", net(common.batch(X)), common.column(y)).backward()  # layer grain
     analytic = [row.actual for row in report.rows]  # W1 row-major, b1, W2, b2
-    by_layer = [*np.column_stack([np.reshape(analytic[:6], (3, 2)), analytic[6:9]]).ravel()]
-    by_layer += [*analytic[9:12], analytic[12]]
-    np.testing.assert_allclose(engine, by_layer, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(net.gradient_vector(), analytic, rtol=1e-10, atol=1e-12)
+    net.zero_grad()  # neuron grain: one graph per sample, the same gradients summed
+    per_sample = [
+        common.binary_cross_entropy(net(common.sample(X, k)), float(y[k])) for k in range(len(X))
+    ]
+    (autograd.sum(per_sample) / len(X)).backward()
+    np.testing.assert_allclose(net.gradient_vector(), analytic, rtol=1e-10, atol=1e-12)
 
 
 def test_network_labels_parameter_order_and_arrays():
     W, b = np.arange(6.0).reshape(2, 3), np.array([7.0, 8.0])
     net = nn.MLP.from_weights([W], [b], ["relu"])
-    labels = [p.label for p in net.parameters()]
-    assert labels == ["L1.N1.w1", "L1.N1.w2", "L1.N1.w3", "L1.N1.b"] + [
-        "L1.N2.w1",
-        "L1.N2.w2",
-        "L1.N2.w3",
-        "L1.N2.b",
-    ]
-    assert [p.data for p in net.parameters()] == [0.0, 1.0, 2.0, 7.0, 3.0, 4.0, 5.0, 8.0]
+    assert [p.label for p in net.parameters()] == ["L1.W", "L1.b"]  # one Value per array
+    np.testing.assert_array_equal(net.parameter_vector(), [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 7.0, 8.0])
+    neuron = net.layers[0].neurons[1]  # the neuron grain's view of the same numbers
+    assert [w.label for w in neuron.w] == ["L1.N2.w1", "L1.N2.w2", "L1.N2.w3"]
+    assert [w.data for w in neuron.w] == [3.0, 4.0, 5.0] and neuron.b.data == 8.0
     W_back, b_back = common.parameter_arrays(net)
     np.testing.assert_array_equal(W_back, W)
     np.testing.assert_array_equal(b_back, b)

@@ -7,15 +7,19 @@ Measures, for both engines in the same run (medians over repeats; the cyclic gar
 is left on, as a learner's script would have it, and `gc.collect()` runs between repeats):
 
 - a deep chain, v = tanh(v * w) repeated: forward and backward ns per node, bytes per node;
-  ours also with the chain built inside `autograd.tape()` (backward reads the recorded nodes
-  instead of searching the graph);
 - a wide sum of n leaves: ours as one n-ary `autograd.sum` node and as binary `+`, the classic
   engine with the builtin `sum`: ns and bytes per term;
+- one sample's graph through an MLP(2, [16, 16, 1]) (relu, relu, linear) and its hinge loss,
+  the graph a learner steps through: forward and backward in nodes per second, the classic
+  engine's neurons of `*` and `+` against ours built from the same code, and ours as
+  `nn.MLP` builds it at neuron grain (one `autograd.linear` node per neuron, and the taught
+  neurons of `*`, `+` and relu, `fused=False`);
 - one full-batch training step of an MLP(2, [16, 16, 1]) (relu, relu, linear) on 100 points:
-  forward, hinge loss + 1e-4 * L2, backward, SGD update. Built from Value ops directly, the same
-  code for both engines, plus ours with one fused `autograd.linear` node per neuron, and both of
-  ours with each step inside `autograd.gc_paused()`, and inside gc_paused() and
-  `autograd.tape()` (as nn.fit runs a step); timed as consecutive steps of a loop.
+  forward, hinge loss + 1e-4 * L2, backward, SGD update, one graph per sample. Built from Value
+  ops directly, the same code for both engines, plus ours with one fused `autograd.linear` node
+  per neuron, and both of ours with each step inside `autograd.gc_paused()`; timed as
+  consecutive steps of a loop. (`nn.fit`'s layer-grain step, a few nodes a step, is in
+  `benchmarks/speed.py`.)
 
 At the end it checks the targets of issue 2 (backward >= 5x faster per node, memory per node
 <= half, training step >= 10x faster) and says which are met.
@@ -151,8 +155,6 @@ STEP_VARIANTS = [  # name, engine, one fused linear node per neuron?, how each s
     ("ours, fused linear", Value, True, ""),
     ("ours, same code, steps inside gc_paused()", Value, False, "paused"),
     ("ours, fused linear, steps inside gc_paused()", Value, True, "paused"),
-    ("ours, same code, gc_paused() + tape()", Value, False, "tape"),
-    ("ours, fused linear, gc_paused() + tape()", Value, True, "tape"),
 ]
 
 
@@ -162,18 +164,14 @@ def training_ns(V, layers, xs, ys, fused: bool, mode: str, repeats: int) -> floa
     No gc.collect() between the steps: each step pays for the garbage the last one left, as
     it would in a real loop (the classic engine's closures make reference cycles, which only
     the cyclic collector frees; our graphs are freed by reference counting). `mode` "paused":
-    each step inside `autograd.gc_paused()`, as a training loop on our engine can; "tape":
-    also inside `autograd.tape()` (backward reads the recorded nodes), as `nn.fit` runs it.
+    each step inside `autograd.gc_paused()`, as a training loop on our engine can.
     """
     training_step(V, layers, xs, ys, fused)  # warm up
     gc.collect()
     times = []
     for _ in range(repeats):
         start = time.perf_counter_ns()
-        if mode == "tape":
-            with autograd.gc_paused(), autograd.tape():
-                training_step(V, layers, xs, ys, fused)
-        elif mode == "paused":
+        if mode == "paused":
             with autograd.gc_paused():
                 training_step(V, layers, xs, ys, fused)
         else:
@@ -190,27 +188,83 @@ def measure_graph(V, build: Callable[[], object], nodes: int, repeats: int) -> d
     return {"forward": forward / nodes, "backward": backward / nodes, "bytes": memory / nodes}
 
 
-def measure_on_tape(build: Callable[[], object], nodes: int, repeats: int) -> dict[str, float]:
-    """Ours with the graph built inside `autograd.tape()`: forward (recording) and backward
-    (reading the tape) ns per node; bytes as without a tape (the tape itself is a list)."""
-    forward, backward = [], []
-    for _ in range(repeats):
+def one_sample_graph(kind: str, xs: list[list[float]], ys: list[float]) -> Callable[[], object]:
+    """A builder of one sample's hinge loss through MLP(2, [16, 16, 1]), at the initial weights
+    (the same each time): "classic" and "ours" from the same code (neurons of `*` and `+`),
+    "nn fused" and "nn taught" as `nn.MLP` builds a sample at neuron grain."""
+    import numpy as np
+
+    import nn
+
+    x, y = xs[0], ys[0]
+    if kind in ("classic", "ours"):
+        V = ENGINES[kind]
+        layers = mlp_parameters(V, [2, 16, 16, 1])
+
+        def build():
+            h = x
+            for index, layer in enumerate(layers):
+                h = [sum((w * xi for w, xi in zip(ws, h)), b) for ws, b in layer]
+                h = h if index == len(layers) - 1 else [z.relu() for z in h]
+            return (1 + -y * h[0]).relu()
+
+        return build
+    rng = np.random.default_rng(0)
+    weights = [
+        rng.uniform(-1, 1, (16, 2)),
+        rng.uniform(-1, 1, (16, 16)),
+        rng.uniform(-1, 1, (1, 16)),
+    ]
+    model = nn.MLP.from_weights(
+        weights,
+        [np.zeros(16), np.zeros(16), np.zeros(1)],
+        ["relu", "relu", "linear"],
+        kind == "nn fused",
+    )
+    return lambda: (1 + -y * model(x)).relu()
+
+
+def measure_one_sample(xs, ys, repeats: int) -> dict[str, dict[str, float]]:
+    """{kind: {"nodes", "forward", "backward" (nodes per second)}} for `one_sample_graph`:
+    the median of building the graph, and of building it and running backward (the
+    difference is backward's)."""
+    from benchmarks.speed import interleaved_ms  # (the same timing loop)
+
+    results = {}
+    for kind in ("classic", "ours", "nn fused", "nn taught"):
+        build = one_sample_graph(kind, xs, ys)
+        nodes = graph_nodes(build())
+
+        def both(build=build) -> None:
+            build().backward()
+
+        pause = kind != "classic"  # (the classic engine's closures are cycles: it needs the GC)
+        if pause:
+            gc.disable()
+        try:
+            ms = interleaved_ms({"forward": build, "both": both}, 0.0, rounds=repeats)
+        finally:
+            gc.enable()
         gc.collect()
-        with autograd.tape():
-            start = time.perf_counter_ns()
-            root = build()
-            middle = time.perf_counter_ns()
-            root.backward()
-            end = time.perf_counter_ns()
-        del root
-        forward.append(middle - start)
-        backward.append(end - middle)
-    gc.collect()
-    return {
-        "forward": statistics.median(forward) / nodes,
-        "backward": statistics.median(backward) / nodes,
-        "bytes": allocated_bytes(build) / nodes,
-    }
+        backward_ms = max(ms["both"] - ms["forward"], 1e-9)
+        results[kind] = {
+            "nodes": nodes,
+            "forward": nodes / (ms["forward"] / 1e3),
+            "backward": nodes / (backward_ms / 1e3),
+        }
+    return results
+
+
+def graph_nodes(root) -> int:
+    """Every node of a graph of either engine (leaves included), found without recursion."""
+    seen, stack = {id(root)}, [root]
+    while stack:
+        node = stack.pop()
+        for parent in getattr(node, "parents", None) or getattr(node, "_prev", ()):
+            if id(parent) not in seen:
+                seen.add(id(parent))
+                stack.append(parent)
+    return len(seen)
 
 
 def measure_wide_sums(width: int, repeats: int) -> list:
@@ -244,14 +298,13 @@ def main(argv: list[str] | None = None) -> int:
     title = f"deep chain, tanh(v*w) x {depth:,} ({nodes:,} nodes)"
     ours = measure_graph(Value, lambda: chain(Value, depth), nodes, repeats)
     theirs = measure_graph(classic.Value, lambda: chain(classic.Value, depth), nodes, repeats)
-    taped = measure_on_tape(lambda: chain(Value, depth), nodes, repeats)
     rows.append((title, "per node", ours, theirs))
-    rows.append((title.split(",")[0] + ", ours on a tape()", "per node", taped, theirs))
 
     rows.extend(measure_wide_sums(width, repeats))
     gc.collect()
 
     xs, ys = moons(100)
+    one_sample = measure_one_sample(xs, ys, 50 if args.quick else 2000)
     sizes = [2, 16, 16, 1]
     step: dict[str, float] = {}
     for name, V, fused, mode in STEP_VARIANTS:
@@ -280,22 +333,28 @@ def main(argv: list[str] | None = None) -> int:
             title = ""
     print()
     print(
-        "training step, MLP(2, [16, 16, 1]) on 100 points, hinge + 1e-4 L2, SGD "
-        f"(median of {step_repeats}):"
+        "one sample's graph, MLP(2, [16, 16, 1]) and its hinge loss: nodes per second "
+        "(medians; the collector paused for ours)"
+    )
+    classic_rates = one_sample["classic"]
+    for kind, result in one_sample.items():
+        print(
+            f"  {kind:<10} {result['nodes']:>5} nodes   forward {result['forward']:>11,.0f}/s "
+            f"({result['forward'] / classic_rates['forward']:>4.1f}x classic)   backward "
+            f"{result['backward']:>11,.0f}/s "
+            f"({result['backward'] / classic_rates['backward']:>4.1f}x)"
+        )
+    print()
+    print(
+        "training step, MLP(2, [16, 16, 1]) on 100 points, one graph per sample, hinge + 1e-4 "
+        f"L2, SGD (median of {step_repeats}):"
     )
     for name, *_ in STEP_VARIANTS:
         ratio = step["classic"] / step[name]
         print(f"  {name:<42} {step[name] / 1e6:>8.1f} ms   classic/this = {ratio:>5.1f}x")
-    chain_ours, chain_classic, chain_taped = rows[0][2], rows[0][3], rows[1][2]
+    chain_ours, chain_classic = rows[0][2], rows[0][3]
     targets = [
         ("backward >= 5x faster per node (deep chain)", chain_classic, chain_ours, "backward", 5),
-        (
-            "backward >= 5x faster per node (deep chain, ours on a tape)",
-            chain_classic,
-            chain_taped,
-            "backward",
-            5,
-        ),
         ("memory per node <= half (deep chain)", chain_classic, chain_ours, "bytes", 2),
     ]
     print("\ntargets (issue 2):")

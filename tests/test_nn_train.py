@@ -63,7 +63,7 @@ def test_per_sample_and_batched_training_give_the_same_history():
                 batched=batched,
             )  # fmt: skip
         )
-        params.append([p.data for p in model.parameters()])
+        params.append(model.parameter_vector().tolist())
     np.testing.assert_allclose(histories[0].loss, histories[1].loss, rtol=1e-12)
     assert histories[0].accuracy == histories[1].accuracy
     np.testing.assert_allclose(params[0], params[1], rtol=1e-11)
@@ -80,7 +80,7 @@ def test_minibatch_fit_matches_reference_training():
         for Xb, yb in nn.data.minibatches(X, y, 7, seed=rng):
             _, grads = reference.loss_and_grads(Xb, yb, "mse")
             reference.update_parameters_with_adam(grads, 0.05)
-    np.testing.assert_allclose([p.data for p in model.parameters()], reference.flatten(),
+    np.testing.assert_allclose(model.parameter_vector().tolist(), reference.flatten(),
                                rtol=1e-9)  # fmt: skip
 
 

@@ -22,8 +22,9 @@ values are labelled as well: `L1.attn.h0.q@3[1]` is entry 1 of head 0's query at
 `L1.attn.h0.s@3[0]` its score for position 0, `L1.attn.h0.a@3[0]` how much position 3 attends
 to 0, `L1.attn.h0.lse@3` the softmax's logsumexp, `L1.attn.h0.out@3[1]` the head's output.
 
-`GPTConfig(fused=True)` makes each projection's output neuron one node, `autograd.linear`
-(the same numbers; fewer nodes, so faster); the default builds each neuron of `*` and a sum.
+`GPTConfig(fused=True)` makes each projection's output neuron, and each dot product inside
+attention, one node (`autograd.linear`: the same numbers; fewer nodes, so faster); the default
+builds each of `*` and a sum.
 
 >>> config = GPTConfig(n_embd=8, n_head=2, n_layer=1, block_size=8)
 >>> model = GPT(config, seed=0)
@@ -46,6 +47,7 @@ from autograd import Value, log_softmax, no_grad, softmax
 LETTERS = "abcdefghijklmnopqrstuvwxyz"
 BOS = len(LETTERS)  # token 26: the start and the end of every name
 VOCAB_SIZE = len(LETTERS) + 1
+ZERO = Value(0.0, requires_grad=False)  # the bias of a fused neuron (these have none)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -102,7 +104,8 @@ def split_names(names: Sequence[str], held_out: float = 0.1, seed: int = 0):
 class GPTConfig:
     """The sizes: n_embd (the width of x), n_head (n_embd is split into heads of n_embd/n_head),
     n_layer, block_size (the longest context), vocab_size; std of the initial weights; fused:
-    one `autograd.linear` node per projection neuron instead of its `*` and sum nodes."""
+    each neuron of a projection, and each dot product of attention, one `autograd.linear` node
+    instead of its `*` and sum nodes (the same numbers, fewer nodes)."""
 
     n_embd: int = 16
     n_head: int = 4
@@ -172,16 +175,14 @@ class GPT:
         """Every parameter, matrix by matrix, row by row."""
         return [p for rows in self.params.values() for row in rows for p in row]
 
-    def linear(self, w: Matrix, x: list[Value], label: str = "") -> list[Value]:
-        """y = W x: y_i = sum_j W[i][j] x_j (no bias). Labelled `label[i]` when given."""
+    def linear(self, w: Matrix, x: list[Value], label: str = "", relu: bool = False) -> list[Value]:
+        """y = W x: y_i = sum_j W[i][j] x_j (no bias); relu(W x) with `relu`. Labelled `label[i]`
+        when given."""
         if self.config.fused:
-            y = [autograd.linear(row, x) for row in w]
-        else:
-            y = [autograd.sum([w_ij * x_j for w_ij, x_j in zip(row, x)]) for row in w]
-        if label:
-            for i, y_i in enumerate(y):
-                y_i.label = f"{label}[{i}]"
-        return y
+            activation = "relu" if relu else "linear"
+            return _labelled([autograd.linear(row, x, ZERO, activation) for row in w], label)
+        y = [autograd.sum([w_ij * x_j for w_ij, x_j in zip(row, x)]) for row in w]
+        return _labelled([y_i.relu() for y_i in y] if relu else y, label)
 
     def forward(self, token: int, position: int, cache: Cache) -> list[Value]:
         """The logits for the token after `token` at `position`, reading (and adding to) the
@@ -213,7 +214,7 @@ class GPT:
             prefix = f"{block}.attn.h{h}"
             keys = [k_j[part] for k_j in cache.keys[layer - 1]]
             values = [v_j[part] for v_j in cache.values[layer - 1]]
-            out, a, scores = attend(q[part], keys, values)
+            out, a, scores = attend(q[part], keys, values, fused=c.fused)
             label_head(prefix, t, q=q[part], k=k[part], v=v[part], s=scores, a=a, out=out)
             cache.weights[layer - 1][h].append([a_j.data for a_j in a])
             heads.extend(out)
@@ -221,7 +222,7 @@ class GPT:
 
     def mlp(self, layer: int, x: list[Value]) -> list[Value]:
         """W2 relu(W1 x): 4 n_embd hidden neurons."""
-        hidden = [h.relu() for h in self.linear(self.params[f"L{layer}.fc1"], x)]
+        hidden = self.linear(self.params[f"L{layer}.fc1"], x, relu=True)
         return self.linear(self.params[f"L{layer}.fc2"], hidden)
 
     def position_losses(self, tokens: Sequence[int]) -> list[Value]:
@@ -262,6 +263,13 @@ class GPT:
         return decode(out), cache
 
 
+def _labelled(y: list[Value], label: str) -> list[Value]:
+    if label:
+        for i, y_i in enumerate(y):
+            y_i.label = f"{label}[{i}]"
+    return y
+
+
 def _label(prefix: str):
     return lambda r, c: f"{prefix}[{r}][{c}]"
 
@@ -279,15 +287,22 @@ def rmsnorm(x: list[Value], eps: float = 1e-5) -> list[Value]:
 
 
 def attend(
-    q: list[Value], keys: list[list[Value]], values: list[list[Value]]
-) -> tuple[list[Value], list[Value]]:
+    q: list[Value], keys: list[list[Value]], values: list[list[Value]], fused: bool = False
+) -> tuple[list[Value], list[Value], list[Value]]:
     """One head: s_j = (q . k_j) / sqrt(d), a = softmax(s), out_i = sum_j a_j v_j[i].
     Returns (out, a, s). Each a_j = exp(s_j - logsumexp(s)) reads every score through the one
-    logsumexp node: that is how the positions are coupled in the backward pass."""
+    logsumexp node: that is how the positions are coupled in the backward pass. `fused`: each
+    dot product q . k_j and each sum_j a_j v_j[i] is one `autograd.linear` node."""
     scale = 1.0 / math.sqrt(len(q))
-    scores = [autograd.sum([q_i * k_i for q_i, k_i in zip(q, k_j)]) * scale for k_j in keys]
-    a = softmax(scores)
-    out = [autograd.sum([a_j * v_j[i] for a_j, v_j in zip(a, values)]) for i in range(len(q))]
+    columns = [[v_j[i] for v_j in values] for i in range(len(q))]  # column i: v_0[i] .. v_t[i]
+    if fused:
+        scores = [autograd.linear(q, k_j, ZERO) * scale for k_j in keys]
+        a = softmax(scores)
+        out = [autograd.linear(a, column, ZERO) for column in columns]
+    else:
+        scores = [autograd.sum([q_i * k_i for q_i, k_i in zip(q, k_j)]) * scale for k_j in keys]
+        a = softmax(scores)
+        out = [autograd.sum([a_j * v for a_j, v in zip(a, column)]) for column in columns]
     return out, a, scores
 
 

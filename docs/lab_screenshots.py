@@ -3,8 +3,8 @@
     python docs/lab_screenshots.py [--out docs]
 
 Needs chromium, chromedriver and selenium (the dev extra), as the browser tests do. The lab
-trains the moons demo for about two seconds, traces a point and steps a few nodes into its
-backward pass; the expression lab shows tanh(x*w + b) at x=2, w=-3, b=6.88.
+trains the moons demo for a moment, traces the point with the least margin and steps
+a few nodes into its backward pass; the expression lab shows tanh(x*w + b) at x=2, w=-3, b=6.88.
 """
 
 from __future__ import annotations
@@ -15,10 +15,13 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
+import nn
 from autograd import lab
 
 
-def browser(width: int = 1300, height: int = 900):
+def browser(width: int = 1300, height: int = 1150):
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -52,7 +55,7 @@ def wait(condition, timeout: float = 10.0) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path(__file__).parent)
-    parser.add_argument("--seconds", type=float, default=2.0, help="training before the shot")
+    parser.add_argument("--seconds", type=float, default=0.3, help="training before the shot")
     args = parser.parse_args(argv)
     server = lab.serve("127.0.0.1", 0)
     driver = browser()
@@ -61,9 +64,14 @@ def main(argv: list[str] | None = None) -> int:
         wait(lambda: driver.execute_script("return document.body.dataset.ready") == "yes")
         driver.find_element("id", "play").click()
         time.sleep(args.seconds)
-        driver.find_element("id", "trace-start").click()  # pauses, then the steps
+        driver.find_element("id", "pause").click()
+        (session,) = server.sessions.values()
+        margins = nn.predict(session.model, session.X) * np.where(session.labels > 0, 1, -1)
+        session.set_traced(int(np.argmin(margins)))  # the point the network finds hardest
+        time.sleep(0.3)
+        driver.find_element("id", "trace-start").click()  # the steps of its backward pass
         wait(lambda: driver.find_element("id", "trace-where").text.startswith("step 0"))
-        for _ in range(4):
+        for _ in range(6):
             driver.find_element("id", "trace-next").click()
         time.sleep(0.3)
         driver.save_screenshot(str(args.out / "lab.png"))

@@ -471,7 +471,12 @@ function variableRow(name, value) {
   });
   box.addEventListener("change", () => {
     expr.values[name] = box.value;  // the server says if it is not a number
-    if (Number.isFinite(Number(box.value))) slider.value = box.value;
+    const number = Number(box.value);
+    if (Number.isFinite(number)) {
+      const reach = Math.ceil(2 * Math.abs(number));
+      if (reach > Number(slider.max)) { slider.min = -reach; slider.max = reach; }
+      slider.value = number;
+    }
     exprRequest();
   });
   for (const element of [label, slider, box, grad]) {

@@ -281,6 +281,7 @@ def make(data: Any, parents: tuple, local_grads: Any, op: str) -> Value:
 
 
 _new_value = object.__new__
+_BIG = 2**1023  # ints within float64's range convert without a check
 _next_serial = itertools.count().__next__
 
 
@@ -337,6 +338,8 @@ def is_recording() -> bool:
 def _as_value(x: Any) -> Value:
     if type(x) is Value:
         return x
+    if type(x) is int and -_BIG < x < _BIG:  # (`sum()` starts from the int 0)
+        x = float(x)
     if type(x) is float:  # a constant: a leaf made without re-checking its data (kept quick)
         leaf = _new_value(Value)
         leaf.data, leaf.grad, leaf.label, leaf.requires_grad = x, 0.0, "", False

@@ -13,11 +13,11 @@ from .check import GradcheckError, check_gradient_function, gradcheck, label
 from .define import define
 from .draw import draw, render
 from .graph import edges, gc_paused, leaves, topological_order
-from .layers import Entry, layer, linear
+from .layers import Entry, layer, linear, sum_of_squares
 from .page import page
 from .softmax import log_softmax, logsumexp, softmax
 from .steps import backward_steps, explain, node_names
-from .value import Value, is_recording, mean, no_grad, sum, sum_of_squares
+from .value import Value, is_recording, mean, no_grad, sum
 
 __all__ = [
     "Entry",

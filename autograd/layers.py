@@ -34,6 +34,7 @@ from typing import Any
 
 from . import ops
 from .value import LEAF, Value, _as_value, _batch_node, array_node, make, settled
+from .value import sum_of_squares as scalar_sum_of_squares
 
 ACTIVATIONS = ("linear", "relu", "tanh", "sigmoid")
 SLOPE = {  # act'(z), as the activation's row writes it
@@ -398,6 +399,15 @@ SQUARED_NORMS = ops.register(
         _squared_norms,
     )
 )
+
+
+def sum_of_squares(values: Sequence[Any]) -> Value:
+    """v_1**2 + ... + v_n**2 as one node (an L2 penalty), d/dv_i = 2 v_i: of numbers, the
+    table's n-ary row; of Values holding arrays (a layer's W), every entry squared."""
+    parents = tuple(values)
+    if parents and all(isinstance(p, Value) and type(p.data) is not float for p in parents):
+        return squared_norms(parents)
+    return scalar_sum_of_squares(parents)
 
 
 def squared_norms(values: Sequence[Value]) -> Value:

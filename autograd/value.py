@@ -297,14 +297,8 @@ def sum(values: Iterable[Any]) -> Value:  # noqa: A001 - deliberately like built
 
 
 def sum_of_squares(values: Iterable[Any]) -> Value:
-    """One n-ary node for v_1**2 + ... + v_n**2 (an L2 penalty); d out/dv_i = 2 v_i. Of Values
-    holding arrays (a layer's W), every entry squared: `autograd.layers.squared_norms`."""
-    parents = tuple(values)
-    if parents and all(isinstance(p, Value) and type(p.data) is not float for p in parents):
-        from .layers import squared_norms  # (the row of arrays lives beside the layer's)
-
-        return squared_norms(parents)
-    return _n_ary("sum_of_squares", parents)
+    """One n-ary node for v_1**2 + ... + v_n**2 (an L2 penalty); d out/dv_i = 2 v_i."""
+    return _n_ary("sum_of_squares", values)
 
 
 def mean(values: Iterable[Any]) -> Value:

@@ -65,6 +65,7 @@ MAX_VARIABLES = 12  # of an expression
 MAX_DRAWN_NODES = 60  # a picture of a larger graph is collapsed (boxes, then the nearest)
 MAX_SENT_STEPS = 300  # backward steps sent to the page at most (all of them are run)
 MAX_PATHS = 6  # paths written out in an explanation
+MAX_PAGE_NODES = 200  # values in an expression saved as the static page
 MAX_RENDERS = 2  # Graphviz renders at once
 FRAMES_PER_SECOND = 20
 GRID = 40  # the decision boundary: GRID x GRID cells
@@ -729,11 +730,10 @@ def _step_json(step: Any) -> dict[str, Any]:
 # The expression lab
 
 
-def expression_result(body: dict, renders: threading.Semaphore) -> dict[str, Any]:
-    """Forward and backward of an expression at the given values; its steps, each variable's
-    gradient explained as a sum over paths (`explain`), and its picture."""
+def expression_graph(body: dict) -> tuple[Any, dict[str, float]]:
+    """(the graph's root, the variables' values) of the expression `body["text"]` at
+    `body["values"]` (1.0 for a variable not given), read by the CLI's safe parser."""
     from .expression import ExpressionError, parse
-    from .steps import explain
 
     text = body.get("text")
     if not isinstance(text, str) or not text.strip():
@@ -754,9 +754,17 @@ def expression_result(body: dict, renders: threading.Semaphore) -> dict[str, Any
         name: _number(given, name, -1e6, 1e6, 1.0) if name in given else 1.0
         for name in expression.variables
     }
-    root = expression.evaluate(values)
-    leaves = {}
+    return expression.evaluate(values), values
+
+
+def expression_result(body: dict, renders: threading.Semaphore) -> dict[str, Any]:
+    """Forward and backward of an expression at the given values; its steps, each variable's
+    gradient explained as a sum over paths (`explain`), and its picture."""
     from .graph import topological_order
+    from .steps import explain
+
+    root, values = expression_graph(body)
+    leaves = {}
 
     order = topological_order(root)
     for node in order:
@@ -764,7 +772,7 @@ def expression_result(body: dict, renders: threading.Semaphore) -> dict[str, Any
             leaves[node.label] = node
     steps, total = _run_steps(root)
     result: dict[str, Any] = {
-        "variables": list(expression.variables),
+        "variables": list(values),
         "values": values,
         "value": _finite(root.data),
         "grads": {name: _finite(node.grad) for name, node in leaves.items()},
@@ -778,6 +786,27 @@ def expression_result(body: dict, renders: threading.Semaphore) -> dict[str, Any
     }
     result["svg"], result["svg_note"] = picture(root, renders)
     return result
+
+
+def expression_page(query: dict) -> bytes:
+    """The static page (`autograd.page`) of the expression `text` at `values` (JSON) given in
+    a link's query: the step-through, the path sums and the quiz of the current graph."""
+    from .graph import topological_order
+    from .page import page
+
+    text = query.get("text", [""])[0]
+    try:
+        values = json.loads(query.get("values", ["{}"])[0] or "{}")
+    except json.JSONDecodeError:
+        raise LabError("values must be JSON: a number for each variable") from None
+    root, _ = expression_graph({"text": text, "values": values})
+    size = len(topological_order(root))
+    if size > MAX_PAGE_NODES:
+        raise LabError(
+            f"the static page takes graphs of up to {MAX_PAGE_NODES} values; this one has "
+            f"{size}: save a smaller expression"
+        )
+    return page(root, title=text).html.encode()
 
 
 def picture(root: Any, renders: threading.Semaphore, **options: Any) -> tuple[str | None, str]:
@@ -1114,7 +1143,7 @@ class LabHandler(BaseHTTPRequestHandler):
         if method == "GET" and path == "/api/frame":
             self._json(HTTPStatus.OK, session.frame())
         elif method == "GET" and path.startswith("/api/download/"):
-            self._download(session, path.rsplit("/", 1)[1])
+            self._download(session, path.rsplit("/", 1)[1], query)
         elif method == "POST" and path == "/api/config":
             config = read_config(body.get("config"))
             session.configure(config)
@@ -1185,7 +1214,7 @@ class LabHandler(BaseHTTPRequestHandler):
                 session.set_traced(k)
         self._json(HTTPStatus.OK, {"frame": session.frame()})
 
-    def _download(self, session: Session, what: str) -> None:
+    def _download(self, session: Session, what: str, query: dict) -> None:
         data = session.config["data"]
         if what == "csv":
             body, kind, name = session.csv().encode(), "text/csv", f"{data}.csv"
@@ -1193,8 +1222,10 @@ class LabHandler(BaseHTTPRequestHandler):
             body, kind, name = session.model_file(), "application/json", f"{data}_model.json"
         elif what == "page":
             body, kind, name = session.page_file(), "text/html", f"{data}_backprop.html"
+        elif what == "expression":
+            body, kind, name = expression_page(query), "text/html", "expression_backprop.html"
         else:
-            raise LabError("download one of: page, model, csv", HTTPStatus.NOT_FOUND)
+            raise LabError("download one of: page, model, csv, expression", HTTPStatus.NOT_FOUND)
         self._send(
             HTTPStatus.OK,
             body,

@@ -526,3 +526,17 @@ def test_a_long_run_keeps_a_thinned_loss_history(monkeypatch):
     frame = session.frame()
     assert frame["loss"] == pytest.approx(losses[-1], rel=1e-12) and frame["loss_stride"] == 4
     server.server_close()
+
+
+def test_the_expression_saved_as_the_static_page(server):
+    session, _ = new_lab(server)
+    params = {"session": session, "text": "tanh(x*w + b)", "values": '{"x": 2, "w": -3}'}
+    status, page = request(server, "GET", "/api/download/expression", params=params)
+    assert status == 200 and page.startswith(b"<!DOCTYPE html>")
+    assert b"tanh(x*w + b)" in page and b"6.88" not in page  # (b is 1.0: not given)
+    params["text"] = "+".join(["x"] * 250)
+    status, reply = request(server, "GET", "/api/download/expression", params=params)
+    assert status == 400 and f"up to {lab.MAX_PAGE_NODES} values" in reply["error"]
+    params["values"] = "{oops"
+    status, reply = request(server, "GET", "/api/download/expression", params=params)
+    assert status == 400 and "values must be JSON" in reply["error"]

@@ -427,6 +427,9 @@ function showExpression(result) {
     if (!(name in expr.values)) expr.values[name] = result.values[name];  // (never older ones)
   }
   showSvg($("expr-graph"), result.svg);
+  $("save-expression").href = withToken("/api/download/expression", {
+    session: lab.session, text: $("expr").value, values: JSON.stringify(result.values),
+  });
   const chosen = $("explain-var").value;
   fillSelect("explain-var", result.variables);
   if (result.variables.includes(chosen)) $("explain-var").value = chosen;

@@ -24,6 +24,8 @@ import numpy as np
 import autograd
 from autograd import Value
 from autograd.layers import batch_loss
+from autograd.softmax import cross_entropy_term
+from autograd.softmax import shifted as shifted_logits
 
 Targets = Any  # a number, a sequence of numbers, or a NumPy array
 
@@ -264,14 +266,14 @@ def cross_entropy(logits: Any, targets: Targets) -> Value:
     bad = y[(y < 0) | (y >= k)]
     if len(bad):
         raise ValueError(f"cross_entropy: target {int(bad[0])} is out of range for {k} classes")
-    if batched:
-        values = rows[0]
+    if batched:  # each sample's logits less its largest (a constant): no huge differences
+        shifted = shifted_logits(rows[0])
         one_hot = np.eye(k)[y]  # (N, k): the target's logit picked per sample
         picked = autograd.sum(
-            [v * np.ascontiguousarray(one_hot[:, i]) for i, v in enumerate(values)]
+            [s * np.ascontiguousarray(one_hot[:, i]) for i, s in enumerate(shifted)]
         )
-        return (autograd.logsumexp(values) - picked).mean()
-    terms = [autograd.logsumexp(row) - row[t] for row, t in zip(rows, y.tolist())]
+        return (autograd.logsumexp(shifted) - picked).mean()
+    terms = [cross_entropy_term(row, t) for row, t in zip(rows, y.tolist())]
     return autograd.sum(terms) / len(terms)
 
 

@@ -108,3 +108,31 @@ def test_node_parents_are_tuples_at_both_grains():
         assert type(node.parents) is tuple
         hash(node.parents + ())
     assert isinstance(Value(1.0).parents, tuple)
+
+
+@pytest.mark.parametrize("scale", [1.0, 1e3, 1e15, 1e16, 1e300])
+def test_cross_entropy_at_huge_logits_is_right_at_every_grain(scale):
+    """The true loss of logits (a + c, b + c) is logsumexp(a, b) - target's, whatever c."""
+    import math
+
+    base = np.array([[0.0, 0.0], [2.0, 0.0], [0.0, -1.0]])
+    targets = np.array([0, 1, 0])
+    exact = np.mean(
+        [math.log(sum(math.exp(v - row.max()) for v in row)) - (row[t] - row.max())
+         for row, t in zip(base, targets)]
+    )  # fmt: skip
+    logits = base + scale
+    if not np.isfinite(logits).all() or (logits - scale != base).any():
+        pytest.skip("the shifted logits are not representable at this scale")
+    layer = nn.cross_entropy(Value(logits), targets)
+    batched = nn.cross_entropy([Value(logits[:, j]) for j in range(2)], targets)
+    rows = [[Value(v) for v in row] for row in logits]
+    per_sample = nn.cross_entropy(rows, targets)
+    for loss in (layer, batched, per_sample):
+        assert loss.data == pytest.approx(exact, rel=1e-12)
+    per_sample.backward()
+    softmax = np.exp(base - base.max(axis=1, keepdims=True))
+    softmax /= softmax.sum(axis=1, keepdims=True)
+    expected = (softmax - np.eye(2)[targets]) / 3
+    got = np.array([[v.grad for v in row] for row in rows])
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-15)

@@ -369,8 +369,9 @@ class Session:
         X, labels = make_data(config["data"])
         classes = int(labels.max()) + 1
         _check_loss(config, classes)
+        self.pause()
         with self.lock:
-            self.pause()
+            self.running = False
             self.config = config
             self.X, self.labels, self.classes = X, labels, max(classes, 2)
             span = X.max(axis=0) - X.min(axis=0)
@@ -389,8 +390,9 @@ class Session:
         """The network and optimizer made again from the settings: the same seed, the same run."""
         import nn
 
+        self.pause()  # (waits for the training thread: never while holding the lock)
         with self.lock:
-            self.pause()
+            self.running = False
             config = self.config
             outputs = self.classes if config["loss"] == "cross_entropy" else 1
             self.model = nn.MLP(
@@ -475,12 +477,18 @@ class Session:
             thread.join(timeout=5)
 
     def _train(self) -> None:
+        """The training thread: steps until paused. Whether to step is decided under the lock,
+        so no step follows a pause (or a reset), and a thread replaced by a newer play ends."""
         import autograd
 
+        me = threading.current_thread()
         try:
             with autograd.gc_paused():
-                while self.running and not self.server.stopping.is_set():
-                    self.train_step()
+                while not self.server.stopping.is_set():
+                    with self.lock:
+                        if not self.running or self.thread is not me:
+                            break
+                        self.train_step()
                     time.sleep(0)  # let the page's requests in between steps
         except Exception as error:  # noqa: BLE001 (shown in the page, training stopped)
             with self.lock:
@@ -488,7 +496,10 @@ class Session:
                 self.message = f"training stopped: {type(error).__name__}: {error}"
                 self._bump()
         finally:
-            self.server.release_training(self)
+            with self.lock:
+                replaced = self.thread is not None and self.thread is not me
+            if not replaced:
+                self.server.release_training(self)
 
     # -- the page's edits
 

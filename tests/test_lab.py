@@ -371,6 +371,14 @@ def test_reset_gives_the_same_run(server):
     again = post(server, "/api/control", body)[1]["frame"]
     assert again["losses"] == first["losses"] and len(first["losses"]) == 5
     assert again["layers"] == first["layers"]
+    # a reset while training: no step of the old run lands on the new network
+    post(server, "/api/control", {"session": session, "action": "play"})
+    assert wait_for(lambda: server.sessions[session].steps > 20)
+    reset = post(server, "/api/control", {"session": session, "action": "reset"})[1]["frame"]
+    assert reset["step"] == 0 and not reset["running"]
+    time.sleep(0.1)
+    assert server.sessions[session].steps == 0
+    assert post(server, "/api/control", body)[1]["frame"]["losses"] == first["losses"]
 
 
 def test_the_learning_rate_changes_while_running(server):

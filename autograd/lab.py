@@ -1404,5 +1404,17 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def live(name: str, argv: list[str] | None = None) -> int:
+    """`python -m demos NAME --live [lab flags]`: the lab opened on that demo's data, network,
+    loss and optimizer (see DEMOS)."""
+    if name not in DEMOS:
+        print(
+            f"error: the demo {name!r} has no live lab; these do: {', '.join(DEMOS)}",
+            file=sys.stderr,
+        )
+        return 2
+    return main(["--demo", name, *(argv or [])])
+
+
 if __name__ == "__main__":
     sys.exit(main())

@@ -548,3 +548,23 @@ def test_the_expression_saved_as_the_static_page(server):
     params["values"] = "{oops"
     status, reply = request(server, "GET", "/api/download/expression", params=params)
     assert status == 400 and "values must be JSON" in reply["error"]
+
+
+def test_a_demo_without_a_live_lab_says_which_have_one(capsys):
+    assert lab.live("mistakes", ["--no-browser"]) == 2
+    error = capsys.readouterr().err
+    assert "'mistakes' has no live lab" in error and "moons" in error
+    with pytest.raises(SystemExit):
+        lab.main(["--port", "70000"])
+    assert "--port must be 0 to 65535" in capsys.readouterr().err
+
+
+def test_the_demo_flag_opens_the_lab_on_that_demo():
+    server = lab.serve("127.0.0.1", 0, demo="spiral")
+    try:
+        status, reply = post(server, "/api/session", {})
+        assert reply["frame"]["config"] == lab.DEMOS["spiral"] and reply["frame"]["classes"] == 3
+    finally:
+        server.stop()
+    with pytest.raises(ValueError, match="unknown demo 'nope'"):
+        lab.serve(demo="nope", start=False)

@@ -208,7 +208,11 @@ def _layer_compute(activation: str):
         Z = X @ W.T
         if b is not None:
             Z += b
-        out, slope = _activate(activation, Z)
+        if activation == "relu":  # the relu row's numbers, in fewer arrays: its slope [z > 0]
+            slope = Z > 0.0  # kept as booleans, and max(z, 0) written over Z (nan stays nan)
+            out = ops.np.maximum(Z, 0.0, out=Z)
+        else:
+            out, slope = _activate(activation, Z)
         shares = Shares(slope, X, W)
         rules = (LayerRule(shares, "X"), LayerRule(shares, "W"))
         return out, rules if b is None else (*rules, LayerRule(shares, "b"))

@@ -213,7 +213,10 @@ def chain_rule(node: Value, shown: list | None = None) -> None:
         contribution = local * grad
         if type(contribution) is not float and type(parent.data) is float:
             contribution = float(contribution.sum())  # a number every sample reads
-        parent.grad += contribution
+        if type(contribution) is float or type(parent.grad) is not float or shown is not None:
+            parent.grad += contribution
+        else:  # an array's first share: 0.0 + it would copy it (each rule makes a fresh one)
+            parent.grad = contribution + parent.grad if parent.grad else contribution
         if _entered and _modes.anomaly is not None:
             _modes.anomaly.backward(node, parent, local)
         if shown is not None:

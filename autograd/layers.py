@@ -184,6 +184,17 @@ class LayerRule:
     def __repr__(self) -> str:
         return f"{self.FORMULAS[self.parent]}  (S = G * act'(Z); a {_shape(self.shape)} share)"
 
+    def describe(self, names: Sequence[str]) -> str:
+        """The share in the parents' names, with the shapes that multiply: `S^T X (3x2 =
+        (4x3)^T 4x2)` for W, names (X, W, b)."""
+        X, W = self.shares.X, self.shares.W
+        S = f"{len(X)}x{len(W)}"
+        if self.parent == "W":
+            return f"S^T {names[0]}   ({_shape(W.shape)} = ({S})^T {_shape(X.shape)})"
+        if self.parent == "b":
+            return f"S^T 1   ({len(W)} = the column sums of S, {S})"
+        return f"S {names[1]}   ({_shape(X.shape)} = {S} {_shape(W.shape)})"
+
 
 def _shape(shape: tuple) -> str:
     return "x".join(map(str, shape))

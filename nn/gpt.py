@@ -75,10 +75,9 @@ def load_names() -> list[str]:
 
     try:
         folder = resources.files("names")
-    except ModuleNotFoundError as error:
+    except ImportError as error:
         raise ImportError(
-            "the names list ships in the `names` package: pip install -e '.[data]' "
-            "(or pip install names)"
+            'the first names ship in the `names` package, the data extra: pip install -e ".[data]"'
         ) from error
     found = set()
     for file in ("dist.female.first", "dist.male.first"):

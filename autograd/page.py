@@ -326,10 +326,9 @@ def _rows(step: Any, text: str) -> dict[int, str]:
         return {}
     rows = {}
     for edge, line in zip(edges, lines):
-        line = line.strip()
-        if not line.startswith(f"{edge.parent_name}.grad "):
+        if not line.strip().startswith(f"{edge.parent_name}.grad "):
             return {}
-        rows[edge.index] = line
+        rows[edge.index] = " ".join(line.split())  # (its columns' padding dropped)
     return rows
 
 
@@ -337,7 +336,7 @@ def _edge_text(step: Any, edge: Any) -> str:
     """The step-through's own line for one edge (its arithmetic and the grad after)."""
     try:
         one = dataclasses.replace(step, edges=(edge,), carried=())
-        return "\n".join(line.strip() for line in str(one).split("\n")[1:] if line.strip())
+        return " ".join(" ".join(str(one).split("\n")[1:]).split())
     except (TypeError, ValueError):  # (a Step of another shape)
         return f"{edge.parent_name}.grad -> {show(edge.grad_after)}"
 

@@ -8,7 +8,7 @@
   const SVG = "http://www.w3.org/2000/svg";
   const FONT = '"Helvetica Neue", Helvetica, Arial, "Liberation Sans", sans-serif';
   const FONT_PX = 12, LINE = 14, PAD = 7, MARGIN = 8;
-  const FIT_MAX = 2.5, ZOOM_MAX = 8;
+  const FIT_MAX = 3, ZOOM_MAX = 8;
   const VIRTUAL_MAX = 3000; // bends for long edges at most (beyond: long edges drawn as curves)
   const DOT = "\u00b7";
 
@@ -369,7 +369,8 @@
       const path = el("path", { d: L.paths[k].d, "marker-end": "url(#arrow)" }, g);
       let label = null;
       if (e.label) {
-        const at = L.paths[k].label;
+        const at = L.paths[k].label, [bx, by, bw, bh] = at.box;
+        el("rect", { class: "labelbg", x: (bx - 2).toFixed(1), y: (by + 1).toFixed(1), width: (bw + 4).toFixed(1), height: (bh - 1).toFixed(1), rx: "3" }, labelLayer);
         label = el("text", { x: at.x.toFixed(1), y: at.y.toFixed(1), "text-anchor": at.anchor, class: "label" }, labelLayer);
         label.textContent = e.label;
       }

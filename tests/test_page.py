@@ -364,3 +364,46 @@ def test_a_leafs_page_opens_and_says_there_is_nothing_to_step(browser, tmp_path)
     assert text(browser, "where").startswith("nothing to step: x is a leaf")
     assert grads_shown(browser) == {"x": "1.0"}
     assert not severe(browser)
+
+
+def test_a_page_of_frames_steps_through_them_and_expands_its_folded_parameters(browser, tmp_path):
+    """`frames_page` as a training page uses it (without `nn`): one pass per frame, the
+    parameters folded into their neuron's box, a checkbox to draw every one of them."""
+    page_module = sys.modules["autograd.page"]
+
+    def neuron_at(w1: float):
+        x = Value(0.5, "x1")
+        w, b = Value(w1, "L1.N1.w1"), Value(0.1, "L1.N1.b")
+        out = (x * w + b).tanh()
+        out.label = "L1.N1"
+        loss = (out - Value(1.0, "y")) ** 2
+        loss.label = "loss"
+        return loss, x
+
+    frames = []
+    for k, w1 in enumerate((0.3, -0.7, 1.1)):
+        loss, _ = neuron_at(w1)
+        folded = page_module.recording(loss, 2, mistakes=False, parameters=False)
+        full = page_module.recording(loss, 2, mistakes=False)
+        frames.append((folded, "", f"<p>frame {k + 1}: w1 = {w1}</p>", (full, "")))
+    path = page_module.frames_page(frames, "three frames").save(tmp_path / "frames.html")
+    open_page(browser, path, "#step=end&frame=2")
+    drawn = "return [...document.querySelectorAll('#graph .node')].map((g) => g.ariaLabel)"
+    for k, w1 in ((2, -0.7), (3, 1.1)):
+        assert text(browser, "frame") == f"optimizer step {k} of 3"
+        assert text(browser, f"extra{k - 1}") == f"frame {k}: w1 = {w1}"
+        loss, x = neuron_at(w1)
+        loss.backward()
+        assert grads_shown(browser)["x1"] == show(x.grad)  # this frame's own pass
+        assert "L1.N1.w1" not in browser.execute_script(drawn)  # folded
+        folds = "return [...document.querySelectorAll('#graph .params')].map((t) => t.textContent)"
+        assert browser.execute_script(folds) == ["+1 parameter"] * 2  # (x1 * w1) and (+ b)
+        browser.find_element("id", "nextframe").click()
+    browser.find_element("id", "expand").click()
+    assert "L1.N1.w1" in browser.execute_script(drawn)
+    assert grads_shown(browser)["L1.N1.w1"] != "\u00b7"
+    browser.find_element("id", "prevframe").click()
+    assert text(browser, "frame") == "optimizer step 2 of 3"
+    assert "L1.N1.w1" in browser.execute_script(drawn)  # still every parameter
+    assert browser.execute_script("return location.hash") == "#step=end&frame=2"
+    assert not severe(browser)

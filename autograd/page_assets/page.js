@@ -398,8 +398,7 @@
       g.addEventListener("keydown", (ev) => { if (ev.key === "Enter") select(n.id); });
       items[n.id] = { g, box: b, grad: texts.grad, engine: texts.engine, room };
     });
-    drawing = { svg, P, choice, L, edges, items };
-    window.__drawing = drawing;
+    drawing = { svg, P, choice, L, edges, items, lit: [] };
     listen(svg);
   }
 
@@ -566,8 +565,9 @@
       const on = reached(n.id, at);
       const shown = !n.tracked ? "constant" : on ? grads[n.id] : DOT;
       const wrong = Boolean(compare && on && n.tracked && shown !== engine[n.id]);
-      rows[n.id].cell.textContent = shown + (wrong ? " (engine: " + engine[n.id] + ")" : "");
-      rows[n.id].cell.className = wrong ? "wrong" : "";
+      const cell = rows[n.id].cell, said = shown + (wrong ? " (engine: " + engine[n.id] + ")" : "");
+      if (cell.textContent !== said) cell.textContent = said;
+      if (cell.className !== (wrong ? "wrong" : "")) cell.className = wrong ? "wrong" : "";
       const item = drawing.items[n.id];
       if (item && item.grad) {
         setText(item.grad, "grad " + shown, item.room.grad);
@@ -575,13 +575,11 @@
         if (item.engine) setText(item.engine, wrong ? "engine: " + engine[n.id] : "", item.room.engine);
       }
     }
-    for (const g of drawing.svg.querySelectorAll(".current, .reading")) g.classList.remove("current", "reading");
-    for (const e of drawing.svg.querySelectorAll(".hot")) e.classList.remove("hot");
-    for (const p of drawing.svg.querySelectorAll("path[marker-end]")) p.setAttribute("marker-end", "url(#arrow)");
+    for (const undo of drawing.lit.splice(0)) undo();
     $("scrub").value = String(at);
     const now = quiz ? (at < last ? steps[at] : null) : at > 0 ? steps[at - 1] : null;
     if (now) highlight(now);
-    else if (!quiz && at === 0 && drawing.items[R.root]) drawing.items[R.root].g.classList.add("current");
+    else if (!quiz && at === 0 && drawing.items[R.root]) light(drawing.items[R.root].g, "current");
     let where;
     if (!last) where = "nothing to step: " + R.title + " is a leaf (d " + R.title + "/d " + R.title + " = 1)";
     else if (at === last) where = "after step " + last + " of " + last + ": the finished pass";
@@ -619,17 +617,23 @@
     }
   }
 
+  function light(element, cls) {
+    // a highlight, undone at the next render (only what was lit is touched again)
+    element.classList.add(cls);
+    drawing.lit.push(() => element.classList.remove(cls));
+  }
   function highlight(s) {
     const item = drawing.items[s.node];
-    if (item) item.g.classList.add("current");
+    if (item) light(item.g, "current");
     const parents = new Set(s.edges.map((e) => e.parent));
     for (const id of Object.keys(s.grads)) parents.add(id);
     for (const id of parents) {
-      if (drawing.items[id]) drawing.items[id].g.classList.add("reading");
+      if (drawing.items[id]) light(drawing.items[id].g, "reading");
       for (const e of drawing.edges[id + ">" + s.node] || []) {
-        e.g.classList.add("hot");
+        light(e.g, "hot");
         e.path.setAttribute("marker-end", "url(#arrowhot)");
-        if (e.label) e.label.classList.add("hot");
+        drawing.lit.push(() => e.path.setAttribute("marker-end", "url(#arrow)"));
+        if (e.label) light(e.label, "hot");
       }
     }
   }

@@ -225,4 +225,4 @@ def test_a_stopped_server_is_said_in_the_page(browser, server):
     assert wait_for(lambda: text(browser, "status") in ("connected", "paused"))
     server.stop()
     assert wait_for(lambda: text(browser, "message").startswith("lost the connection"))
-    assert text(browser, "status") == "disconnected"
+    assert wait_for(lambda: text(browser, "status") == "disconnected")

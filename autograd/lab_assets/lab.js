@@ -15,6 +15,7 @@ const lab = {
   trace: null,        // the traced sample's steps
   traceAt: 0,
   events: null,
+  connected: false,   // the event stream is open
 };
 
 // ------------------------------------------------------------------------------------------
@@ -85,7 +86,7 @@ function drawPending() {
   $("loss-value").textContent = frame.loss === null ? "–" : show(frame.loss);
   $("accuracy").textContent = frame.accuracy === null ? "–" : (100 * frame.accuracy).toFixed(1) + "%";
   $("points-count").textContent = lab.points ? lab.points.y.length : 0;
-  $("status").textContent = frame.running ? "training" : "paused";
+  if (lab.connected) $("status").textContent = frame.running ? "training" : "paused";
   if (document.activeElement !== $("lr")) $("lr").value = frame.lr;
   if (frame.message) showMessage(frame.message);
   setModes(frame.classes);
@@ -107,12 +108,14 @@ function openEvents() {
   const events = new EventSource(withToken("/api/events", { session: lab.session }));
   events.onmessage = (event) => takeFrame(JSON.parse(event.data));
   events.onerror = () => {
+    lab.connected = false;
     $("status").textContent = "disconnected";
     showMessage(events.readyState === EventSource.CLOSED
       ? "lost the connection to the lab server: this lab was closed; reload the page"
       : "lost the connection to the lab server (was it stopped?); trying again…");
   };
   events.onopen = () => {
+    lab.connected = true;
     $("status").textContent = "connected";
     if ($("message").textContent.startsWith("lost the connection")) showMessage("");
   };

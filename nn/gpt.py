@@ -7,7 +7,8 @@ The model reads a name one letter at a time and, at each position t, predicts th
       x    = x + Wo concat_h(attention_h(rmsnorm(x)))            causal self-attention
       x    = x + W2 relu(W1 rmsnorm(x))                          the MLP
     logits = W_lm x                                              one score per letter
-    loss_t = -log softmax(logits)[next token]                    cross-entropy
+    loss_t = -log softmax(logits)[next]                          cross-entropy,
+           = logsumexp(logits) - logits[next]                    computed so: two nodes
 
 Attention of head h at position t, over the positions j <= t seen so far (kept in a `Cache`):
 
@@ -42,7 +43,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import autograd
-from autograd import Value, log_softmax, no_grad, softmax
+from autograd import Value, logsumexp, no_grad, softmax
 
 LETTERS = "abcdefghijklmnopqrstuvwxyz"
 BOS = len(LETTERS)  # token 26: the start and the end of every name
@@ -225,13 +226,15 @@ class GPT:
         return self.linear(self.params[f"L{layer}.fc2"], hidden)
 
     def position_losses(self, tokens: Sequence[int]) -> list[Value]:
-        """loss_t = -log softmax(logits_t)[tokens[t + 1]], t < min(len(tokens) - 1, block_size)."""
+        """loss_t = -log softmax(z)[y] = logsumexp(z) - z[y], with z the logits at position t
+        and y = tokens[t + 1], for t < min(len(tokens) - 1, block_size). d loss_t/d z_j =
+        softmax(z)_j - [j == y]: the logsumexp node's local derivatives are the softmax."""
         cache = Cache.empty(self.config)
         n = min(len(tokens) - 1, self.config.block_size)
         losses = []
         for t in range(n):
             logits = self.forward(tokens[t], t, cache)
-            loss_t = -log_softmax(logits)[tokens[t + 1]]
+            loss_t = logsumexp(logits) - logits[tokens[t + 1]]
             loss_t.label = f"loss@{t}"
             losses.append(loss_t)
         return losses
@@ -351,14 +354,15 @@ class Adam:
 
     def step(self) -> None:
         """One update of every parameter from its grad; then every grad is set back to 0."""
-        lr, b1, b2, eps = self.rate(), self.b1, self.b2, self.eps
+        b1, b2, eps = self.b1, self.b2, self.eps
         fix1, fix2 = 1.0 - b1 ** (self.k + 1), 1.0 - b2 ** (self.k + 1)
+        step = self.rate() / fix1  # lr_k m_hat = (lr_k / fix1) m
         m, v = self.m, self.v
         for i, p in enumerate(self.params):
             g = p.grad
-            m[i] = b1 * m[i] + (1.0 - b1) * g
-            v[i] = b2 * v[i] + (1.0 - b2) * g * g
-            p.data -= lr * (m[i] / fix1) / ((v[i] / fix2) ** 0.5 + eps)
+            m[i] = m_i = b1 * m[i] + (1.0 - b1) * g
+            v[i] = v_i = b2 * v[i] + (1.0 - b2) * g * g
+            p.data -= step * m_i / (math.sqrt(v_i / fix2) + eps)
             p.grad = 0.0
         self.k += 1
 

@@ -226,3 +226,33 @@ def test_a_stopped_server_is_said_in_the_page(browser, server):
     server.stop()
     assert wait_for(lambda: text(browser, "message").startswith("lost the connection"))
     assert wait_for(lambda: text(browser, "status") == "disconnected")
+
+
+def test_the_settings_live_in_the_link(browser, server):
+    fragment = "#data=spiral&hidden=8,4&activation=tanh&loss=cross_entropy&optimizer=adam&lr=0.01"
+    browser.get(server.url + fragment + "&l2=0&seed=3")
+    assert wait_for(lambda: browser.execute_script("return document.body.dataset.ready") == "yes")
+    config = only_session(server).config
+    assert config == {
+        "data": "spiral",
+        "hidden": [8, 4],
+        "activation": "tanh",
+        "loss": "cross_entropy",
+        "optimizer": "adam",
+        "lr": 0.01,
+        "l2": 0.0,
+        "seed": 3,
+    }
+    lr = browser.find_element("id", "lr")
+    lr.clear()
+    lr.send_keys("0.2\t")
+    assert wait_for(lambda: "lr=0.2&" in browser.current_url)
+    assert browser.current_url.split("#")[0] == server.url
+
+
+def test_a_link_with_bad_settings_opens_the_default_lab_and_says_why(browser, server):
+    browser.get(server.url + "#data=moons&hidden=999")
+    assert wait_for(lambda: browser.execute_script("return document.body.dataset.ready") == "yes")
+    assert "the link's settings were refused" in text(browser, "message")
+    assert "1 to 32 neurons" in text(browser, "message")
+    assert only_session(server).config == lab.DEMOS["moons"]

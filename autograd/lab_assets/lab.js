@@ -89,6 +89,7 @@ function drawPending() {
   if (lab.connected) $("status").textContent = frame.running ? "training" : "paused";
   if (document.activeElement !== $("lr")) $("lr").value = frame.lr;
   if (frame.message) showMessage(frame.message);
+  configToLink(frame.config);
   setModes(frame.classes);
   drawPlot(frame);
   drawCurve(frame);
@@ -512,9 +513,48 @@ function switchTab(name) {
   if (name === "expression" && !expr.result) exprRequest();
 }
 
-async function start() {
+// The settings live in the link's fragment (#data=moons&hidden=16,16&...): a link opens the
+// same lab (the token stays in the query, the fragment is never sent to a server).
+const CONFIG_KEYS = ["data", "hidden", "activation", "loss", "optimizer", "lr", "l2", "seed"];
+
+function configFromLink() {
+  const fragment = new URLSearchParams(location.hash.slice(1));
+  if (!fragment.has("data")) return null;
+  const config = {};
+  for (const key of CONFIG_KEYS) if (fragment.has(key)) config[key] = fragment.get(key);
+  return config;
+}
+
+function configToLink(config) {
+  const fragment = new URLSearchParams();
+  for (const key of CONFIG_KEYS) {
+    fragment.set(key, Array.isArray(config[key]) ? config[key].join(",") : String(config[key]));
+  }
+  const text = fragment.toString();
+  if (location.hash.slice(1) !== text) {
+    history.replaceState(null, "", location.pathname + location.search + "#" + text);
+  }
+}
+
+async function newSession() {
+  const linked = configFromLink();
+  if (linked) {
+    try {
+      return await api("/api/session", { config: linked });
+    } catch (error) {
+      // the message says what was wrong with the link's settings; open the default lab
+      const message = $("message").textContent;
+      const created = await api("/api/session", {});
+      showMessage("the link's settings were refused: " + message);
+      return created;
+    }
+  }
   const demo = new URLSearchParams(location.search).get("demo");
-  const created = await api("/api/session", demo ? { demo } : {});
+  return api("/api/session", demo ? { demo } : {});
+}
+
+async function start() {
+  const created = await newSession();
   lab.session = created.session;
   const limits = created.limits;
   fillSelect("data", limits.datasets);

@@ -11,7 +11,8 @@ refusals (the server trains at most `--max-training` labs at once; more are told
 
 Speed: the moons demo's network (MLP(2, [16, 16, 1]), 100 points, hinge, SGD) trained
 full-batch for `--speed-seconds`: `nn.fit` alone; the lab's training thread with no page; the
-lab with one page taking every frame it is sent (so the server builds up to 20 a second).
+lab with one page taking every frame it is sent (so the server builds up to 20 a second);
+with `--browser`, the lab with its page open in headless Chromium (drawing every frame).
 """
 
 from __future__ import annotations
@@ -206,6 +207,28 @@ def speed(seconds: float, rounds: int = 3) -> None:
     )
 
 
+def browser_rate(seconds: float) -> float:
+    """The lab's steps a second with the page open in headless Chromium, drawing every frame
+    it takes (the browser shares the machine's cores, as on a laptop)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "docs"))
+    from lab_screenshots import browser, wait
+
+    server = lab.serve("127.0.0.1", 0)
+    driver = browser()
+    try:
+        driver.get(server.url)
+        wait(lambda: driver.execute_script("return document.body.dataset.ready") == "yes")
+        driver.find_element("id", "play").click()
+        time.sleep(1.0)
+        (session,) = server.sessions.values()
+        first, start = session.steps, time.perf_counter()
+        time.sleep(seconds)
+        return (session.steps - first) / (time.perf_counter() - start)
+    finally:
+        driver.quit()
+        server.stop()
+
+
 class PageReader(threading.Thread):
     def __init__(self, port: int, token: str, session: str) -> None:
         super().__init__(daemon=True)
@@ -237,12 +260,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--speed-seconds", type=float, default=5.0)
     parser.add_argument("--no-load", action="store_true")
     parser.add_argument("--no-speed", action="store_true")
+    parser.add_argument(
+        "--browser", action="store_true", help="also the speed with the page in headless Chromium"
+    )
     args = parser.parse_args(argv)
     print(f"({os.cpu_count()} CPUs, Python {sys.version.split()[0]})")
     if not args.no_load:
         load(args.clients, args.seconds, args.max_training)
     if not args.no_speed:
         speed(args.speed_seconds)
+    if args.browser:
+        rate = browser_rate(args.speed_seconds)
+        print(f"  the lab, its page in headless Chromium: {rate:7.0f} steps/s")
     return 0
 
 

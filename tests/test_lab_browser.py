@@ -208,6 +208,13 @@ def test_a_hostile_expression_shows_a_message_and_the_page_lives_on(browser, ser
     box.send_keys("x*y")
     assert wait_for(lambda: browser.find_elements("id", "grad-y"))
     assert wait_for(lambda: not browser.find_element("id", "message").is_displayed())
+    value = browser.find_element("id", "box-x")
+    value.clear()
+    value.send_keys("two\n")
+    assert wait_for(lambda: text(browser, "message") == "x must be a number, got 'two'")
+    value.clear()
+    value.send_keys("2\n")
+    assert wait_for(lambda: text_of(browser, "grad-y") == "2")
 
 
 def text_of(browser, id_):

@@ -568,3 +568,19 @@ def test_the_demo_flag_opens_the_lab_on_that_demo():
         server.stop()
     with pytest.raises(ValueError, match="unknown demo 'nope'"):
         lab.serve(demo="nope", start=False)
+
+
+@pytest.mark.parametrize("demo", sorted(lab.DEMOS))
+def test_every_demo_trains_and_its_traced_sample_steps_through(demo):
+    server = lab.serve(start=False)
+    try:
+        session = server.new_session(dict(lab.DEMOS[demo]))
+        losses = [session.train_step() for _ in range(3)]
+        assert all(math.isfinite(v) for v in losses)
+        trace = session.step_through()
+        sizes = [2, *lab.DEMOS[demo]["hidden"], session.model.layers[-1].nout]
+        parameters = sum((a + 1) * b for a, b in zip(sizes, sizes[1:]))
+        assert len(trace["grads"]) == parameters and trace["total"] == len(trace["steps"]) > 2
+        assert session.frame()["accuracy"] is not None
+    finally:
+        server.server_close()

@@ -584,3 +584,9 @@ def test_every_demo_trains_and_its_traced_sample_steps_through(demo):
         assert session.frame()["accuracy"] is not None
     finally:
         server.server_close()
+
+
+def test_a_port_in_use_says_what_to_do(server, capsys):
+    assert lab.main(["--port", str(server.port), "--no-browser"]) == 1
+    error = capsys.readouterr().err
+    assert f"cannot serve on 127.0.0.1:{server.port}" in error and "--port 0" in error

@@ -168,7 +168,10 @@ def test_the_traced_step_through_shows_backwards_grads(browser, server):
         expected.update({f"L{layer}.N{j}.b": g for j, g in enumerate(gb, start=1)})
     assert {name: shown[name] for name in expected} == expected
     assert any(v != 0 for v in expected.values())
-    assert browser.find_element("id", "trace-graph").get_attribute("src").startswith("data:image")
+    assert browser.find_elements("css selector", "#trace-graph svg g.node")
+    last = browser.execute_script("return lab.trace.steps[lab.trace.steps.length - 1].name")
+    assert marked(browser, "trace-graph")["now"] == [last]  # a neuron of the first layer
+    assert last.startswith("L1.N")
 
 
 def test_a_slider_in_the_expression_lab_updates_the_grads_to_backwards(browser, server):
@@ -192,9 +195,9 @@ def test_a_slider_in_the_expression_lab_updates_the_grads_to_backwards(browser, 
     assert wait_for(lambda: shown() == expected), (shown(), expected)
     assert float(text(browser, "expr-value")) == pytest.approx(root.data, rel=1e-3)
     assert "/d x: the chain rule sums" in text(browser, "expr-explain")
-    assert (
-        browser.find_element("id", "expr-graph").get_attribute("src").startswith("data:image/svg")
-    )
+    # step 1 is the root's node (v3 = tanh(v2)): marked in the picture, its parent v2 too
+    browser.find_element("id", "expr-next").click()
+    assert wait_for(lambda: marked(browser, "expr-graph") == {"now": ["v3"], "parent": ["v2"]})
 
 
 def test_a_hostile_expression_shows_a_message_and_the_page_lives_on(browser, server):
@@ -263,3 +266,13 @@ def test_a_link_with_bad_settings_opens_the_default_lab_and_says_why(browser, se
     assert "the link's settings were refused" in text(browser, "message")
     assert "1 to 32 neurons" in text(browser, "message")
     assert only_session(server).config == lab.DEMOS["moons"]
+
+
+def marked(browser, graph):
+    return browser.execute_script(
+        "const box = document.getElementById(arguments[0]);"
+        "const names = (c) => [...box.querySelectorAll('g.node.' + c)]"
+        ".map((g) => g.querySelector('text').textContent);"
+        "return {now: names('now'), parent: names('parent')};",
+        graph,
+    )

@@ -333,6 +333,7 @@ function showTraceStep() {
   }
   const current = shown[shown.length - 1];
   $("trace-where").textContent = "step " + lab.traceAt + " of " + trace.total + (trace.cut ? " (the first " + trace.steps.length + " sent)" : "");
+  markStep($("trace-graph"), current);
   $("trace-text").textContent = current ? current.text : "loss = " + show(trace.loss) + ": press ▶ for the first step (the loss node's)";
   const touched = new Set(current ? current.edges.map((e) => e.parent) : []);
   const body = $("trace-grads").querySelector("tbody");
@@ -443,10 +444,36 @@ function showExpression(result) {
   showExprStep();
 }
 
-function showSvg(img, svg) {
-  // An <img> never runs what an SVG holds: the picture is shown, nothing in it is executed.
-  if (svg) img.src = "data:image/svg+xml;charset=utf-8," + encodeURIComponent(svg);
-  img.hidden = !svg;
+function showSvg(box, svg) {
+  // The server's picture, parsed as SVG and stripped of anything active (scripts, foreign
+  // objects, event attributes, links out); the page's policy runs no inline script anyway.
+  box.textContent = "";
+  box.hidden = !svg;
+  if (!svg) return;
+  const parsed = new DOMParser().parseFromString(svg, "image/svg+xml").documentElement;
+  if (parsed.nodeName !== "svg") return;
+  for (const bad of parsed.querySelectorAll("script, foreignObject, iframe, a")) bad.remove();
+  for (const element of [parsed, ...parsed.querySelectorAll("*")]) {
+    for (const attribute of [...element.attributes]) {
+      const name = attribute.name.toLowerCase();
+      if (name.startsWith("on") || name.endsWith("href")) element.removeAttribute(attribute.name);
+    }
+  }
+  parsed.removeAttribute("width");
+  parsed.removeAttribute("height");
+  box.appendChild(document.importNode(parsed, true));
+}
+
+function markStep(box, step) {
+  // The step's node in the picture (its first text is its name), and its parents shown there.
+  const nodes = box.querySelectorAll("g.node");
+  const parents = new Set(step ? step.edges.map((e) => e.parent) : []);
+  for (const node of nodes) {
+    const label = node.querySelector("text");
+    const name = label ? label.textContent : "";
+    node.classList.toggle("now", Boolean(step) && name === step.name);
+    node.classList.toggle("parent", parents.has(name));
+  }
 }
 
 function showExplanation() {
@@ -499,6 +526,7 @@ function showExprStep() {
   const result = expr.result;
   if (!result) return;
   const step = result.steps[expr.at - 1];
+  markStep($("expr-graph"), step);
   $("expr-where").textContent = "step " + expr.at + " of " + result.total;
   $("expr-step").textContent = step ? step.text : "out = " + show(result.value) + ": press ▶ for the first step";
 }

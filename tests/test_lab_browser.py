@@ -276,3 +276,26 @@ def marked(browser, graph):
         "return {now: names('now'), parent: names('parent')};",
         graph,
     )
+
+
+def test_a_picture_is_shown_with_nothing_active_left_in_it(browser, server):
+    open_lab(browser, server)
+    hostile = (
+        '<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink"'
+        ' onload="window.hit = 1" width="10" height="10"><script>window.hit = 2</script>'
+        '<g class="node" onclick="window.hit = 3"><text>x</text></g>'
+        '<a xlink:href="javascript:window.hit = 4"><text>y</text></a>'
+        '<foreignObject><div xmlns="http://www.w3.org/1999/xhtml">z</div></foreignObject></svg>'
+    )
+    left = browser.execute_script(
+        "const box = document.getElementById('expr-graph');"
+        "showSvg(box, arguments[0]);"
+        "box.querySelector('g.node').dispatchEvent(new Event('click'));"
+        "return [box.innerHTML, window.hit === undefined];",
+        hostile,
+    )
+    html, untouched = left
+    assert untouched
+    for active in ("onload", "onclick", "<script", "javascript:", "foreignObject", "href"):
+        assert active not in html
+    assert "<text>x</text>" in html

@@ -1,4 +1,5 @@
-"""`python -m demos` lists the demos; `python -m demos NAME [flags]` runs one;
+"""`python -m demos` lists the demos; `python -m demos NAME [flags]` runs one (`--live`: the live
+lab on its data, network and optimizer, in your browser);
 `python -m demos all [flags]` runs every one (flags such as --quick or --no-pictures are passed
 to each) and prints how long each took and whether it agreed with its NumPy form."""
 
@@ -56,6 +57,10 @@ def main(argv: list[str] | None = None) -> int:
     if name not in DEMOS:
         print(f"unknown demo {name!r}; choose one of: {', '.join(DEMOS)}", file=sys.stderr)
         return 2
+    if "--live" in rest:  # the live lab on this demo's data, network and optimizer
+        from autograd import lab
+
+        return lab.live(name, [flag for flag in rest if flag != "--live"])
     module = importlib.import_module(DEMOS[name][0])
     try:
         status = module.main(rest)

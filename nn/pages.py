@@ -51,6 +51,7 @@ def training_page(
     loss_fn, _ = losses_module.get_loss(loss)
     params = model.parameters()
     optimizer = optimizer or SGD(params, lr=0.1)
+    numbers = _numbers(model)  # every parameter one number at a time, for the table
     frames, history = [], []
     for step in range(1, steps + 1):
         out = model([Value(float(v), f"x{j + 1}") for j, v in enumerate(X[sample])])
@@ -58,20 +59,28 @@ def training_page(
         one = loss_fn([out] if loss == "cross_entropy" else out, target)
         one.label = "loss"
         data, svg = record(one, 2, mistakes=False, parameters=False, local_grads=False)
-        expanded = record(one, 2, mistakes=False) if len(params) <= EXPANDABLE else None
+        expanded = record(one, 2, mistakes=False) if len(numbers) <= EXPANDABLE else None
         total, _ = build_loss(model, X, y, loss_fn, l2, True, params)
         optimizer.zero_grad()
         total.backward()
-        before = [p.data for p in params]
-        grads = [p.grad for p in params]
+        before = [p.data for p in numbers]
+        grads = [p.grad for p in numbers]
         optimizer.step()
         history.append(total.data)
-        extra = _table(params, before, grads) + _pictures(model, X, y, history, sample)
+        extra = _table(numbers, before, grads) + _pictures(model, X, y, history, sample)
         data["title"] = (
             f"sample {sample}'s loss at optimizer step {step} (batch loss {total.data:.4g})"
         )
         frames.append((data, svg, extra, expanded) if expanded else (data, svg, extra))
     return frames_page(frames, title or f"training, {steps} steps, sample {sample}")
+
+
+def _numbers(model: Module) -> list[Value]:
+    """A network's parameters at neuron grain (`L1.N1.w1`, ...): views of its layers' arrays."""
+    layers = getattr(model, "layers", None)
+    if layers is None:
+        return model.parameters()
+    return [p for layer in layers for neuron in layer.neurons for p in neuron.parameters()]
 
 
 def _table(params: list[Value], before: list[float], grads: list[float]) -> str:

@@ -22,9 +22,11 @@ The quiz asks for numbers the page must not show before they are answered, so th
 stored compressed (JSON, deflated, in base64; the browser's DecompressionStream opens it): no
 gradient, total or sum is readable in the page's text until the script puts it on screen, which
 in quiz mode it does only once a question is answered, revealed or past. (Compressed, a page is
-also a fraction of its size: the steps' texts repeat a lot.) User text (labels, titles) never becomes markup: the recording is encoded, the
-template's markers are replaced in one pass (so nothing inserted is read as a marker), and the
-script writes only text (`textContent`), never evaluates anything it reads.
+also a fraction of its size: the steps' texts repeat a lot.) User text (labels, titles) never
+becomes markup: the recording is encoded, the template's markers are replaced in one pass (so
+nothing inserted is read as a marker), and the script writes only text (`textContent`), never
+evaluates anything it reads. The template, its styles and the script are files beside this one
+(`page_assets/`).
 
 Cost: linear in the graph's size. The recording walks the pass once; explanations (each a walk of
 the whole graph) are kept for every value of a graph of up to `EXPLAIN_BUDGET` node-visits in
@@ -71,8 +73,9 @@ class Page:
         return atomic_write(Path(path), self.html)
 
     def _repr_html_(self) -> str:
+        source, title = html.escape(self.html, quote=True), html.escape(self.title)
         return (
-            f'<iframe srcdoc="{html.escape(self.html, quote=True)}" title="{html.escape(self.title)}"'
+            f'<iframe srcdoc="{source}" title="{title}"'
             ' style="width: 100%; height: 640px; border: 1px solid #ccc"></iframe>'
         )
 
@@ -99,7 +102,15 @@ def recording(
     `parameters=False` folds the parameters (leaves labelled inside a scope, `L1.N3.w2`) into
     the boxes of the nodes that read them, and leaves them out of the table and the paths;
     `local_grads=False` leaves the edges' numbers out of the drawing; `mistakes=False` leaves
-    out the classic mistakes' replays."""
+    out the classic mistakes' replays.
+
+    The recording: `nodes` (each drawn value: id, name, `head` as its box says it, data as
+    shown, leaf, tracked, the parameters it folds), `edges` (parent id, child id, operand
+    index, the local derivative as shown), `start` (every grad as the pass starts), `steps`
+    (each: the node, its head line and text as the step-through prints them, the grads it
+    changed as shown, and one question per edge: the numbers the parent's new grad is made of,
+    each as a float or "inf"/"-inf"/"nan" and as shown, and the step-through's line for it),
+    `mistakes` (the same for the two classic bugs' passes), `paths` (explanations by id)."""
     if not isinstance(root, Value):
         raise TypeError(f"page() needs a Value, got {type(root).__name__}")
     order = topological_order(root)

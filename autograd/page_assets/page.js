@@ -317,7 +317,7 @@
     const edges = R.edges.filter((e) => e.from in index && e.to in index)
       .map((e) => ({ from: index[e.from], to: index[e.to], i: e.i, label: e.local, fromId: e.from, toId: e.to }));
     const sizes = { tall: boxes(false), compact: boxes(true) };
-    return { index, sizes, edges, rank: ranks(R.nodes.length, edges), layouts: {} };
+    return { sizes, edges, rank: ranks(R.nodes.length, edges), layouts: {} };
   }
 
   function paneSize() {
@@ -725,7 +725,6 @@
       label.textContent = e.name + ".grad" + (e.twice ? " after operand " + e.operand : "") + " = ";
       const input = document.createElement("input");
       input.dataset.parent = e.parent;
-      input.setAttribute("inputmode", "decimal");
       input.setAttribute("autocomplete", "off");
       label.appendChild(input);
       const check = document.createElement("button");

@@ -45,6 +45,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 ASSETS = Path(__file__).with_name("lab_assets")
+ASSET_FILES = ("lab.html", "lab.js", "lab.css")
 
 # ---------------------------------------------------------------------------------------------
 # Limits: what one request (and one lab) may cost
@@ -861,6 +862,12 @@ class LabServer(ThreadingHTTPServer):
     ) -> None:
         if demo is not None and demo not in DEMOS:
             raise ValueError(f"unknown demo {demo!r}; choose one of {', '.join(DEMOS)}")
+        missing = [name for name in ASSET_FILES if not (ASSETS / name).is_file()]
+        if missing:
+            raise FileNotFoundError(
+                f"the lab's page files are missing from {ASSETS} ({', '.join(missing)}): "
+                "reinstall backprop-lab (pip install -e .)"
+            )
         family = socket.AF_INET6 if _is_ipv6(host) else socket.AF_INET
         self.address_family = family
         super().__init__((host, port), LabHandler)
@@ -1365,6 +1372,9 @@ def main(argv: list[str] | None = None) -> int:
         )
     try:
         server = LabServer(args.host, args.port, args.demo, args.max_training, args.max_sessions)
+    except FileNotFoundError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     except OSError as error:
         print(
             f"error: cannot serve on {args.host}:{args.port}: {error.strerror or error}; "

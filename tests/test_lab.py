@@ -590,3 +590,10 @@ def test_a_port_in_use_says_what_to_do(server, capsys):
     assert lab.main(["--port", str(server.port), "--no-browser"]) == 1
     error = capsys.readouterr().err
     assert f"cannot serve on 127.0.0.1:{server.port}" in error and "--port 0" in error
+
+
+def test_missing_page_files_are_said_at_start(monkeypatch, tmp_path, capsys):
+    monkeypatch.setattr(lab, "ASSETS", tmp_path)
+    assert lab.main(["--port", "0", "--no-browser"]) == 1
+    error = capsys.readouterr().err
+    assert "the lab's page files are missing" in error and "lab.html" in error

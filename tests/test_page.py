@@ -306,7 +306,8 @@ def test_a_training_runs_page_steps_through_optimizer_steps(browser, tmp_path):
             )
             for r in rows[1:]
         }
-        for p in twin.parameters():
+        numbers = [q for layer in twin.layers for n in layer.neurons for q in n.parameters()]
+        for p in numbers:  # every number of the table, `L1.N1.w1` ...
             assert shown[p.label] == pytest.approx(p.data, rel=1e-4, abs=1e-9)
         one = twin([Value(float(v), f"x{j + 1}") for j, v in enumerate(X[1])])
         sample_loss = nn.losses.binary_cross_entropy(one, Value(float(y[1]), "y"))

@@ -12,8 +12,9 @@ sampled names, and writes under `out/gpt/`:
     graph.svg      the graph of one position's loss, collapsed by block (emb, L1.attn.h0, ...)
     head.html      one attention head's backward pass at one position, to step through
 
-By default each projection neuron is one node (`autograd.linear`); `--plain` builds every neuron
-of `*` and a sum instead (the same numbers, about three times the nodes, slower).
+By default each projection neuron, and each dot product inside attention, is one node
+(`autograd.linear`); `--plain` builds each of `*` and a sum instead (the same numbers and the same
+loss, about five times the nodes, about three times slower).
 """
 
 from __future__ import annotations

@@ -246,13 +246,15 @@
       const a = start[rank[v]] + (extent[rank[v]] - across[v]) / 2, b = centre[v] - along[v] / 2;
       return lr ? { x: a, y: b, w: s.w, h: s.h } : { x: b, y: a, w: s.w, h: s.h };
     });
-    // edges: ports spread along the sides (a reader's operands in order), bends through ranks
+    // edges: ports spread along the sides in the order the edges come and go (no crossing at a
+    // box; one node's two edges from the same value in operand order), bends through ranks
     const point = (a, b) => (lr ? [a, b] : [b, a]);
     const inputs = Array.from({ length: n }, () => []), outputs = Array.from({ length: n }, () => []);
     edges.forEach((e, k) => { inputs[e.to].push(k); outputs[e.from].push(k); });
     const portIn = new Array(edges.length), portOut = new Array(edges.length);
     for (let v = 0; v < n; v++) {
-      inputs[v].sort((p, q) => edges[p].i - edges[q].i);
+      const before = (k) => centre[chains[k][chains[k].length - 2]];  // where an edge comes from
+      inputs[v].sort((p, q) => before(p) - before(q) || edges[p].i - edges[q].i);
       inputs[v].forEach((k, j) => { portIn[k] = (j + 1) / (inputs[v].length + 1); });
       const next = (k) => centre[chains[k][1]];
       outputs[v].sort((p, q) => next(p) - next(q));

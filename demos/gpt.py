@@ -46,6 +46,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--samples", type=int, default=10, help="names to sample")
     p.add_argument("--every", type=int, default=100, help="print the loss every N steps")
     p.add_argument("--out", type=Path, default=Path("out") / NAME, help="where pictures go")
+    p.add_argument("--held-out", type=int, default=0, help="losses on N held-out names (0: all)")
     p.add_argument("--no-pictures", action="store_true", help="write no files")
     p.add_argument("--quick", action="store_true", help=f"{QUICK['steps']} steps (for tests)")
     args = p.parse_args(argv)
@@ -53,6 +54,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         args.steps = QUICK["steps"]
     if args.steps < 1:
         p.error(f"--steps must be at least 1, got {args.steps}")
+    if args.held_out < 0:
+        p.error(f"--held-out must be 0 (all) or more, got {args.held_out}")
     if not args.temperature > 0:
         p.error(f"--temperature must be positive, got {args.temperature}")
     return args
@@ -63,6 +66,7 @@ def run(args: argparse.Namespace) -> dict:
     start, cpu = time.perf_counter(), time.process_time()
     names = gpt.load_names()
     train_names, held_out = gpt.split_names(names, held_out=0.1, seed=0)
+    held_out = held_out[: args.held_out] if args.held_out else held_out
     config = gpt.GPTConfig(
         n_embd=args.n_embd,
         n_head=args.n_head,

@@ -153,14 +153,14 @@ def test_engine_gpt_equals_the_single_file_model(fused):
 
 def test_single_file_model_against_central_differences():
     """The single-file model's gradients, on this Value, against (f(w+e) - f(w-e)) / 2e for
-    40 parameters drawn at random (of every matrix)."""
+    24 parameters drawn at random."""
     model, state, byo = byo_of(TINY, "emma")
     loss = byo()
     loss.backward()
     leaves = [q for _, q in pairs(model, state)]
     rng = random.Random(1)
     eps = 1e-6
-    for leaf in rng.sample(leaves, 40):
+    for leaf in rng.sample(leaves, 24):
         analytic = leaf.grad
         old = leaf.data
         leaf.data = old + eps
@@ -349,15 +349,28 @@ def test_one_heads_graph_gives_the_models_gradient():
 # The demo, small
 
 
+def demo_model(steps: int) -> gpt.GPT:
+    """The demo's model after `steps` steps, trained here with nn.gpt's own functions."""
+    model = gpt.GPT(gpt.GPTConfig(fused=True), seed=0)
+    train, _ = gpt.split_names(gpt.load_names())
+    gpt.train(model, train, steps, lr=0.01, seed=0)
+    return model
+
+
 def test_the_demo_trains_samples_and_writes_its_pictures(tmp_path, capsys):
     needs_the_names_package()
     pytest.importorskip("matplotlib")
     from demos import gpt as demo
 
-    args = demo.parse(["--steps", "3", "--samples", "2", "--out", str(tmp_path)])
+    args = demo.parse(
+        ["--steps", "3", "--samples", "2", "--held-out", "40", "--out", str(tmp_path)]
+    )
     result = demo.run(args)
     out = capsys.readouterr().out
-    assert "4,192 parameters" in out and "held-out loss" in out and "bigram 2.3474" in out
+    assert "4,192 parameters" in out and "held-out loss" in out and "40 held out" in out
+    train, held = gpt.split_names(gpt.load_names())  # the baselines on the same 40 names
+    assert result["bigram"] == gpt.bigram_loss(train, held[:40])
+    assert result["held_out"] == gpt.mean_loss(demo_model(3), held[:40])
     assert len(result["history"]) == 3 and len(result["samples"]) == 2
     assert result["uniform"] == pytest.approx(math.log(27))
     for name in ("loss.png", "attention.png", "head.html"):

@@ -106,7 +106,8 @@ def _pictures(model: Module, X: np.ndarray, y: np.ndarray, history: list, sample
     ax.plot(range(1, len(history) + 1), history, marker="o")
     ax.set_xlabel("optimizer step")
     ax.set_ylabel("batch loss")
-    images.append(_png(fig, plt))
+    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))  # steps are whole
+    images.append(_png(fig, plt, "the batch loss after each optimizer step so far"))
     if X.shape[1] == 2:
         from .plot import CLASS_COLOURS, REGION_COLOURS
         from .train import predict
@@ -134,13 +135,13 @@ def _pictures(model: Module, X: np.ndarray, y: np.ndarray, history: list, sample
         ax.scatter(*X.T, c=[CLASS_COLOURS[c % len(CLASS_COLOURS)] for c in classes], s=10)
         ax.scatter(*X[sample], s=160, facecolors="none", edgecolors="k", linewidths=2)
         ax.set_title(f"sample {sample} circled", fontsize=9)
-        images.append(_png(fig, plt))
+        images.append(_png(fig, plt, f"the decision boundary, sample {sample} circled"))
     return "".join(images)
 
 
-def _png(fig: Any, plt: Any) -> str:
+def _png(fig: Any, plt: Any, alt: str) -> str:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=80, bbox_inches="tight")
     plt.close(fig)
     encoded = base64.b64encode(buffer.getvalue()).decode("ascii")
-    return f'<img alt="" src="data:image/png;base64,{encoded}">'
+    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{encoded}">'

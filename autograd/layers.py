@@ -119,7 +119,9 @@ def linear(
     op = LINEAR_OPS[check_activation(activation)]
     if len(weights) != len(inputs):
         raise ValueError(f"linear() got {len(weights)} weights but {len(inputs)} inputs")
-    parents = tuple(map(_as_value, (*weights, *inputs, bias)))
+    parents = (*weights, *inputs, bias)
+    if not _VALUES.issuperset(map(type, parents)):  # numbers among them: constants
+        parents = tuple(map(_as_value, parents))
     operands = [p.data for p in parents]
     if not _FLOATS.issuperset(map(type, operands)):  # a batch: elementwise, one shape
         return _batch_node(ops.OPERATIONS[op], parents)
@@ -128,6 +130,7 @@ def linear(
 
 
 _FLOATS = frozenset({float})
+_VALUES: set[type] = {Value}  # (and Entry, below)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -481,6 +484,9 @@ class Entry(Value):
         if type(grad) is float:
             grad = self.source.grad = ops.np.full(self.source.data.shape, grad)
         grad.flat[self.index] = value
+
+
+_VALUES.add(Entry)
 
 
 def neurons(node: Value, sample: int = 0, label: str = "") -> list[Entry]:

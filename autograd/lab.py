@@ -696,6 +696,18 @@ class Session:
             nn.save(model, path)
             return path.read_bytes()
 
+    def explain(self, name: Any) -> str:
+        """d loss / d `name` in the traced sample's graph as a sum over paths (`explain`)."""
+        from .steps import explain
+
+        if not isinstance(name, str) or not 0 < len(name) <= 80:
+            raise LabError("name the value to explain, like L1.N1.w1")
+        loss, _ = self.sample_graph()
+        try:
+            return str(explain(loss, name, max_paths=MAX_PATHS))
+        except ValueError as error:
+            raise LabError(f"explain: {str(error).splitlines()[0][:300]}") from None
+
     def page_file(self) -> bytes:
         import autograd
 
@@ -1173,6 +1185,8 @@ class LabHandler(BaseHTTPRequestHandler):
             self._json(HTTPStatus.OK, {"lr": session.optimizer.lr})
         elif method == "POST" and path == "/api/points":
             self._points(session, body)
+        elif method == "POST" and path == "/api/explain":
+            self._json(HTTPStatus.OK, {"text": session.explain(body.get("name"))})
         elif method == "POST" and path == "/api/trace":
             self._json(HTTPStatus.OK, session.step_through())
         elif method == "POST" and path == "/api/expression":

@@ -597,3 +597,15 @@ def test_missing_page_files_are_said_at_start(monkeypatch, tmp_path, capsys):
     assert lab.main(["--port", "0", "--no-browser"]) == 1
     error = capsys.readouterr().err
     assert "the lab's page files are missing" in error and "lab.html" in error
+
+
+def test_a_traced_gradient_is_explained_as_a_sum_over_paths(server):
+    session, _ = new_lab(server, demo="xor")
+    post(server, "/api/control", {"session": session, "action": "step", "steps": 2})
+    status, reply = post(server, "/api/explain", {"session": session, "name": "L1.N2.w1"})
+    assert status == 200
+    assert reply["text"].startswith("d loss/d L1.N2.w1: the chain rule sums")
+    status, reply = post(server, "/api/explain", {"session": session, "name": "L9.N1.w1"})
+    assert status == 400 and reply["error"].startswith("explain: ")
+    status, reply = post(server, "/api/explain", {"session": session, "name": ["x"]})
+    assert status == 400 and "like L1.N1.w1" in reply["error"]

@@ -172,6 +172,10 @@ def test_the_traced_step_through_shows_backwards_grads(browser, server):
     last = browser.execute_script("return lab.trace.steps[lab.trace.steps.length - 1].name")
     assert marked(browser, "trace-graph")["now"] == [last]  # a neuron of the first layer
     assert last.startswith("L1.N")
+    row = browser.find_element("css selector", '#trace-grads tr[data-name="L1.N1.w1"]')
+    browser.execute_script("arguments[0].scrollIntoView()", row)
+    row.click()
+    assert wait_for(lambda: text(browser, "trace-explain").startswith("d loss/d L1.N1.w1: "))
 
 
 def test_a_slider_in_the_expression_lab_updates_the_grads_to_backwards(browser, server):

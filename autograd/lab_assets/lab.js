@@ -318,6 +318,7 @@ function showTracedPoint(frame) {
 async function startTrace() {
   await api("/api/control", { session: lab.session, action: "pause" }).then((r) => takeFrame(r.frame));
   lab.trace = await api("/api/trace", { session: lab.session });
+  $("trace-explain").hidden = true;
   lab.traceAt = 0;
   showSvg($("trace-graph"), lab.trace.svg);
   showTraceStep();
@@ -348,8 +349,16 @@ function showTraceStep() {
     }
     tr.dataset.name = name;
     tr.dataset.grad = String(grad);  // the exact number sent
+    tr.addEventListener("click", () => explainTraced(name));
     body.appendChild(tr);
   }
+}
+
+function explainTraced(name) {
+  quietly(api("/api/explain", { session: lab.session, name }).then((r) => {
+    $("trace-explain").textContent = r.text;
+    $("trace-explain").hidden = false;
+  }));
 }
 
 function moveTrace(delta) {

@@ -66,15 +66,16 @@ function quietly(promise) {
 // Frames
 
 function takeFrame(frame) {
-  if (lab.frame && frame.version < lab.frame.version && frame.data_version <= lab.dataVersion) {
-    return;  // an older picture than the one shown
-  }
-  if (frame.points) {
+  // Frames come from the event stream and from the answers to requests, so one may be older
+  // than one already taken: its points are kept if they are the newest, the rest dropped.
+  if (frame.points && frame.data_version >= lab.dataVersion) {
     lab.points = frame.points;
     lab.dataVersion = frame.data_version;
   }
+  const newest = lab.pending || lab.frame;
+  if (newest && frame.version < newest.version) return;
   if (!lab.pending) requestAnimationFrame(drawPending);
-  lab.pending = frame;
+  lab.pending = frame;  // only the newest frame is drawn, at the browser's next paint
 }
 
 function drawPending() {

@@ -7,6 +7,10 @@ from the table of operations. `a + a` is drawn with two edges. Node order follow
 topological order and names (`v1, v2, ...` for unlabelled nodes), so the same graph draws the
 same way twice. In Jupyter the returned graph displays inline.
 
+A constant (`requires_grad` False: the `2` of `2 * x`, a number in a CLI expression) is drawn as
+its name alone (its label or value), with a grey edge and no derivative on it: the chain rule
+passes it nothing, so there is no gradient to track.
+
 `render(root_or_graph, "out.svg")` writes SVG or PNG (PDF where the renderer can), atomically.
 Renderer: a system Graphviz `dot` on PATH if there is one, else the `graphviz-pure` executable
 (installed by the `graphviz-pure` dependency, next to the Python executable), which is also made
@@ -29,12 +33,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .layers import LINEAR_OPS
 from .files import atomic_write
 from .graph import topological_order
+from .layers import LINEAR_OPS
 from .ops import operation
 from .show import show as _show
-from .steps import node_names
+from .steps import is_variable, node_names
 from .value import Value
 
 __all__ = [
@@ -50,6 +54,7 @@ HIGHLIGHT_FILL = "#ffe082"
 RASTER = ("png", "jpg", "gif")
 LONG_EDGES = 300  # ranks crossed by edges in all, beyond which the layout's search is bounded
 PATH_COLOR = "#d32f2f"
+CONSTANT_EDGE = "#9e9e9e"  # the edge from a constant: grey, no derivative on it
 RENDER_TIMEOUT = 60  # seconds: a render still running then is stopped with a clear message
 
 
@@ -136,8 +141,8 @@ def _scopes(order: list[Value], scope: Callable[[Value], str] | None) -> dict[Va
 
 
 def _parameter_leaves(order: list[Value], scopes: dict[Value, str], root: Value) -> set[Value]:
-    """The leaves folded by `draw(parameters=False)`: labelled leaves inside a scope (`L1.N3.w2`)
-    and unlabelled constants read only by nodes inside a scope (a bias-free neuron's 0)."""
+    """The leaves folded by `draw(parameters=False)`: labelled variables inside a scope
+    (`L1.N3.w2`) and constants read only as a neuron's bias (a bias-free neuron's 0)."""
     readers: dict[Value, list[Value]] = {}
     for node in order:
         for parent in node.parents:
@@ -146,8 +151,8 @@ def _parameter_leaves(order: list[Value], scopes: dict[Value, str], root: Value)
     for node in order:
         if node.parents or node is root:
             continue
-        if node.label:
-            if scope_of(node):
+        if is_variable(node):
+            if node.label and scope_of(node):
                 folded.add(node)
         elif all(_reads_as_bias(reader, node) for reader in readers.get(node, [])):
             folded.add(node)  # the constant 0 of a bias-free neuron, not an input
@@ -293,7 +298,7 @@ def draw(
             fields.insert(1, f"{hidden} parameter{'s' if hidden > 1 else ''}")
         if grads:
             fields.append(f"grad {_escape(_show(node.grad))}")
-        if not node.parents and not node.label:  # a constant: its value, nothing to track
+        if not is_variable(node):  # a constant: its label or value, nothing to track
             fields = [_escape(names[node])]
         attrs = {"shape": "record"}
         if node in chosen:
@@ -338,6 +343,9 @@ def draw(
             source = rep[parent]
             if direct_child and source == f"n{index[parent]}":
                 attrs: dict[str, str] = {}
+                if not is_variable(parent):  # no gradient flows to a constant: no derivative
+                    g.edge(source, f"{child}op", color=CONSTANT_EDGE)
+                    continue
                 if local_grads:
                     text = _show(local)
                     formula = operation(node.op).derivative(i, parent_names)

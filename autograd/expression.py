@@ -7,10 +7,12 @@ passed to `eval`. Allowed: numbers (int or float literals), variable names, the 
 access, subscripts, lambdas, comprehensions, keywords, names starting with `_`, strings,
 comparisons, ...) is an `ExpressionError` with a one-line message naming what is not allowed.
 
-Numbers become floats at once and every operation is done by the engine with IEEE float
-semantics, so `9**9**9` is `inf` immediately: no Python integer arithmetic, no constant folding,
-nothing that can hang. The input length and nesting depth are limited, and evaluation walks the
-tree with an explicit stack (no recursion).
+Numbers become floats at once, as constants: leaves with `requires_grad=False`, labelled with
+their text (`2`, `0.5`), to which the chain rule passes nothing, so no tool shows a gradient
+for them. Every operation is done by the engine with IEEE float semantics, so `9**9**9` is
+`inf` immediately: no Python integer arithmetic, no constant folding, nothing that can hang.
+The input length and nesting depth are limited, and evaluation walks the tree with an explicit
+stack (no recursion).
 """
 
 from __future__ import annotations
@@ -90,8 +92,8 @@ class Expression:
         """Build the graph: each variable becomes a leaf Value labelled with its name.
 
         `values` must give exactly the expression's variables (numbers or Values).
-        Number literals become leaves labelled with their text (`2`, `0.5`);
-        an exponent that is a literal number gives the one-parent node `x**n`.
+        Number literals become constants (`requires_grad=False`) labelled with their text
+        (`2`, `0.5`); an exponent that is a literal number gives the one-parent node `x**n`.
         """
         check_variables(self.variables, values)
         leaves = {
@@ -243,7 +245,8 @@ def _build(root: ast.expr, leaves: Mapping[str, Value]) -> Value:
     while stack:
         node, ready = stack.pop()
         if isinstance(node, ast.Constant):
-            results[id(node)] = Value(_number(node.value), _literal_text(node.value))
+            number, text = _number(node.value), _literal_text(node.value)
+            results[id(node)] = Value(number, text, requires_grad=False)  # a constant
             continue
         if isinstance(node, ast.Name):
             results[id(node)] = leaves[node.id]

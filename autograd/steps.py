@@ -23,19 +23,31 @@ Paths are counted by dynamic programming; when there are too many to print, the 
 prints a few and a summary instead of enumerating them.
 
 Names. Every node is shown by its label; an unlabelled node gets an automatic name `v1, v2, ...`
-numbered in topological order, so the same graph always gets the same names (`node_names`).
+numbered in topological order, so the same graph always gets the same names (`node_names`). A
+constant (`requires_grad` False: the `2.0` of `2 * x`, a number in a CLI expression) is shown
+by its label or its value, as a number with no gradient to track.
+
+Numbers. A product is printed with `=` only where the shown factors multiply out to the shown
+result (each factor with the digits it needs: `0.49998 * -3.0 = -1.49994`), else with `≈`
+(`autograd.show.arithmetic`). In Jupyter, a step, a step-through (its steps so far) and an
+explanation display as the same text, escaped, in a monospace block.
 """
 
 from __future__ import annotations
 
+import html
+import itertools
+import numbers
 import re
+import weakref
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from .graph import topological_order
+from .ieee import quiet
 from .ops import operation
-from .show import arithmetic
+from .show import arithmetic, product_text
 from .show import show as _show
 from .value import Value, chain_rule, start_backward
 
@@ -57,21 +69,23 @@ __all__ = [
 def node_names(root: Value, order: Sequence[Value] | None = None) -> dict[Value, str]:
     """A readable, unique, stable name for every node of `root`'s graph.
 
-    A labelled node is shown by its label; a label used by several nodes gets `#2`, `#3`, ...
-    on its later uses; an unlabelled leaf is a constant, shown as its value (`out - 1.0`); any
-    other unlabelled node gets `v1`, `v2`, ... in topological order, skipping names already
-    taken by labels. Names are unique but for constants of equal value (numbers, not names).
-    The names depend only on the graph, never on memory addresses.
+    A constant (`requires_grad` False) is a number, shown by its label or else its value
+    (`out - 1.0`, `2 * x`). Every other node is a variable: a labelled one is shown by its
+    label, a label used by several gets `#2`, `#3`, ... on its later uses; an unlabelled one
+    (an inner node, or a leaf such as `Value(3.0)` that tracks its gradient) gets `v1`, `v2`,
+    ... in topological order, skipping names already taken by labels. Names are unique but for
+    constants (numbers, not names). The names depend only on the graph, never on memory
+    addresses.
     """
     if order is None:
         order = topological_order(root)
-    taken = {node.label for node in order if node.label}
+    taken = {node.label for node in order if node.label and is_variable(node)}
     names: dict[Value, str] = {}
     uses: dict[str, int] = {}
     counter = 0
     for node in order:
-        if not node.label and not node.parents:  # a constant (an unlabelled leaf): its value
-            names[node] = _show(node.data)
+        if not is_variable(node):  # a constant: a number, by its label or its value
+            names[node] = node.label or _show(node.data)
             continue
         if node.label:
             k = uses[node.label] = uses.get(node.label, 0) + 1
@@ -89,6 +103,12 @@ def node_names(root: Value, order: Sequence[Value] | None = None) -> dict[Value,
             taken.add(name)
         names[node] = name
     return names
+
+
+def is_variable(node: Value) -> bool:
+    """True for a value whose gradient is tracked; False for a constant (`requires_grad`
+    False), to which the chain rule passes nothing."""
+    return node.requires_grad is not False
 
 
 def _expression(node: Value, names: dict[Value, str]) -> str:
@@ -116,7 +136,7 @@ class Edge:
     contribution: Any  # local * node.grad (summed over the batch for a scalar parent)
     grad_after: Any  # parent.grad right after this edge was applied
     summed: bool = False  # a scalar parent of a batched node: the batch's products, summed
-    constant: bool = False  # an unlabelled leaf: a number in the expression, nothing to track
+    constant: bool = False  # parent.requires_grad is False: a number, no gradient to track
 
 
 @dataclass(frozen=True, repr=False)
@@ -146,22 +166,33 @@ class Step:
             p = edge.parent_name
             if edge.constant:
                 continue
+            if edge.summed:  # each sample's product, then their sum
+                with quiet():
+                    products = edge.local * self.grad
+                text, digits = product_text([self.grad, edge.local], products)
+                text += f", summed over the batch: {_show(edge.contribution, digits)}"
+            else:
+                text, digits = product_text([self.grad, edge.local], edge.contribution)
             rows.append(
                 (
-                    f"  {p}.grad += {self.name}.grad * {_partial(self.name, p)} = "
-                    + arithmetic([self.grad, edge.local], edge.contribution)
-                    + (" (summed over the batch)" if edge.summed else ""),
-                    f"-> {p}.grad = {_show(edge.grad_after)}",
+                    f"  {p}.grad += {self.name}.grad * {_partial(self.name, p)} = {text}",
+                    f"-> {p}.grad = {_show(edge.grad_after, digits)}",
                 )
             )
         width = max((len(left) for left, _ in rows), default=0)
         lines += [f"{left.ljust(width)}   {right}" for left, right in rows]
-        constants = [edge.parent_name for edge in self.edges if edge.constant]
-        if constants:
-            lines.append(f"  ({' and '.join(constants)}: a constant, no gradient to track)")
+        constants = list(dict.fromkeys(edge.parent_name for edge in self.edges if edge.constant))
+        if len(constants) == 1:
+            lines.append(f"  ({constants[0]}: a constant, no gradient to track)")
+        elif constants:
+            lines.append(f"  ({' and '.join(constants)}: constants, no gradient to track)")
         return "\n".join(lines)
 
     __repr__ = __str__  # so that `next(steps)` at the REPL prints the arithmetic
+
+    def _repr_html_(self) -> str:
+        """In Jupyter: the same text, escaped, in a monospace block."""
+        return _html(str(self))
 
 
 class BackwardSteps(Iterator[Step]):
@@ -169,7 +200,13 @@ class BackwardSteps(Iterator[Step]):
 
     Creating it starts the pass as `backward()` does: non-leaf grads reset to 0 and
     root.grad set to 1 (a leaf root's grad grows by 1, as in `backward()`). `total` is the
-    number of steps (nodes with parents); `names` maps every node to its shown name.
+    number of steps (nodes with parents); `names` maps every node to its shown name; `steps`
+    the steps shown so far.
+
+    Overtaken: each step first checks, by value (nan-aware), that the node and its parents
+    hold what this pass left in them, and that no newer step-through of theirs is still under
+    way; else another pass (`backward()`, of the root or of an inner node, or a second
+    step-through) has changed them, every later number would be wrong, and it stops, saying so.
     """
 
     def __init__(self, root: Value) -> None:
@@ -178,15 +215,19 @@ class BackwardSteps(Iterator[Step]):
         self.root = root
         self.order = topological_order(root)
         self.names = node_names(root, self.order)
-        self.carried = tuple(  # leaves (not constants) holding an earlier pass's gradient
+        self.carried = tuple(  # leaves (variables) holding an earlier pass's gradient
             (self.names[n], n.grad)
             for n in self.order
-            if not n.parents and n.label and n is not root and _nonzero(n.grad)
+            if not n.parents and is_variable(n) and n is not root and _nonzero(n.grad)
         )
         self._pending = start_backward(root, "backward_steps()")
         self.total = len(self._pending)
         self._done = 0
-        self._left = {root: root.grad}  # the grad object each node was left with, by this pass
+        self.steps: list[Step] = []
+        self._serial = next(_step_throughs)
+        # every node's grad as this pass left it (copied: a batch's grad grows in place)
+        self._left = {node: _copy(node.grad) for node in self.order}
+        _under_way.add(self)
 
     def __iter__(self) -> BackwardSteps:
         return self
@@ -194,8 +235,13 @@ class BackwardSteps(Iterator[Step]):
     def __repr__(self) -> str:
         return f"<backward steps from {self.names[self.root]}: {self._done} of {self.total} done>"
 
+    def _repr_html_(self) -> str:
+        """In Jupyter: how far it is, then the steps so far, as `str()` of each shows them."""
+        return _html("\n\n".join([repr(self), *map(str, self.steps)]))
+
     def __next__(self) -> Step:
         if self._done == self.total:
+            _under_way.discard(self)
             raise StopIteration
         node = self._pending[self._done]
         self._overtaken(node)
@@ -222,8 +268,10 @@ class BackwardSteps(Iterator[Step]):
             for i, (parent, local) in enumerate(zip(node.parents, node.local_grads))
         )
         for parent in node.parents:
-            self._left[parent] = parent.grad
-        return Step(
+            self._left[parent] = _copy(parent.grad)
+        if self._done == self.total:
+            _under_way.discard(self)
+        step = Step(
             self._done,
             self.total,
             node,
@@ -233,18 +281,26 @@ class BackwardSteps(Iterator[Step]):
             edges,
             self.carried if self._done == 1 else (),
         )
+        self.steps.append(step)
+        return step
 
     def _overtaken(self, node: Value) -> None:
-        """Stop, saying so, if another pass has changed this pass's gradients since the last
-        step (a second step-through of the graph, or backward()): every later number would
-        be wrong."""
+        """Stop, saying so, if another pass has changed the grads this step reads (the node's
+        and its parents') since this pass left them, or a newer step-through of them is under
+        way: every later number would be wrong."""
         for n in (node, *node.parents):
-            if n in self._left and n.grad is not self._left[n]:
+            newer = [
+                other
+                for other in _under_way
+                if other._serial > self._serial and n in other._left and other._done < other.total
+            ]
+            if newer or not _same(n.grad, self._left[n]):
+                why = "a newer step-through of it started" if newer else "its grad was changed"
                 raise RuntimeError(
                     f"this step-through was overtaken: after its step {self._done}, another "
-                    f"backward pass (backward() or a second step-through) changed "
-                    f"{self.names[n]}.grad, so its next steps would show wrong numbers. Start "
-                    f"again with {self.names[self.root]}.backward_steps()"
+                    f"backward pass (backward() of a node of this graph, or a second "
+                    f"step-through) reached {self.names[n]} ({why}), so its next steps would "
+                    f"show wrong numbers. Start again with {self.names[self.root]}.backward_steps()"
                 )
 
     @property
@@ -257,8 +313,32 @@ class BackwardSteps(Iterator[Step]):
         return list(self)
 
 
+_step_throughs = itertools.count()  # each step-through's creation number
+_under_way: weakref.WeakSet[BackwardSteps] = weakref.WeakSet()  # begun and not finished
+
+
+def _copy(grad: Any) -> Any:
+    """The grad as it is now (a batch's array copied: `+=` changes it in place)."""
+    return grad if isinstance(grad, numbers.Real) else +grad
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal values, nan equal to nan (a grad read twice may be two float objects)."""
+    if isinstance(a, numbers.Real) and isinstance(b, numbers.Real):
+        return a == b or (a != a and b != b)
+    if isinstance(a, numbers.Real) or isinstance(b, numbers.Real):
+        return False
+    return a.shape == b.shape and bool(((a == b) | ((a != a) & (b != b))).all())
+
+
 def _nonzero(grad: Any) -> bool:
     return bool(grad != 0.0) if type(grad) is float else bool((grad != 0.0).any())
+
+
+def _html(text: str) -> str:
+    """Text for Jupyter: escaped (a label is never markup), monospace, as printed."""
+    style = "font-family: monospace; white-space: pre; line-height: 1.35"
+    return f'<pre style="{style}">{html.escape(text)}</pre>'
 
 
 def backward_steps(root: Value) -> BackwardSteps:
@@ -298,6 +378,7 @@ class Explanation:
     through: list[tuple[Value, int, float, float]] = field(default_factory=list)
     # for each edge into x: (child, operand index, d root/d child, d child/d x)
     held: Any = 0.0  # x.grad before: an earlier pass's gradient a leaf still holds
+    constant: bool = False  # x is a constant: backward() tracks no gradient for it
 
     @property
     def complete(self) -> bool:
@@ -307,6 +388,12 @@ class Explanation:
     def __str__(self) -> str:
         r, x, names = self.names[self.root], self.names[self.x], self.names
         head = f"d {r}/d {x}"
+        if self.constant:
+            return (
+                f"{head}: {x} is a constant (requires_grad=False), a number with no gradient to "
+                f"track: backward() passes it nothing, so {x}.grad stays 0.0. To follow "
+                f"{head}, make it a variable (Value({_show(self.x.data)}, 'c')) and use that."
+            )
         lines = [
             f"{head}: the chain rule sums, over every path from {r} down to {x}, the product "
             "of the local derivatives along the path."
@@ -343,13 +430,12 @@ class Explanation:
                 for row in (symbols, formulas, numbers):
                     row.insert(keep, gap)
                 chain = chain[: keep + 1] + [f"... {hidden - 1} more nodes ..."] + chain[-keep:]
-            lines += [
-                "",
-                f"path {k}: " + " <- ".join(chain),
-                "  " + " * ".join(symbols),
-                "  = " + " * ".join(formulas),
-                "  = " + _product_line(numbers, path, cut),
-            ]
+            if len(steps) == 1:  # one edge: its derivative is the product, nothing to multiply
+                formulas = [formulas[0][1:-1]]
+            lines += ["", f"path {k}: " + " <- ".join(chain), "  " + " * ".join(symbols)]
+            lines.append("  = " + " * ".join(formulas))
+            if not (len(steps) == 1 and _is_number(formulas[0], path.locals[0])):
+                lines.append("  = " + _product_line(numbers, path, cut))
         if not self.complete:
             hidden = self.path_count - len(shown)
             lines += [
@@ -387,6 +473,10 @@ class Explanation:
 
     __repr__ = __str__
 
+    def _repr_html_(self) -> str:
+        """In Jupyter: the same text, escaped, in a monospace block."""
+        return _html(str(self))
+
 
 _SUMMARY_PATHS = 3  # paths printed when not all of them are
 _MAX_RULES = 24  # local-derivative rules listed at most
@@ -409,8 +499,11 @@ def _operand(child: Value, index: int) -> str:
 
 
 def _product_line(numbers: list[str], path: Path, cut: bool) -> str:
-    if cut:
-        return " * ".join(numbers) + f" = {_show(path.product)}"
+    """The path's product: checked by hand (`=`) where every factor is shown, else `≈`."""
+    if cut:  # the middle factors are elided: the shown ones do not multiply to the product
+        return " * ".join(numbers) + f" ≈ {_show(path.product)}"
+    if len(path.locals) == 1:
+        return _show(path.product)
     return arithmetic(list(path.locals), path.product)
 
 
@@ -426,10 +519,20 @@ def _edge_rule(child: Value, index: int, names: dict[Value, str]) -> str:
     if child.op.endswith("(linear)") and re.search(r"\bz\b", formula):
         z = operation("linear").expression([names[q] for q in child.parents])
         where = f"   (z = {z})"
+    value = _show(child.local_grads[index])
+    number = "" if formula == value or _is_number(formula, child.local_grads[index]) else value
     return (
         f"{_partial(c, p)}{_operand(child, index)} = d({expression})/d{p} = {formula}"
-        f" = {_show(child.local_grads[index])}{where}"
+        f"{' = ' + number if number else ''}{where}"
     )
+
+
+def _is_number(text: str, value: Any) -> bool:
+    """True if the formula `text` is the number `value` itself (`1`, `-1`, `2`)."""
+    try:
+        return float(text) == value
+    except (TypeError, ValueError):
+        return False
 
 
 def explain(root: Value, x: Value | str, max_paths: int = 12) -> Explanation:
@@ -438,8 +541,9 @@ def explain(root: Value, x: Value | str, max_paths: int = 12) -> Explanation:
     `x` is a node of the graph, or the label of exactly one node. At most `max_paths` paths
     are listed; when there are more, the explanation also groups the total by the last edge
     into x. Counting paths is dynamic programming over the graph (paths(n) = sum of paths(p)
-    over n's parents p), so a graph with 2**100 paths is counted, never enumerated. The total
-    is the core's own backward pass from `root` (leaves from 0), so it is the number
+    over n's parents p), so a graph with 2**100 paths is counted, never enumerated. A constant
+    `x` (`requires_grad` False) has no gradient to explain, and the explanation says so. The
+    total is the core's own backward pass from `root` (leaves from 0), so it is the number
     `backward()` puts in x.grad; every grad is left as it was.
     """
     if not isinstance(root, Value):
@@ -455,6 +559,9 @@ def explain(root: Value, x: Value | str, max_paths: int = 12) -> Explanation:
         x = matches[0]
     if not isinstance(x, Value):
         raise TypeError(f"explain() needs a Value or a label for x, got {type(x).__name__}")
+    if not is_variable(x):  # no gradient is tracked for it: nothing to sum
+        names = names if x in names else {**names, x: x.label or _show(x.data)}
+        return Explanation(root, x, names, 0, [], 0.0, constant=True)
     batched = [n for n in order if type(n.data) is not float]
     if batched:
         raise ValueError(

@@ -169,10 +169,11 @@ def test_leaves_accumulate_across_passes_like_backward():
 def test_automatic_names_are_stable_unique_and_skip_user_labels():
     def build():
         p = Value(1.0, "v1")  # a user label that looks automatic
-        q = Value(2.0)
+        q = Value(2.0)  # an unlabelled variable (it tracks its gradient): named, not a number
         r = Value(3.0, "w")
         s = Value(4.0, "w")  # a repeated label
-        return ((p * q) + (r * s)).tanh()
+        c = Value(0.5, requires_grad=False)  # a constant: shown as its value
+        return ((p * q) + (r * s) * c).tanh()
 
     first, second = build(), build()
     names1, names2 = node_names(first), node_names(second)
@@ -183,9 +184,10 @@ def test_automatic_names_are_stable_unique_and_skip_user_labels():
     assert shown[0] == "v1"  # the user's label
     assert "v1" not in [names1[n] for n in order if not n.label]
     assert "w" in shown and "w#2" in shown
-    unlabelled = [names1[n] for n in order if not n.label and n.parents]
+    unlabelled = [names1[n] for n in order if not n.label and n.requires_grad]
     assert unlabelled == [f"v{k}" for k in range(2, 2 + len(unlabelled))]
-    assert [names1[n] for n in order if not n.label and not n.parents] == ["2.0"]  # a constant
+    assert names1[order[1]] == "v2"  # q, a leaf that tracks its gradient
+    assert [names1[n] for n in order if not n.requires_grad] == ["0.5"]  # the constant
     assert all(names1[n] in str(step) for step in first.backward_steps() for n in [step.node])
 
 

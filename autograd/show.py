@@ -9,7 +9,7 @@ multiplied out exactly, give the shown result (to the result's last shown digit)
     0.5 * 2.0 = 1.0                (0.49998 * 1.99999 = 0.99995..., 1.0 to 4 decimals)
 
 and `≈` only where no such digits exist: a batch of more than four samples (its entries are
-elided), or a product no 12 digits make check.
+elided), or a product no 12 digits make check (one rounded to a subnormal float, 1e-321).
 """
 
 from __future__ import annotations

@@ -207,6 +207,9 @@ class BackwardSteps(Iterator[Step]):
     hold what this pass left in them, and that no newer step-through of theirs is still under
     way; else another pass (`backward()`, of the root or of an inner node, or a second
     step-through) has changed them, every later number would be wrong, and it stops, saying so.
+    A value whose grad is a view of another's (an entry of a layer's W, which names the array
+    as its `source`) changes when that one does: what this pass leaves in one, it reads anew
+    in the other.
     """
 
     def __init__(self, root: Value) -> None:
@@ -227,6 +230,7 @@ class BackwardSteps(Iterator[Step]):
         self._serial = next(_step_throughs)
         # every node's grad as this pass left it (copied: a batch's grad grows in place)
         self._left = {node: _copy(node.grad) for node in self.order}
+        self._views = _views(self.order)
         _under_way.add(self)
 
     def __iter__(self) -> BackwardSteps:
@@ -269,6 +273,8 @@ class BackwardSteps(Iterator[Step]):
         )
         for parent in node.parents:
             self._left[parent] = _copy(parent.grad)
+            for view in self._views.get(parent, ()):  # its grad's storage is theirs too
+                self._left[view] = _copy(view.grad)
         if self._done == self.total:
             _under_way.discard(self)
         step = Step(
@@ -315,6 +321,19 @@ class BackwardSteps(Iterator[Step]):
 
 _step_throughs = itertools.count()  # each step-through's creation number
 _under_way: weakref.WeakSet[BackwardSteps] = weakref.WeakSet()  # begun and not finished
+
+
+def _views(order: Sequence[Value]) -> dict[Value, list[Value]]:
+    """For each node whose grad shares storage with others of the graph, those others: an
+    entry (a node with a `source` Value, such as weight (j, i) of a layer's W) and its source."""
+    views: dict[Value, list[Value]] = {}
+    present = set(order)
+    for node in order:
+        source = getattr(node, "source", None)
+        if isinstance(source, Value) and source in present:
+            views.setdefault(node, []).append(source)
+            views.setdefault(source, []).append(node)
+    return views
 
 
 def _copy(grad: Any) -> Any:

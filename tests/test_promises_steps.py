@@ -338,6 +338,65 @@ def test_the_report_examples_of_overtaken():
     assert len(list((w * w + w).backward_steps())) == 2
 
 
+class View(Value):
+    """A weight that is one entry of an array Value (weight i of a layer's W): its data and
+    grad read and write that entry of `source`, so the two share their numbers."""
+
+    def __init__(self, source: Value, index: int, label: str) -> None:
+        self.source, self.index = source, index
+        super().__init__(float(source.data[index]), label)
+
+    @property
+    def data(self):
+        return float(self.source.data[self.index])
+
+    @data.setter
+    def data(self, value):
+        assert value == self.source.data[self.index]
+
+    @property
+    def grad(self):
+        grad = self.source.grad
+        return grad if type(grad) is float else float(grad[self.index])
+
+    @grad.setter
+    def grad(self, value):
+        if type(self.source.grad) is float:
+            self.source.grad = np.full(len(self.source.data), self.source.grad)
+        self.source.grad[self.index] = value
+
+
+def viewed_graph(seed: int):
+    """A random graph reading a layer's W both as an array (an L2 penalty) and entry by entry."""
+    rng = random.Random(seed)
+    W = Value(np.array([rng.uniform(-1, 1) for _ in range(3)]), "W")
+    w = [View(W, i, f"w{i}") for i in range(3)]
+    x = Value(rng.uniform(-1, 1), "x")
+    nodes = [*w, x]
+    for _ in range(6):
+        a, b = rng.choice(nodes), rng.choice(nodes)
+        nodes.append([a * b, (a + b).tanh(), a * a - b][rng.randrange(3)])
+    penalty = (W * W).sum() * 0.1
+    return autograd.sum([*nodes[-2:], penalty]), W, w, x
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_a_weight_read_as_an_entry_and_in_its_array_never_overtakes_itself(seed):
+    root, W, w, x = viewed_graph(seed)
+    stepped = root.backward_steps().run()
+    after = (W.grad.copy(), x.grad)
+    W.grad, x.grad = 0.0, 0.0
+    root.backward()
+    assert len(stepped) > 0
+    assert np.array_equal(after[0], W.grad) and after[1] == x.grad
+    root, W, w, x = viewed_graph(seed)
+    steps = root.backward_steps()
+    next(steps)
+    W.grad = W.grad + 1.0  # another pass's share of the penalty
+    with pytest.raises(RuntimeError, match="overtaken"):
+        list(steps)
+
+
 def reference_pass(steps, order):
     """What an undisturbed pass shows: before each step, every grad (a dict), by the chain rule
     on plain numbers from the grads the step-through started with."""

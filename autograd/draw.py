@@ -8,8 +8,8 @@ topological order and names (`v1, v2, ...` for unlabelled nodes), so the same gr
 same way twice. In Jupyter the returned graph displays inline.
 
 A constant (`requires_grad` False: the `2` of `2 * x`, a number in a CLI expression) is drawn as
-its name alone (its label or value), with a grey edge and no derivative on it: the chain rule
-passes it nothing, so there is no gradient to track.
+its name alone (its label or value), with a grey edge and no derivative on it, and a tooltip
+that says "a constant, no gradient to track": the chain rule passes it nothing.
 
 `render(root_or_graph, "out.svg")` writes SVG or PNG (PDF where the renderer can), atomically.
 Renderer: a system Graphviz `dot` on PATH if there is one, else the `graphviz-pure` executable
@@ -55,6 +55,7 @@ RASTER = ("png", "jpg", "gif")
 LONG_EDGES = 300  # ranks crossed by edges in all, beyond which the layout's search is bounded
 PATH_COLOR = "#d32f2f"
 CONSTANT_EDGE = "#9e9e9e"  # the edge from a constant: grey, no derivative on it
+CONSTANT_SAYS = "a constant, no gradient to track"  # its tooltip, as the step-through says
 RENDER_TIMEOUT = 60  # seconds: a render still running then is stopped with a clear message
 
 
@@ -301,6 +302,8 @@ def draw(
         if not is_variable(node):  # a constant: its label or value, nothing to track
             fields = [_escape(names[node])]
         attrs = {"shape": "record"}
+        if not is_variable(node):
+            attrs["tooltip"] = CONSTANT_SAYS
         if node in chosen:
             attrs.update(style="filled,bold", fillcolor=HIGHLIGHT_FILL, color=PATH_COLOR)
         elif node in marked:
@@ -344,7 +347,7 @@ def draw(
             if direct_child and source == f"n{index[parent]}":
                 attrs: dict[str, str] = {}
                 if not is_variable(parent):  # no gradient flows to a constant: no derivative
-                    g.edge(source, f"{child}op", color=CONSTANT_EDGE)
+                    g.edge(source, f"{child}op", color=CONSTANT_EDGE, tooltip=CONSTANT_SAYS)
                     continue
                 if local_grads:
                     text = _show(local)

@@ -260,6 +260,9 @@ def test_the_cli_examples_from_the_report(capsys):
         assert f"({number}: a constant, no gradient to track)" in out
         status, out, _ = run_cli(capsys, "graph", text, "x=3", "--formulas")
         assert f"/d{number}" not in out and "dv2/d2" not in out
+        assert (
+            f'[label="{{{number}}}" shape=record tooltip="a constant, no gradient to track"]' in out
+        )
 
 
 def test_an_unlabelled_leaf_that_tracks_its_gradient_is_a_variable():

@@ -208,8 +208,9 @@ def _is_bias(name: str) -> bool:
 
 
 def _targets(targets: Targets) -> Any:
-    """Targets as an array of floats (for a layer-grain loss)."""
-    return np.asarray(targets, dtype=float)
+    """Targets as an array of floats (for a layer-grain loss), or the constant Value of them
+    a training loop made once."""
+    return targets if isinstance(targets, Value) else np.asarray(targets, dtype=float)
 
 
 def cross_entropy(logits: Any, targets: Targets) -> Value:

@@ -33,6 +33,7 @@ GRAINS = ("neuron", "layer")
 DEFAULT_SEED = 0  # the seed used when none is given: every run is repeatable by default
 
 Seed = int | np.random.Generator | None
+_VALUES = frozenset({Value, Entry})
 
 
 def make_rng(seed: Seed) -> np.random.Generator:
@@ -71,8 +72,8 @@ def columns(X: Any) -> list[Value]:
 def as_inputs(x: Any, nin: int) -> list[Value]:
     """One sample's inputs as `nin` Values (numbers become leaves `x1, x2, ...`, made once, so
     `x1.grad` sums every use); a 2-D array becomes one batched Value per column."""
-    if type(x) is list and len(x) == nin and all(isinstance(v, Value) for v in x):
-        return x  # (a layer's outputs, as the next layer reads them)
+    if type(x) is list and len(x) == nin and _VALUES.issuperset(map(type, x)):
+        return x  # (a layer's outputs, as the next layer reads them: one check in C)
     if isinstance(x, np.ndarray) and x.ndim == 2:
         if x.shape[1] != nin:
             raise ValueError(f"expected {nin} input features, got an array of shape {x.shape}")

@@ -56,7 +56,7 @@ def forward(model: Module, X: np.ndarray, batched: bool = True, grain: str = "la
     """The model's outputs for every row of X: batched (one graph for the batch, at `grain`)
     or one graph per sample at neuron grain (a list with one output per row)."""
     if batched:
-        return model(np.asarray(X, dtype=float), grain=grain)
+        return model(X if isinstance(X, Value) else np.asarray(X, dtype=float), grain=grain)
     return [model([float(v) for v in row]) for row in np.asarray(X, dtype=float)]
 
 
@@ -266,20 +266,21 @@ def fit(
     show = sys.stderr.isatty() if progress is None else bool(progress)
     bar = Progress(epochs, sys.stderr, show)
     try:
+        # one full batch: its data made a constant once, read by every step (layer grain)
+        whole = batched and grain == "layer" and batch_size is None
+        batches = [(Value(X, "X", requires_grad=False), y)] if whole else None
         with autograd.gc_paused():
             for epoch in range(1, epochs + 1):
                 total, count, seen_scores, seen_y = 0.0, 0, [], []
-                for Xb, yb in minibatches(
-                    X, y, batch_size, shuffle and batch_size is not None, rng
-                ):
+                for Xb, yb in batches or minibatches(X, y, batch_size, shuffle, rng):
                     loss_value, outputs = build_loss(
                         model, Xb, yb, loss_fn, l2, batched, grain=grain
                     )
                     opt.zero_grad()
                     loss_value.backward()
                     opt.step()
-                    total += loss_value.data * len(Xb)
-                    count += len(Xb)
+                    total += loss_value.data * len(yb)
+                    count += len(yb)
                     seen_scores.append(scores_of(outputs))
                     seen_y.append(yb)
                 history.loss.append(total / count)

@@ -27,6 +27,11 @@ def show(x: Any, digits: int = 4) -> str:
     """A short, readable number: `digits` decimals, or `digits` significant digits when tiny
     (below 1e-4) or huge (1e6 and up); a batch shows its first four entries."""
     if type(x) is not float:
+        if getattr(x, "ndim", 1) == 2:  # a matrix (a layer's): its shape and first rows
+            rows = ", ".join(show(row, digits) for row in x[:2])
+            return f"{x.shape[0]}x{x.shape[1]} [{rows}{', ...' if len(x) > 2 else ''}]"
+        if not isinstance(x, numbers.Real) and not hasattr(x, "__len__"):
+            return repr(x)  # a rule (a layer's local derivative): its formula
         if not isinstance(x, numbers.Real):
             entries = [show(float(v), digits) for v in x[:SHOWN_ENTRIES]]
             return "[" + ", ".join(entries) + (", ...]" if len(x) > SHOWN_ENTRIES else "]")
@@ -84,6 +89,8 @@ def product_text(factors: list, result: Any) -> tuple[str, int]:
 
     Factors and the result are numbers, or batches (1-D arrays, entrywise products: every
     shown entry must check, and a batch of more than four is elided, so `≈`)."""
+    if any(getattr(x, "ndim", 1) != 1 for x in (*factors, result)):  # matrices, rules
+        return " * ".join(map(show, factors)) + f" ≈ {show(result)}", 4
     sizes = {len(x) for x in (*factors, result) if not isinstance(x, numbers.Real)}
     size = max(sizes, default=1)
     elided = size > SHOWN_ENTRIES or len(sizes) > 1

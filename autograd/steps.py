@@ -162,9 +162,19 @@ class Step:
                 " zero_grad() first for this pass alone)"
             )
         rows = []
+        layer_rules = [edge.local for edge in self.edges if hasattr(edge.local, "describe")]
+        if layer_rules:  # a layer node: S = G * act'(Z) once, then each parent's share
+            act = self.node.op.partition("(layer)")[0] if "(layer)" in self.node.op else ""
+            slope = f" * {act}'(Z)" if act else ""
+            lines.append(f"  S = {self.name}.grad{slope} = {_show(layer_rules[0].shares.S)}")
+        operands = [edge.parent_name for edge in self.edges]
         for edge in self.edges:
             p = edge.parent_name
             if edge.constant:
+                continue
+            if hasattr(edge.local, "describe"):  # a layer's rule: a matrix product, its shapes
+                share = f"  {p}.grad += {edge.local.describe(operands)}"
+                rows.append((share, f"-> {p}.grad = {_show(edge.grad_after)}"))
                 continue
             if edge.summed:  # each sample's product, then their sum
                 with quiet():
@@ -453,7 +463,9 @@ class Explanation:
                 formulas = [formulas[0][1:-1]]
             lines += ["", f"path {k}: " + " <- ".join(chain), "  " + " * ".join(symbols)]
             lines.append("  = " + " * ".join(formulas))
-            if not (len(steps) == 1 and _is_number(formulas[0], path.locals[0])):
+            if path.product is None:  # matrices: the step-through shows each share
+                lines.append("  (matrices: each factor's share is a step of backward_steps())")
+            elif not (len(steps) == 1 and _is_number(formulas[0], path.locals[0])):
                 lines.append("  = " + _product_line(numbers, path, cut))
         if not self.complete:
             hidden = self.path_count - len(shown)
@@ -471,6 +483,8 @@ class Explanation:
             if len(self.through) > _MAX_THROUGH:
                 lines.append(f"  ... and {len(self.through) - _MAX_THROUGH} more edges into {x}")
         lines += ["", f"total: {head} = {_show(self.total)}   (what backward() puts in {x}.grad)"]
+        if type(self.total) is not float:  # layer grain: a matrix, shown as such
+            return "\n".join(lines)
         undefined = [names[n] for n in _nodes_of(self.paths) if n.data != n.data]
         if undefined and self.total == self.total:
             lines.append(
@@ -581,8 +595,9 @@ def explain(root: Value, x: Value | str, max_paths: int = 12) -> Explanation:
     if not is_variable(x):  # no gradient is tracked for it: nothing to sum
         names = names if x in names else {**names, x: x.label or _show(x.data)}
         return Explanation(root, x, names, 0, [], 0.0, constant=True)
+    layers = any(getattr(n.data, "ndim", 0) == 2 for n in order)  # a graph at layer grain
     batched = [n for n in order if type(n.data) is not float]
-    if batched:
+    if batched and not layers:
         raise ValueError(
             "explain() works on scalar graphs; this graph holds batched values (one number per "
             f"sample, e.g. {names[batched[0]]}). Explain one sample's graph instead."
@@ -599,7 +614,7 @@ def explain(root: Value, x: Value | str, max_paths: int = 12) -> Explanation:
     held = x.grad if not x.parents else 0.0
     gradient = _backward_pass(root, order)  # d root/d n for every n: what backward() computes
     through = []
-    if len(listed) < paths[root]:
+    if len(listed) < paths[root] and not layers:
         for child in order:
             for i, parent in enumerate(child.parents):
                 if parent is x:
@@ -639,8 +654,11 @@ def _first_paths(root: Value, x: Value, paths: dict[Value, int], limit: int) -> 
         if node is x:
             nodes = tuple(entry[0] for entry in stack)
             locals_ = tuple(n.local_grads[k] for n, k in zip(nodes, trail))
-            product = 1.0
+            product: Any = 1.0
             for value in locals_:
+                if type(value) is not float:  # layer grain: rules and arrays, no one number
+                    product = None
+                    break
                 product *= value
             found.append(Path(nodes, tuple(trail), locals_, product))
             stack.pop()

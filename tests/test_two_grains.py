@@ -284,3 +284,27 @@ def test_a_layer_node_expands_into_its_neurons_as_a_view_of_the_same_numbers():
         np.testing.assert_allclose([n.grad for n in expanded], [h.grad for h in hidden], rtol=1e-14)
     with pytest.raises(IndexError):
         neurons(L1, 3)
+
+
+def test_the_tools_show_a_layer_grain_pass():
+    model = nn.MLP(2, [3, 1], activation="tanh", seed=0)
+    X = np.array([[0.5, -1.0], [2.0, 0.3]])
+    loss = nn.hinge(model(X), np.array([1.0, -1.0]))
+    loss.label = "loss"
+    steps = [str(step) for step in loss.backward_steps()]
+    last = steps[-1]  # the first layer: S, then each parent's share with its shapes
+    assert "L1 = tanh(X L1.W^T + L1.b)" in last
+    assert "S = L1.grad * tanh'(Z) = 2x3 [[" in last
+    assert "L1.W.grad += S^T X   (3x2 = (2x3)^T 2x2)" in last
+    assert "(X: a constant, no gradient to track)" in last
+    W = model.layers[0].W
+    shown = last.split("-> L1.W.grad = ")[1].split("\n")[0]
+    assert shown == autograd.show.show(W.grad)  # the pass's own numbers
+    explanation = autograd.explain(loss, W)
+    assert explanation.path_count == 1
+    model.zero_grad()
+    loss.backward()
+    np.testing.assert_array_equal(explanation.total, W.grad)
+    assert "total: d loss/d L1.W = 3x2" in str(explanation)
+    source = autograd.draw(loss).source
+    assert "tanh(layer)" in source and "L1.W" in source and "3x2" in source

@@ -5,6 +5,7 @@
     autograd web     "tanh(x*w + b)" x=2 w=-3 b=6.88 -o neuron.html
     autograd explain "tanh(x*w + b)" x=2 w=-3 b=6.88 --wrt w
     autograd check   "log(x) * y ** 2" x=0.5 y=3
+    autograd lab     [--port 0] [--no-browser] [--demo moons]   (the live lab, in your browser)
 
 The expression is parsed by `autograd.expression` (an `ast` whitelist, never `eval`). Any bad
 input gives one line on stderr, `autograd: error: ...`, and exit status 2; a failed gradient
@@ -67,7 +68,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Show the work of backpropagation on an expression such as 'tanh(x*w + b)'.",
         epilog="Expressions use numbers, variables, + - * / **, and exp log tanh sigmoid relu abs.",
     )
-    sub = parser.add_subparsers(dest="command", metavar="{graph,steps,web,explain,check}")
+    sub = parser.add_subparsers(dest="command", metavar="{graph,steps,web,explain,check,lab}")
     sub.required = True
 
     def command(name: str, help_text: str) -> argparse.ArgumentParser:
@@ -141,6 +142,10 @@ def _build(args: argparse.Namespace) -> tuple[Expression, Value, dict[str, float
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["lab"]:  # the live lab: a local server, with flags of its own
+        from .lab import main as lab
+
+        return lab(argv[1:])
     args = _parser().parse_args(_separate(argv))
     try:
         status = _run(args)

@@ -50,3 +50,21 @@ def test_a_demo_without_one_says_which_have_one():
     )
     assert done.returncode == 2
     assert "moons" in done.stderr and "no live lab" in done.stderr
+
+
+def test_python_m_autograd_lab_starts_the_lab():
+    process = subprocess.Popen(
+        [sys.executable, "-m", "autograd", "lab", "--no-browser", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        lines = [process.stdout.readline() for _ in range(3)]
+        assert any(re.search(r"http://127\.0\.0\.1:\d+/\?token=", line) for line in lines), lines
+        process.send_signal(signal.SIGINT)  # Ctrl-C
+        assert process.wait(timeout=5) == 0
+        assert "Traceback" not in process.stdout.read()
+    finally:
+        if process.poll() is None:
+            process.kill()

@@ -42,6 +42,11 @@ def training_page(
 ) -> Page:
     """Train `model` for `steps` full-batch steps on (X, y) (it is trained: the page records
     what happened), recording each step for the page. `optimizer`: SGD(lr=0.1) if None."""
+    if isinstance(steps, bool) or not isinstance(steps, int | np.integer) or steps < 1:
+        raise ValueError(
+            f"steps must be a positive integer (the optimizer steps the page records), got "
+            f"{steps!r:.40}"
+        )
     X = np.asarray(X, dtype=float)
     y = np.asarray(y)
     if loss != "cross_entropy":

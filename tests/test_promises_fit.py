@@ -136,3 +136,10 @@ def test_cross_entropy_at_huge_logits_is_right_at_every_grain(scale):
     expected = (softmax - np.eye(2)[targets]) / 3
     got = np.array([[v.grad for v in row] for row in rows])
     np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("steps", [0, -1, 1.5, True, "2"])
+def test_a_training_page_of_no_step_is_refused_with_what_to_give(steps):
+    X, y = nn.data.xor()
+    with pytest.raises(ValueError, match="steps must be a positive integer"):
+        nn.training_page(nn.MLP(2, [2, 1], seed=0), X, y, "mse", None, steps, 0)

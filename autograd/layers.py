@@ -185,7 +185,7 @@ class LayerRule:
         return {"X": X.shape, "W": W.shape, "b": W.shape[:1]}[self.parent]
 
     def __repr__(self) -> str:
-        return f"{self.FORMULAS[self.parent]}  (S = G * act'(Z); a {_shape(self.shape)} share)"
+        return self.FORMULAS[self.parent]  # (S = G * act'(Z); `describe` adds the shapes)
 
     def describe(self, names: Sequence[str]) -> str:
         """The share in the parents' names, with the shapes that multiply: `S^T X (3x2 =

@@ -114,7 +114,8 @@ def recording(
     if not isinstance(root, Value):
         raise TypeError(f"page() needs a Value, got {type(root).__name__}")
     order = topological_order(root)
-    if any(type(node.data) is not float for node in order):
+    layers = any(getattr(node.data, "ndim", 0) == 2 for node in order)  # a network's layers
+    if not layers and any(type(node.data) is not float for node in order):
         raise ValueError("page() shows scalar graphs; draw one sample's graph of a batch")
     names = node_names(root, order)
     ids = {node: f"n{k}" for k, node in enumerate(order)}
@@ -134,7 +135,7 @@ def recording(
     finally:
         for node, grad in saved:
             node.grad = grad
-    replays = mistakes and len(order) <= MISTAKES_MAX_NODES and bool(recorded)
+    replays = mistakes and len(order) <= MISTAKES_MAX_NODES and bool(recorded) and not layers
     return {
         "title": names[root],
         "root": ids[root],
@@ -153,6 +154,8 @@ def recording(
         },
         "mistakesNote": ""
         if replays or not mistakes or not recorded
+        else "(the mistakes' replays: graphs of numbers, not a network's layers)"
+        if layers
         else f"(the mistakes' replays: graphs of at most {MISTAKES_MAX_NODES} values)",
         "paths": {ids[n]: text for n, text in paths.items()},
     }
@@ -285,8 +288,8 @@ def _step(step: Any, ids: dict, shown: set, folded: bool, held: dict) -> dict:
         before = held[edge.parent]
         held[edge.parent] = edge.grad_after
         prior.setdefault(edge.parent, before)
-        if edge.parent not in shown:
-            continue
+        if edge.parent not in shown or type(edge.grad_after) is not float:
+            continue  # (a layer's matrix: shown in the step's text, not asked in the quiz)
         edges.append(
             _question(
                 ids[edge.parent],

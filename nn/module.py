@@ -218,8 +218,13 @@ class Neuron(Module):
         """Make this neuron row `row` of W and b."""
         self.activation, self.fused, self.label = activation, bool(fused), label
         prefix, n = (f"{label}." if label else ""), W.data.shape[1]
-        self.w = tuple(Entry(W, row * n + i, f"{prefix}w{i + 1}") for i in range(n))
-        self.b = Entry(b, row, f"{prefix}b") if b is not None else None
+        self._w = tuple(Entry(W, row * n + i, f"{prefix}w{i + 1}") for i in range(n))
+        self._b = Entry(b, row, f"{prefix}b") if b is not None else None
+
+    # `w` and `b` are views of the layer's arrays: both grains read those, so a neuron's
+    # numbers are set (`neuron.w[0].data = 0.5`), never swapped for other Values
+    w = property(lambda self: self._w, lambda self, _: _swap_refused(self, "w"))
+    b = property(lambda self: self._b, lambda self, _: _swap_refused(self, "b"))
 
     def __call__(self, x: Any, grain: str | None = None) -> Value:
         xs = as_inputs(x, len(self.w))
@@ -477,6 +482,14 @@ class MLP(Module):
             acts = f"activation={self.activation!r}"
         extra = "" if self.bias else ", bias=False"
         return f"MLP({sizes}, {acts}{extra}, {self.num_parameters()} parameters)"
+
+
+def _swap_refused(neuron: Neuron, name: str) -> None:
+    raise AttributeError(
+        f"{neuron.label or 'a neuron'}.{name} is a view of its layer's arrays, which both grains "
+        f"read: set its numbers instead ({name}{'[0]' if name == 'w' else ''}.data = 0.5), or "
+        "build the network from matrices (nn.MLP.from_weights)"
+    )
 
 
 def _positive_int(n: Any, what: str) -> int:

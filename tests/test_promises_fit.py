@@ -143,3 +143,17 @@ def test_a_training_page_of_no_step_is_refused_with_what_to_give(steps):
     X, y = nn.data.xor()
     with pytest.raises(ValueError, match="steps must be a positive integer"):
         nn.training_page(nn.MLP(2, [2, 1], seed=0), X, y, "mse", None, steps, 0)
+
+
+def test_a_neurons_weights_are_set_never_swapped():
+    """Both grains read a layer's arrays: a neuron's Values swapped for others would part
+    them (and their names), so setting them says what to do instead."""
+    model = nn.MLP(2, [2, 1], seed=0)
+    neuron = model.layers[0].neurons[0]
+    with pytest.raises(AttributeError, match=r"w\[0\]\.data = 0\.5"):
+        neuron.w = (Value(1.0), Value(-0.5))
+    with pytest.raises(AttributeError, match="from_weights"):
+        neuron.b = Value(0.25)
+    neuron.w[0].data, neuron.b.data = 1.0, 0.25  # the numbers: both grains see them
+    assert model.layers[0].W.data[0, 0] == 1.0 and model.layers[0].b.data[0] == 0.25
+    assert model(np.array([[1.0, 0.0]])).data[0, 0] == pytest.approx(model([1.0, 0.0]).data)

@@ -3,50 +3,20 @@ unless REQUIRE_BROWSER is set), against a server started here on 127.0.0.1 on a 
 
 from __future__ import annotations
 
-import os
-import shutil
 import time
 
 import numpy as np
 import pytest
+from conftest import headless_chromium
 
 import nn
 from autograd import Value, lab
 from autograd.expression import parse
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-DRIVER = shutil.which("chromedriver")
-
 
 @pytest.fixture(scope="module")
 def browser():
-    try:
-        from selenium import webdriver
-        from selenium.webdriver.chrome.service import Service
-    except ImportError:
-        webdriver = None
-    missing = [
-        what
-        for what, there in (
-            ("chromium", CHROMIUM),
-            ("chromedriver", DRIVER),
-            ("selenium", webdriver),
-        )
-        if not there
-    ]
-    if missing:
-        if os.environ.get("REQUIRE_BROWSER"):
-            pytest.fail(f"REQUIRE_BROWSER is set but {', '.join(missing)} is missing")
-        pytest.skip(
-            f"no headless browser here ({', '.join(missing)} missing): apt-get install "
-            "chromium chromium-driver; pip install selenium"
-        )
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1300,900"):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(DRIVER), options=options)
+    driver = headless_chromium(1300, 900)
     yield driver
     driver.quit()
 

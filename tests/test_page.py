@@ -12,21 +12,18 @@ from __future__ import annotations
 import base64
 import io
 import json
-import os
 import re
-import shutil
 import subprocess
 import sys
 import zlib
 
 import pytest
+from conftest import headless_chromium
 
 import autograd
 from autograd import Value
 from autograd.show import show
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-DRIVER = shutil.which("chromedriver")
 WIDE, NARROW = (1280, 800), (400, 850)
 
 
@@ -39,35 +36,7 @@ def neuron():
 
 @pytest.fixture(scope="module")
 def browser():
-    try:
-        from selenium import webdriver
-        from selenium.webdriver.chrome.service import Service
-    except ImportError:
-        selenium = None
-    else:
-        selenium = webdriver
-    missing = [
-        what
-        for what, there in (
-            ("chromium", CHROMIUM),
-            ("chromedriver", DRIVER),
-            ("selenium", selenium),
-        )
-        if not there
-    ]
-    if missing:
-        if os.environ.get("REQUIRE_BROWSER"):
-            pytest.fail(f"REQUIRE_BROWSER is set but {', '.join(missing)} is missing")
-        pytest.skip(
-            f"no headless browser here ({', '.join(missing)} missing): apt-get install "
-            "chromium chromium-driver; pip install selenium"
-        )
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1280,800"):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(DRIVER), options=options)
+    driver = headless_chromium(*WIDE)
     viewport(driver, *WIDE)
     yield driver
     driver.quit()

@@ -50,7 +50,7 @@ _lock = threading.Lock()
 
 @contextmanager
 def mode(**settings: Any) -> Iterator[None]:
-    """Set this thread's modes (`recording`, `anomaly`) inside the block, as they were after."""
+    """Set this thread's modes (`recording`, `anomaly`) inside the block; restored after it."""
     global _entered
     previous = {name: getattr(_modes, name) for name in settings}
     with _lock:

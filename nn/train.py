@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 import sys
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TextIO
@@ -41,6 +40,19 @@ class History:
 
     def __len__(self) -> int:
         return len(self.loss)
+
+    def __repr__(self) -> str:
+        """A summary, not every epoch's numbers: epochs, the final loss and accuracy."""
+        if not self.loss:
+            return "History(no epochs)"
+        parts = [f"{len(self)} epochs", f"final loss {self.loss[-1]:.6g}"]
+        if self.accuracy[-1] is not None:
+            parts.append(f"accuracy {self.accuracy[-1]:.1%}")
+        if self.val_loss:
+            parts.append(f"validation loss {self.val_loss[-1]:.6g}")
+            if self.val_accuracy[-1] is not None:
+                parts.append(f"validation accuracy {self.val_accuracy[-1]:.1%}")
+        return f"History({', '.join(parts)}; .loss, .accuracy, .lr: one entry per epoch)"
 
     def as_dict(self) -> dict[str, list]:
         return {
@@ -155,30 +167,25 @@ def accuracy(
 
 
 class Progress:
-    """A one-line progress bar redrawn with '\\r' (only on a terminal, at most ~10 times/s)."""
+    """The training bar, drawn by tqdm (in Jupyter its notebook bar), only where asked: an epoch
+    counter with the loss and accuracy so far."""
 
     def __init__(self, total: int, stream: TextIO, enabled: bool) -> None:
-        self.total, self.stream, self.enabled = total, stream, enabled
-        self.last = 0.0
+        self.bar = None
+        if enabled:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=total, file=stream, unit="epoch", leave=True)
 
     def update(self, epoch: int, loss: float, acc: float | None) -> None:
-        if not self.enabled:
-            return
-        now = time.monotonic()
-        if epoch < self.total and now - self.last < 0.1:
-            return
-        self.last = now
-        width = 24
-        filled = int(width * epoch / self.total)
-        bar = "#" * filled + "-" * (width - filled)
-        shown = f" acc {acc:6.1%}" if acc is not None else ""
-        self.stream.write(f"\r[{bar}] epoch {epoch}/{self.total} loss {loss:.6f}{shown}")
-        self.stream.flush()
+        if self.bar is not None:
+            shown = {"loss": f"{loss:.6f}"} | ({"acc": f"{acc:.1%}"} if acc is not None else {})
+            self.bar.set_postfix(shown, refresh=False)
+            self.bar.update(epoch - self.bar.n)
 
     def close(self) -> None:
-        if self.enabled:
-            self.stream.write("\n")
-            self.stream.flush()
+        if self.bar is not None:
+            self.bar.close()
 
 
 def make_optimizer(optimizer: Optimizer | str, model: Module, lr: float) -> Optimizer:

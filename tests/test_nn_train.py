@@ -108,8 +108,18 @@ def test_progress_bar_only_when_asked_or_on_a_terminal(monkeypatch):
     monkeypatch.setattr("sys.stderr", stream)
     nn.fit(nn.MLP(2, [2, 1], seed=0), X, y, epochs=3)  # StringIO is not a terminal
     assert stream.getvalue() == ""
-    nn.fit(nn.MLP(2, [2, 1], seed=0), X, y, epochs=3, progress=True)
-    assert "\r[" in stream.getvalue() and "epoch 3/3" in stream.getvalue()
+    history = nn.fit(nn.MLP(2, [2, 1], seed=0), X, y, epochs=3, progress=True)
+    drawn = stream.getvalue()  # tqdm's bar: the epochs counted, the last loss shown
+    assert "3/3" in drawn and "epoch" in drawn and f"loss={history.loss[-1]:.6f}" in drawn
+
+
+def test_a_history_prints_as_a_summary():
+    X, y = nn.data.xor()
+    history = nn.fit(nn.MLP(2, [4, 1], seed=0), X, y, epochs=300, loss="mse")
+    text = repr(history)
+    assert text.startswith(f"History(300 epochs, final loss {history.loss[-1]:.6g}, accuracy ")
+    assert len(text) < 200  # not 300 floats
+    assert repr(nn.History()) == "History(no epochs)"
 
 
 def test_fit_rejects_bad_input():

@@ -24,7 +24,8 @@ def as_data(data: Any) -> Any:
         except OverflowError:  # an int beyond float64's range
             raise ValueError(
                 f"Value(data) holds a float64, and this {type(data).__name__} of "
-                f"{abs(int(data)).bit_length()} bits is beyond its range (2**1024, about 1.8e308)"
+                f"{abs(int(data)).bit_length()} bits is beyond its range "  # type: ignore[call-overload]
+                "(2**1024, about 1.8e308)"
             ) from None
     if type(data).__name__ == "ndarray":
         if data.ndim not in (1, 2) or data.dtype.kind not in "biuf":

@@ -62,7 +62,10 @@ def quiet() -> Any:
 
 def _ignoring(np: Any) -> Any:
     try:
-        from numpy._core._ufunc_config import _extobj_contextvar, _make_extobj
+        from numpy._core._ufunc_config import (  # type: ignore[attr-defined]
+            _extobj_contextvar,
+            _make_extobj,
+        )
 
         ignore = _make_extobj(all="ignore")
     except (ImportError, AttributeError, TypeError):  # another NumPy: its public way

@@ -97,8 +97,9 @@ def product_text(factors: list, result: Any) -> tuple[str, int]:
     if not elided and (not sizes or not isinstance(result, numbers.Real)):
         samples = [[_entry(x, k) for x in (*factors, result)] for k in range(size)]
         for digits in range(4, MAX_DIGITS + 1):
-            rows = [_check_at(row[:-1], row[-1], digits) for row in samples]
-            if all(row is not None for row in rows):
+            checked = [_check_at(row[:-1], row[-1], digits) for row in samples]
+            rows = [row for row in checked if row is not None]
+            if len(rows) == len(checked):
                 return _written(factors, result, rows), max(row[2] for row in rows)
     return " * ".join(map(show, factors)) + f" ≈ {show(result)}", 4
 
@@ -128,14 +129,14 @@ def _check_at(factors: list[float], result: float, digits: int) -> tuple | None:
     texts = [text for text, _, _ in rounded]
     with localcontext() as context:
         context.prec = 20000  # exact: factors of at most ~770 digits each
-        product = Decimal(1)
+        exact = Decimal(1)
         for _, value, _ in rounded:
-            product *= value
+            exact *= value  # type: ignore[operator]
         for shown in range(digits, 3, -1):
             text, value, unit = _rounded(result, shown)
             if unit is None:  # a zero result: the product must be zero
-                if product == 0:
+                if exact == 0:
                     return texts, text, shown
-            elif product.quantize(unit, ROUND_HALF_EVEN) == value:
+            elif exact.quantize(unit, ROUND_HALF_EVEN) == value:
                 return texts, text, shown
     return None

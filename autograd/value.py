@@ -117,6 +117,14 @@ class Value:
         "data", "grad", "label", "requires_grad", "op", "parents", "local_grads", "_serial",
         "__weakref__",
     )  # fmt: skip
+    data: Any  # a float, or a read-only float array
+    grad: Any  # 0.0, or an array of data's shape
+    label: str
+    requires_grad: bool
+    op: str
+    parents: tuple[Value, ...]
+    local_grads: Any  # a tuple of numbers or arrays, or of rules (a layer's)
+    _serial: int
     __array_ufunc__ = None  # `numpy_array * value` calls Value.__rmul__, not NumPy
 
     def __init__(self, data: Any, label: str = "", requires_grad: bool = True) -> None:

@@ -77,7 +77,12 @@ def to_dict(model: MLP) -> dict[str, Any]:
 
 
 def save(model: MLP, path: str | os.PathLike) -> Path:
-    """Write `model` to `path` as JSON (atomically). Returns the path."""
+    """Write `model` to `path` as JSON (atomically), or for a `.safetensors` path as
+    safetensors with PyTorch's names (`nn.export`). Returns the path."""
+    if Path(path).suffix.lower() == ".safetensors":
+        from . import export
+
+        return export.save(model, path)
     text = json.dumps(to_dict(model), indent=1, allow_nan=False) + "\n"
     return atomic_write_text(path, text)
 
@@ -226,12 +231,21 @@ def _few(names: list[str], limit: int = 5) -> str:
     return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
 
 
-def load(path: str | os.PathLike, verify: bool = True) -> MLP:
+def load(
+    path: str | os.PathLike, verify: bool = True, activations: str | list[str] | None = None
+) -> MLP:
     """Read an MLP written by `save`. Raises ModelFileError (a ValueError) naming the problem
     for a file that is not valid JSON (e.g. truncated), is not a model file, does not match
     its own architecture, or whose checksum does not match (edited; `verify=False` skips it).
+    A `.safetensors` path is read by `nn.export.load` (`activations` for a file PyTorch wrote).
     """
     path = Path(path)
+    if path.suffix.lower() == ".safetensors":
+        from . import export
+
+        return export.load(path, activations=activations)
+    if activations is not None:
+        raise TypeError("activations= is for .safetensors files; a JSON model file has its own")
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -261,7 +275,10 @@ def _reject_constant(name: str) -> float:
 
 
 def _attach() -> None:
-    """Make them methods too: `model.save(path)`, `MLP.load(path)`."""
+    """Make them methods too: `model.save(path)`, `MLP.load(path)` (and, from nn.export,
+    `model.torch_code()`)."""
+    from . import export  # noqa: F401 (it adds model.torch_code; it reads ModelFileError here)
+
     MLP.save = save  # type: ignore[attr-defined]
     MLP.load = staticmethod(load)  # type: ignore[attr-defined]
 

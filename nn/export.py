@@ -35,8 +35,8 @@ import numpy as np
 
 from autograd.files import atomic_write
 
+from .errors import FORMAT, ModelFileError
 from .module import ACTIVATIONS, MLP
-from .serialize import FORMAT, ModelFileError
 
 TORCH_MODULES = {"relu": "ReLU", "tanh": "Tanh", "sigmoid": "Sigmoid"}  # "linear": no module
 _FLOAT_DTYPES = ("F64", "F32", "F16")  # read as float64 (exactly: each is a subset of it)

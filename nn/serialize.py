@@ -31,14 +31,10 @@ import numpy as np
 import autograd
 from autograd.files import atomic_write
 
+from .errors import FORMAT, ModelFileError
 from .module import ACTIVATIONS, MLP
 
-FORMAT = "backprop-lab/mlp"
 VERSION = 1
-
-
-class ModelFileError(ValueError):
-    """A model file that cannot be loaded: malformed, truncated, edited or mismatched."""
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:

@@ -27,6 +27,8 @@ from pathlib import Path
 import autograd
 import nn.gpt as gpt
 
+from . import common
+
 NAME = "gpt"
 DEFAULTS = {"steps": 1000, "lr": 0.01, "seed": 0}
 QUICK = {"steps": 20}
@@ -115,7 +117,7 @@ def pictures(model: gpt.GPT, history, held_out, result: dict, args) -> list[tupl
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    plt = _pyplot()
+    plt = common._pyplot()  # (None without the plots extra)
     if plt is None:
         written.append((out / "loss.png", "not drawn: matplotlib is missing (the plots extra)"))
     else:
@@ -140,17 +142,6 @@ def _render(root, path: Path, title: str, clusters) -> tuple[Path, str]:
         return autograd.render(root, path, title=title, max_nodes=40, clusters=clusters), ""
     except RuntimeError as error:  # no renderer (the DOT source was written), or it failed
         return path.with_suffix(".dot"), str(error).splitlines()[0][:200]
-
-
-def _pyplot():
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return None
-    return plt
 
 
 def loss_plot(plt, history: list[float], result: dict, path: Path) -> Path:

@@ -1,0 +1,71 @@
+"""Every code block of the README and the lessons runs as a student pastes it, in order, one
+fresh namespace per page, and prints what the page shows (tests/doc_pages.py says how)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from doc_pages import run_page
+from sybil.example import SybilFailure
+
+ROOT = Path(__file__).resolve().parent.parent
+LESSONS = sorted((ROOT / "docs" / "lessons").glob("[0-9][0-9]-*.md"))
+PAGES = [ROOT / "README.md", *LESSONS, ROOT / "docs" / "engine.md"]
+
+
+@pytest.fixture(autouse=True)
+def _one_thread_for_blas(monkeypatch):
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")
+
+
+@pytest.mark.parametrize("page", PAGES, ids=[str(p.relative_to(ROOT)) for p in PAGES])
+def test_every_block_prints_what_the_page_shows(page):
+    assert run_page(page) > 0
+
+
+def test_the_lessons_are_the_eight_chapters_in_order_and_the_index_links_each():
+    assert [p.name[:2] for p in LESSONS] == ["01", "02", "03", "04", "05", "06", "07", "08"]
+    index = (ROOT / "docs" / "lessons" / "README.md").read_text()
+    assert re.findall(r"\]\((\d\d-[\w-]+\.md)\)", index) == [p.name for p in LESSONS]
+
+
+def test_every_python_and_console_block_is_run():
+    """No block slips past the runner: a page's ```python and ```console blocks are all the
+    runner's (a ```sh block is an install command and says so on its page)."""
+    for page in PAGES:
+        text = page.read_text()
+        languages = set(re.findall(r"^```(\w+)$", text, re.M))
+        assert languages <= {"python", "console", "sh", "text"}, (page, languages)
+
+
+def _edited(page: Path, tmp_path: Path, shown: str, edit: str) -> Path:
+    text = page.read_text()
+    assert text.count(shown) == 1, shown
+    copy = tmp_path / page.name
+    copy.write_text(text.replace(shown, edit))
+    return copy
+
+
+def test_the_runner_fails_when_a_shown_doctest_output_is_edited(tmp_path):
+    readme = ROOT / "README.md"
+    shown = "w      0.999963  0.999963"
+    copy = _edited(readme, tmp_path, shown, shown.replace("0.999963  0.999963", "0.999963  0.999964"))
+    with pytest.raises(SybilFailure, match="0.999964"):
+        run_page(copy)
+
+
+def test_the_runner_fails_when_a_shown_command_output_is_edited(tmp_path):
+    readme = ROOT / "README.md"
+    shown = "gradients: dout/dx = -3.0, dout/dw = 2.0, dout/db = 1.0"
+    copy = _edited(readme, tmp_path, shown, shown.replace("db = 1.0", "db = 7.0"))
+    with pytest.raises(SybilFailure, match="db = 7.0"):
+        run_page(copy)
+
+
+def test_the_runner_fails_when_a_snippet_raises(tmp_path):
+    page = tmp_path / "page.md"
+    page.write_text("```python\nimport autograd\nautograd.no_such_thing\n```\n")
+    with pytest.raises(AttributeError, match="no_such_thing"):
+        run_page(page)

@@ -68,6 +68,8 @@ MAX_SENT_STEPS = 300  # backward steps sent to the page at most (all of them are
 MAX_PATHS = 6  # paths written out in an explanation
 MAX_PAGE_NODES = 200  # values in an expression saved as the static page
 MAX_RENDERS = 2  # Graphviz renders at once
+MAX_PAGE_BUILDS = 2  # static pages of a traced sample made at once
+MAX_EXPANDED_PARAMETERS = 400  # a neuron-grain page shows every parameter up to this many
 FRAMES_PER_SECOND = 20
 GRID = 40  # the decision boundary: GRID x GRID cells
 HISTORY_SHOWN = 400  # loss curve points sent at most
@@ -79,6 +81,7 @@ DATASETS = ("xor", "moons", "circles", "blobs", "spiral", "yin_yang")
 LAB_LOSSES = ("hinge", "bce_with_logits", "mse", "cross_entropy")
 OPTIMIZERS = ("sgd", "adam", "adamw")
 LAB_ACTIVATIONS = ("relu", "tanh", "sigmoid")
+GRAINS = ("layer", "neuron")  # the traced sample's graph: a node per layer, or per neuron
 
 #: The lab's starting points, one per classic demo (`--demo NAME`): data set, network, loss,
 #: optimizer and learning rate, as close to the demo's as a live page allows.
@@ -556,35 +559,65 @@ class Session:
 
     # -- the traced sample
 
-    def sample_graph(self) -> tuple[Any, Any]:
-        """(loss Value, the copy of the network) of the traced sample alone, at neuron grain:
-        the current network copied (its parameters fresh leaves with zero grads, so training's
-        grads are untouched), the sample's inputs x1, x2 as Values. The sample's loss only:
-        the L2 penalty (which does not depend on the sample) is left out."""
-        import nn
-        from autograd import Value
-
+    def freeze(self) -> dict[str, Any]:
+        """The traced sample as it is now: its point, the step, its inputs and target, and the
+        network's numbers (copies: training may go on, this stays what was traced)."""
         with self.lock:
             if self.traced is None:
                 raise LabError("no traced point: click a point in trace mode first")
             k = self.traced
-            copy = nn.MLP.from_weights(
-                self.model.weight_arrays(), self.model.bias_arrays(), self.model.activations
-            )
-            inputs = [Value(float(v), f"x{j + 1}") for j, v in enumerate(self.X[k])]
-            target = loss_targets(self.config["loss"], self.labels[k : k + 1])
-        outputs = copy(inputs)
-        loss = self.loss_fn([outputs], target)
+            return {
+                "point": k,
+                "step": self.steps,
+                "weights": [W.copy() for W in self.model.weight_arrays()],
+                "biases": [None if b is None else b.copy() for b in self.model.bias_arrays()],
+                "activations": list(self.model.activations),
+                "inputs": [float(v) for v in self.X[k]],
+                "label": int(self.labels[k]),
+                "target": loss_targets(self.config["loss"], self.labels[k : k + 1]),
+                "data": self.config["data"],
+                "pages": {},
+            }
+
+    def sample_graph(
+        self, grain: str = "neuron", frozen: dict[str, Any] | None = None
+    ) -> tuple[Any, Any]:
+        """(loss Value, the copy of the network) of the traced sample alone: the network
+        copied (its parameters fresh leaves with zero grads, so training's grads are
+        untouched), at neuron grain (the inputs x1, x2 as Values, one node per neuron) or at
+        layer grain (the input a 1 x 2 matrix X, one node per layer). The sample's loss only:
+        the L2 penalty (which does not depend on the sample) is left out. `frozen`: the numbers
+        of `freeze()` (by default, the network now)."""
+        import numpy as np
+
+        import nn
+        from autograd import Value
+
+        if grain not in GRAINS:
+            raise LabError(f"grain must be one of {', '.join(GRAINS)}; got {str(grain)[:40]!r}")
+        frozen = frozen or self.freeze()
+        copy = nn.MLP.from_weights(frozen["weights"], frozen["biases"], frozen["activations"])
+        if grain == "layer":
+            outputs = copy(np.array([frozen["inputs"]]), grain="layer")
+            loss = self.loss_fn(outputs, frozen["target"])
+        else:
+            inputs = [Value(v, f"x{j + 1}") for j, v in enumerate(frozen["inputs"])]
+            loss = self.loss_fn([copy(inputs)], frozen["target"])
         loss.label = "loss"
         return loss, copy
 
-    def step_through(self) -> dict[str, Any]:
-        """The traced sample's backward pass, every step with its numbers (run here with
-        `backward_steps()`), each parameter's grad when it is done, and the graph's picture
-        (a box per neuron, its parameters folded in)."""
-        loss, copy = self.sample_graph()
+    def step_through(self, grain: str = "neuron") -> dict[str, Any]:
+        """The traced sample's backward pass at `grain`, every step with its numbers (run here
+        with `backward_steps()`), each parameter's grad when it is done (by its neuron-grain
+        name, `L1.N3.w2`, at either grain: the same numbers), and the graph's picture (neuron
+        grain: a box per neuron, its parameters folded in; layer grain: a box per layer). At
+        layer grain also `layers`: each layer node's matrices and its neurons' view of them.
+        The numbers traced are kept: the static page of the same pass (`trace_page`) and the
+        explanations are of them, whatever training does next."""
+        frozen = self.freeze()
+        loss, copy = self.sample_graph(grain, frozen)
         steps, total = _run_steps(loss)
-        svg, svg_note = picture(loss, self.server.renders, parameters=False)
+        svg, svg_note = picture(loss, self.server.renders, parameters=grain == "layer")
         names = parameter_names(copy)
         grads = {}
         for (W_names, b_names), (gW, gb) in zip(names, parameter_grads(copy)):
@@ -593,25 +626,37 @@ class Session:
             if b_names is not None:
                 grads.update({n: _finite(g) for n, g in zip(b_names, gb)})
         with self.lock:
-            self.trace = {"point": self.traced, "step": self.steps}
-            inputs = [float(v) for v in self.X[self.traced]]
-            label = int(self.labels[self.traced])
+            if self.traced == frozen["point"]:
+                self.trace = {**frozen, "grain": grain}
         return {
-            "point": self.traced,
-            "at_step": self.steps,
+            "point": frozen["point"],
+            "at_step": frozen["step"],
+            "grain": grain,
             "loss": _finite(loss.data),
             "total": total,
             "steps": steps,
             "cut": total > len(steps),
             "grads": grads,
+            "layers": _layer_boxes(loss, copy, steps) if grain == "layer" else None,
             "svg": svg,
             "svg_note": svg_note,
-            "inputs": inputs,
-            "label": label,
-            "weights": [W.tolist() for W in copy.weight_arrays()],
-            "biases": [None if b is None else b.tolist() for b in copy.bias_arrays()],
+            "inputs": frozen["inputs"],
+            "label": frozen["label"],
+            "weights": [W.tolist() for W in frozen["weights"]],
+            "biases": [None if b is None else b.tolist() for b in frozen["biases"]],
         }
 
+    def last_trace(self) -> dict[str, Any]:
+        """The numbers of the last step-through (`freeze()`'s), or LabError if there is none."""
+        with self.lock:
+            if self.trace is None:
+                raise LabError(
+                    "no step-through to show: pause, trace a point and step through its "
+                    "backward pass first"
+                )
+            return self.trace
+
+    # -- frames
     # -- frames
 
     def frame(self, with_points: bool = True) -> dict[str, Any]:
@@ -696,25 +741,65 @@ class Session:
             nn.save(model, path)
             return path.read_bytes()
 
-    def explain(self, name: Any) -> str:
-        """d loss / d `name` in the traced sample's graph as a sum over paths (`explain`)."""
+    def explain(self, name: Any, grain: Any = None) -> str:
+        """d loss / d `name` in the traced sample's graph as a sum over paths (`explain`): the
+        graph of the last step-through (its numbers and grain) if there is one, else the
+        network's now at neuron grain."""
         from .steps import explain
 
         if not isinstance(name, str) or not 0 < len(name) <= 80:
             raise LabError("name the value to explain, like L1.N1.w1")
-        loss, _ = self.sample_graph()
+        with self.lock:
+            frozen = self.trace
+        if grain is None:
+            grain = frozen["grain"] if frozen else "neuron"
+        loss, _ = self.sample_graph(grain, frozen)
         try:
             return str(explain(loss, name, max_paths=MAX_PATHS))
         except ValueError as error:
             raise LabError(f"explain: {str(error).splitlines()[0][:300]}") from None
 
-    def page_file(self) -> bytes:
-        import autograd
+    def page_file(self, grain: str = "neuron", frozen: dict[str, Any] | None = None) -> bytes:
+        """The static page (`autograd.page`) of the traced sample's graph at `grain`: its
+        step-through, path sums and quiz. At neuron grain each neuron's parameters are folded
+        into its box, and a checkbox shows every parameter (for a network of at most
+        MAX_EXPANDED_PARAMETERS). `frozen`: the numbers of a step-through (kept, the page
+        made once per grain), else the network's now."""
+        from .page import frames_page, page, record
 
-        loss, _ = self.sample_graph()
+        if frozen is not None and grain in frozen["pages"]:
+            return frozen["pages"][grain]
+        loss, copy = self.sample_graph(grain, frozen)
+        frozen = frozen or {}
         with self.lock:
-            title = f"point {self.traced} at step {self.steps} of the lab's {self.config['data']}"
-        return autograd.page(loss, title=title).html.encode()
+            point = frozen.get("point", self.traced)
+            step = frozen.get("step", self.steps)
+            data = frozen.get("data", self.config["data"])
+        title = f"point {point} at step {step} of the lab's {data}, at {grain} grain"
+        if not self.server.builds.acquire(timeout=5):
+            raise LabError(
+                "the server is making other pages: try again in a moment",
+                HTTPStatus.SERVICE_UNAVAILABLE,
+            )
+        try:
+            if grain == "layer":
+                text = page(loss, title=title).html
+            else:
+                folded, _ = record(loss, 2, parameters=False)
+                folded["title"] = title
+                count = sum(
+                    W.size + (0 if b is None else b.size)
+                    for W, b in zip(copy.weight_arrays(), copy.bias_arrays())
+                )
+                full = record(loss, 2) if count <= MAX_EXPANDED_PARAMETERS else None
+                frame = (folded, "", "", full) if full else (folded, "", "")
+                text = frames_page([frame], title).html
+        finally:
+            self.server.builds.release()
+        body = text.encode()
+        if "pages" in frozen:
+            frozen["pages"][grain] = body
+        return body
 
 
 def _run_steps(root: Any) -> tuple[list[dict[str, Any]], int]:
@@ -729,25 +814,99 @@ def _run_steps(root: Any) -> tuple[list[dict[str, Any]], int]:
 
 
 def _step_json(step: Any) -> dict[str, Any]:
-    """One backward step's numbers (and its text, as `print(step)` shows it)."""
+    """One backward step's numbers (and its text, as `print(step)` shows it). At layer grain
+    a number is a matrix (nested lists) and a local derivative a rule (its text)."""
     return {
         "number": step.number,
         "name": step.name,
         "expression": step.expression,
-        "grad": _finite(step.grad),
+        "grad": _exact(step.grad),
         "edges": [
             {
                 "parent": edge.parent_name,
-                "local": _finite(edge.local),
+                "local": _exact(edge.local),
                 "formula": edge.formula,
-                "contribution": _finite(edge.contribution),
-                "grad_after": _finite(edge.grad_after),
+                "contribution": _exact(edge.contribution),
+                "grad_after": _exact(edge.grad_after),
                 "constant": edge.constant,
             }
             for edge in step.edges
         ],
         "text": str(step),
     }
+
+
+def _exact(x: Any) -> Any:
+    """A number for JSON as it is: a float (inf and nan as strings), an array as nested lists
+    of them, anything else (a layer's rule, `S W`) as its text."""
+    if isinstance(x, int | float):
+        return _finite(x)
+    if hasattr(x, "dtype") and hasattr(x, "tolist"):
+        import numpy as np
+
+        a = np.asarray(x, dtype=float)
+        if a.ndim == 0:
+            return _finite(float(a))
+        if np.isfinite(a).all():
+            return a.tolist()
+        return (
+            np.array([_finite(v) for v in a.ravel().tolist()], dtype=object)
+            .reshape(a.shape)
+            .tolist()
+        )
+    return str(x)[:200]
+
+
+def _layer_boxes(loss: Any, copy: Any, steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each layer node of a one-sample layer-grain graph: its rule, its output and grad (1 x
+    neurons), its W and b with their grads, and the same numbers seen neuron by neuron
+    (`autograd.layers.neurons` for the outputs, the neurons' own views of W and b)."""
+    from .graph import topological_order
+    from .layers import neurons
+
+    nodes = {node.label: node for node in topological_order(loss) if node.label}
+    heads = {step["name"]: f"{step['name']} = {step['expression']}" for step in steps}
+    boxes = []
+    for k, layer in enumerate(copy.layers, start=1):
+        node = nodes.get(f"L{k}")
+        if node is None:
+            continue
+        views = neurons(node, 0)
+        shape = tuple(node.data.shape)
+        boxes.append(
+            {
+                "name": node.label,
+                "head": heads.get(node.label, node.label),
+                "activation": layer.activation,
+                "shape": list(shape),
+                "out": _exact(node.data),
+                "grad": _exact(_full(node.grad, shape)),
+                "W": _exact(layer.W.data),
+                "gW": _exact(_full(layer.W.grad, layer.W.data.shape)),
+                "b": None if layer.b is None else _exact(layer.b.data),
+                "gb": None if layer.b is None else _exact(_full(layer.b.grad, layer.b.data.shape)),
+                "neurons": [
+                    {
+                        "name": view.label,
+                        "out": _finite(view.data),
+                        "grad": _finite(view.grad),
+                        "w": [_finite(w.data) for w in neuron.w],
+                        "gw": [_finite(w.grad) for w in neuron.w],
+                        "b": None if neuron.b is None else _finite(neuron.b.data),
+                        "gb": None if neuron.b is None else _finite(neuron.b.grad),
+                    }
+                    for view, neuron in zip(views, layer.neurons)
+                ],
+            }
+        )
+    return boxes
+
+
+def _full(grad: Any, shape: tuple) -> Any:
+    """A grad as an array of `shape` (a grad the pass never reached is the number 0.0)."""
+    import numpy as np
+
+    return np.broadcast_to(np.asarray(grad, dtype=float), shape)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -894,6 +1053,7 @@ class LabServer(ThreadingHTTPServer):
         self.connections: set[socket.socket] = set()
         self.connections_lock = threading.Lock()
         self.renders = threading.Semaphore(MAX_RENDERS)
+        self.builds = threading.Semaphore(MAX_PAGE_BUILDS)
         self.thread: threading.Thread | None = None
 
     # -- address
@@ -1186,9 +1346,14 @@ class LabHandler(BaseHTTPRequestHandler):
         elif method == "POST" and path == "/api/points":
             self._points(session, body)
         elif method == "POST" and path == "/api/explain":
-            self._json(HTTPStatus.OK, {"text": session.explain(body.get("name"))})
+            grain = _choice(body, "grain", GRAINS) if "grain" in body else None
+            self._json(HTTPStatus.OK, {"text": session.explain(body.get("name"), grain)})
         elif method == "POST" and path == "/api/trace":
-            self._json(HTTPStatus.OK, session.step_through())
+            self._json(
+                HTTPStatus.OK, session.step_through(_choice(body, "grain", GRAINS, "neuron"))
+            )
+        elif method == "GET" and path == "/api/trace/page":
+            self._trace_page(session, query)
         elif method == "POST" and path == "/api/expression":
             self._json(HTTPStatus.OK, expression_result(body, server.renders))
         else:
@@ -1201,7 +1366,8 @@ class LabHandler(BaseHTTPRequestHandler):
             text = text.replace("__TOKEN__", self.server.token)
         policy = (
             "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-            "img-src 'self' data: blob:; connect-src 'self'; base-uri 'none'; form-action 'none'"
+            "img-src 'self' data: blob:; connect-src 'self'; frame-src 'self'; base-uri 'none'; "
+            "form-action 'none'"
         )
         self._send(
             HTTPStatus.OK,
@@ -1246,6 +1412,19 @@ class LabHandler(BaseHTTPRequestHandler):
                 session.set_traced(k)
         self._json(HTTPStatus.OK, {"frame": session.frame()})
 
+    def _trace_page(self, session: Session, query: dict) -> None:
+        """The static page of the last step-through's graph at the grain asked, to be shown in
+        the lab's page (in a sandboxed frame): its own script runs there and nothing else."""
+        grain = _choice({"grain": query.get("grain", ["layer"])[0]}, "grain", GRAINS)
+        body = session.page_file(grain, session.last_trace())
+        policy = (
+            "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+            "img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'self'"
+        )
+        self._send(
+            HTTPStatus.OK, body, "text/html; charset=utf-8", {"Content-Security-Policy": policy}
+        )
+
     def _download(self, session: Session, what: str, query: dict) -> None:
         data = session.config["data"]
         if what == "csv":
@@ -1253,7 +1432,8 @@ class LabHandler(BaseHTTPRequestHandler):
         elif what == "model":
             body, kind, name = session.model_file(), "application/json", f"{data}_model.json"
         elif what == "page":
-            body, kind, name = session.page_file(), "text/html", f"{data}_backprop.html"
+            grain = _choice({"grain": query.get("grain", ["neuron"])[0]}, "grain", GRAINS)
+            body, kind, name = session.page_file(grain), "text/html", f"{data}_backprop.html"
         elif what == "expression":
             body, kind, name = expression_page(query), "text/html", "expression_backprop.html"
         else:
@@ -1332,6 +1512,8 @@ LIMITS = {
     "optimizers": list(OPTIMIZERS),
     "activations": list(LAB_ACTIVATIONS),
     "demos": list(DEMOS),
+    "grains": list(GRAINS),
+    "max_expanded_parameters": MAX_EXPANDED_PARAMETERS,
 }
 
 

@@ -111,9 +111,12 @@ def test_a_click_adds_a_point_of_the_chosen_class(browser, server):
 
 
 def test_the_traced_step_through_shows_backwards_grads(browser, server):
+    from selenium.webdriver.support.ui import Select
+
     open_lab(browser, server)
     browser.find_element("id", "step").click()
     assert wait_for(lambda: text(browser, "step-count") == "1")
+    Select(browser.find_element("id", "trace-grain")).select_by_value("neuron")
     browser.find_element("id", "trace-start").click()
     assert wait_for(lambda: text(browser, "trace-where").startswith("step 0 of "))
     browser.find_element("id", "trace-end").click()

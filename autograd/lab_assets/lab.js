@@ -318,11 +318,138 @@ function showTracedPoint(frame) {
 
 async function startTrace() {
   await api("/api/control", { session: lab.session, action: "pause" }).then((r) => takeFrame(r.frame));
-  lab.trace = await api("/api/trace", { session: lab.session });
+  const grain = $("trace-grain").value;
+  lab.trace = await api("/api/trace", { session: lab.session, grain });
   $("trace-explain").hidden = true;
   lab.traceAt = 0;
   showSvg($("trace-graph"), lab.trace.svg);
+  showLayers(lab.trace.layers);
+  $("trace-note").textContent = "the sample's own loss (an L2 penalty does not depend on the sample and is left out); " +
+    (grain === "layer"
+      ? "a box per layer: its rule with the shapes that multiply; each layer's neurons below are a view of the same numbers"
+      : "a box per neuron, its weights and bias folded in");
+  $("trace-page-open").disabled = false;
+  const link = pageLink();
+  $("trace-page-link").href = link;
+  $("trace-page-link").hidden = false;
+  setDownloads();
+  if (!$("trace-page-box").hidden) openTracePage();  // (the page of the new pass)
   showTraceStep();
+}
+
+function pageLink() {
+  // The static page of the pass just traced, made by the server (autograd.page) from the numbers
+  // it traced; `pass` only names the pass, so a new one is loaded fresh.
+  const trace = lab.trace;
+  return withToken("/api/trace/page", {
+    session: lab.session, grain: trace.grain, pass: trace.point + "-" + trace.at_step,
+  });
+}
+
+function openTracePage() {
+  if (!lab.trace) return;
+  const trace = lab.trace;
+  $("trace-page-title").textContent = "Point " + trace.point + "'s backward pass at training step " + trace.at_step +
+    ", at " + trace.grain + " grain: step through it" +
+    (trace.grain === "neuron" ? ", or tick quiz and answer each gradient" : " (the quiz asks numbers at neuron grain)");
+  $("trace-page-box").hidden = false;
+  $("trace-page").src = pageLink();
+}
+
+function showNumbers(x) {
+  // A number, or a matrix (nested lists) as its shape and rows.
+  if (!Array.isArray(x)) return typeof x === "number" || typeof x === "string" ? show(x) : String(x);
+  if (!Array.isArray(x[0])) return "[" + x.map(show).join(", ") + "]";
+  return x.length + "x" + x[0].length + " [" + x.map((row) => "[" + row.map(show).join(", ") + "]").join(", ") + "]";
+}
+
+function matrixText(x) {
+  // A matrix one row a line (a vector on one line).
+  if (!Array.isArray(x)) return show(x);
+  const rows = Array.isArray(x[0]) ? x : [x];
+  return rows.map((row) => row.map((v) => show(v).padStart(10)).join(" ")).join("\n");
+}
+
+function shapeOf(x) {
+  if (!Array.isArray(x)) return "1";
+  return Array.isArray(x[0]) ? x.length + "x" + x[0].length : String(x.length);
+}
+
+function cell(tr, text, value) {
+  const td = document.createElement("td");
+  td.textContent = text;
+  if (value !== undefined) td.dataset.value = JSON.stringify(value);  // the exact numbers sent
+  tr.appendChild(td);
+  return td;
+}
+
+function showLayers(layers) {
+  // The layer-grain graph's layer nodes: the rule, the matrices with their shapes and numbers,
+  // and a button that expands a layer into its neurons (the same numbers, one neuron a row).
+  const box = $("trace-layers");
+  box.textContent = "";
+  box.hidden = !layers;
+  if (!layers) return;
+  for (const layer of layers) {
+    const div = document.createElement("div");
+    div.className = "layerbox";
+    div.dataset.name = layer.name;
+    const head = document.createElement("div");
+    head.className = "head";
+    head.textContent = layer.head;
+    div.appendChild(head);
+    const table = document.createElement("table");
+    table.className = "matrices";
+    const rows = [
+      [layer.name + " (its output)", layer.out],
+      [layer.name + ".grad", layer.grad],
+      [layer.name + ".W", layer.W],
+      [layer.name + ".W.grad", layer.gW],
+    ];
+    if (layer.b !== null) rows.push([layer.name + ".b", layer.b], [layer.name + ".b.grad", layer.gb]);
+    for (const [name, value] of rows) {
+      const tr = document.createElement("tr");
+      tr.dataset.name = name;
+      cell(tr, name);
+      cell(tr, shapeOf(value));
+      cell(tr, matrixText(value), value).className = "matrix";
+      table.appendChild(tr);
+    }
+    div.appendChild(table);
+    const expand = document.createElement("button");
+    expand.className = "expand";
+    const count = layer.neurons.length;
+    expand.textContent = "▸ its " + count + " neurons";
+    div.appendChild(expand);
+    const neurons = document.createElement("table");
+    neurons.className = "neurons";
+    neurons.hidden = true;
+    const header = document.createElement("tr");
+    for (const title of ["neuron", "out", "grad", "b", "b.grad", "w", "w.grad"]) {
+      const th = document.createElement("th");
+      th.textContent = title;
+      header.appendChild(th);
+    }
+    neurons.appendChild(header);
+    for (const neuron of layer.neurons) {
+      const tr = document.createElement("tr");
+      tr.dataset.name = neuron.name;
+      cell(tr, neuron.name);
+      cell(tr, show(neuron.out), neuron.out);
+      cell(tr, show(neuron.grad), neuron.grad);
+      cell(tr, neuron.b === null ? "–" : show(neuron.b), neuron.b);
+      cell(tr, neuron.gb === null ? "–" : show(neuron.gb), neuron.gb);
+      cell(tr, "[" + neuron.w.map(show).join(", ") + "]", neuron.w);
+      cell(tr, "[" + neuron.gw.map(show).join(", ") + "]", neuron.gw);
+      neurons.appendChild(tr);
+    }
+    div.appendChild(neurons);
+    expand.addEventListener("click", () => {
+      neurons.hidden = !neurons.hidden;
+      expand.textContent = (neurons.hidden ? "▸ its " : "▾ its ") + count + " neurons";
+    });
+    box.appendChild(div);
+  }
 }
 
 function showTraceStep() {
@@ -336,6 +463,9 @@ function showTraceStep() {
   const current = shown[shown.length - 1];
   $("trace-where").textContent = "step " + lab.traceAt + " of " + trace.total + (trace.cut ? " (the first " + trace.steps.length + " sent)" : "");
   markStep($("trace-graph"), current);
+  for (const box of $("trace-layers").querySelectorAll(".layerbox")) {
+    box.classList.toggle("now", Boolean(current) && box.dataset.name === current.name);
+  }
   $("trace-text").textContent = current ? current.text : "loss = " + show(trace.loss) + ": press ▶ for the first step (the loss node's)";
   const touched = new Set(current ? current.edges.map((e) => e.parent) : []);
   const body = $("trace-grads").querySelector("tbody");
@@ -343,23 +473,34 @@ function showTraceStep() {
   for (const [name, grad] of grads) {
     const tr = document.createElement("tr");
     if (touched.has(name)) tr.className = "now";
-    for (const text of [name, show(grad)]) {
+    for (const text of [name, showNumbers(grad)]) {
       const td = document.createElement("td");
       td.textContent = text;
       tr.appendChild(td);
     }
     tr.dataset.name = name;
-    tr.dataset.grad = String(grad);  // the exact number sent
+    tr.dataset.grad = Array.isArray(grad) ? JSON.stringify(grad) : String(grad);  // the exact numbers sent
     tr.addEventListener("click", () => explainTraced(name));
     body.appendChild(tr);
   }
 }
 
 function explainTraced(name) {
-  quietly(api("/api/explain", { session: lab.session, name }).then((r) => {
+  const body = { session: lab.session, name };
+  if (lab.trace) body.grain = lab.trace.grain;
+  quietly(api("/api/explain", body).then((r) => {
     $("trace-explain").textContent = r.text;
     $("trace-explain").hidden = false;
   }));
+}
+
+function forgetTrace() {
+  // The network changed: the pass shown (and its page) is of a network that is gone.
+  lab.trace = null;
+  $("trace-page-box").hidden = true;
+  $("trace-page").removeAttribute("src");
+  $("trace-page-open").disabled = true;
+  $("trace-page-link").hidden = true;
 }
 
 function moveTrace(delta) {
@@ -407,6 +548,7 @@ function setDownloads() {
   for (const what of ["page", "model", "csv"]) {
     $("save-" + what).href = withToken("/api/download/" + what, { session: lab.session });
   }
+  $("save-page").href = withToken("/api/download/page", { session: lab.session, grain: $("trace-grain").value });
 }
 
 // ------------------------------------------------------------------------------------------
@@ -610,9 +752,9 @@ for (const tab of document.querySelectorAll(".tab")) tab.addEventListener("click
 $("play").addEventListener("click", () => control("play"));
 $("pause").addEventListener("click", () => control("pause"));
 $("step").addEventListener("click", () => control("step"));
-$("reset").addEventListener("click", () => { lab.trace = null; control("reset"); });
+$("reset").addEventListener("click", () => { forgetTrace(); control("reset"); });
 $("apply").addEventListener("click", () => {
-  lab.trace = null;
+  forgetTrace();
   quietly(api("/api/config", { session: lab.session, config: readConfig() }).then((r) => takeFrame(r.frame)));
 });
 $("lr").addEventListener("change", () => {
@@ -623,6 +765,11 @@ $("trace-start").addEventListener("click", () => quietly(startTrace()));
 $("trace-prev").addEventListener("click", () => moveTrace(-1));
 $("trace-next").addEventListener("click", () => moveTrace(1));
 $("trace-end").addEventListener("click", () => moveTrace(1e9));
+$("trace-grain").addEventListener("change", () => {
+  setDownloads();
+  if (lab.trace) quietly(startTrace());  // the same point, the other grain
+});
+$("trace-page-open").addEventListener("click", openTracePage);
 $("expr").addEventListener("input", () => exprRequest());
 $("explain-var").addEventListener("change", showExplanation);
 $("expr-prev").addEventListener("click", () => { expr.at = Math.max(0, expr.at - 1); showExprStep(); });

@@ -80,9 +80,8 @@ def evaluate_console(example: Example) -> str | None:
         if printed_lines == [""]:
             printed_lines = []
         if not _matches(shown, printed_lines):
-            return (
-                f"{command}\nshown:\n" + "\n".join(shown) + "\nprinted:\n" + "\n".join(printed_lines)
-            )
+            shown_text, printed_text = "\n".join(shown), "\n".join(printed_lines)
+            return f"{command}\nshown:\n{shown_text}\nprinted:\n{printed_text}"
     return None
 
 

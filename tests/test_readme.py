@@ -1,5 +1,8 @@
-"""The README's "Read the engine" stays true: its loop is `Value.backward`'s body, word for
-word, and its line counts are the files' own."""
+"""docs/engine.md's "Read the engine" stays true: its loop is `Value.backward`'s body, word for
+word, and its line counts are the files' own. And `.ci/run` runs the README's Quick start.
+
+(Every block of the README and of the lessons runs, with its output compared, in
+tests/test_lessons.py.)"""
 
 from __future__ import annotations
 
@@ -12,13 +15,14 @@ from autograd import Value
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()
-SECTION = README[README.index("## Read the engine") : README.index("## Neural networks")]
+ENGINE = (ROOT / "docs" / "engine.md").read_text()
+SECTION = ENGINE[ENGINE.index("## Read the engine") : ENGINE.index("## The command line")]
 
 
 def test_the_loop_shown_is_the_body_of_backward():
     source = textwrap.dedent(inspect.getsource(Value.backward))
     body = source[source.index('"""', source.index('"""') + 3) + 4 :]  # after the docstring
-    shown = re.search(r"```python\n(.*?)```", SECTION, re.S).group(1)
+    shown = re.search(r"```text\n(.*?)```", SECTION, re.S).group(1)
     assert textwrap.dedent(body).strip() == shown.strip()
 
 
@@ -37,28 +41,29 @@ def test_the_core_stays_short_and_imports_no_room_of_speed():
         assert not re.search(r"^\s*(from|import) \S*(fast|steps|draw|check|nn)\b", text, re.M), core
 
 
-def _block_after(marker: str) -> str:
-    """The lines of README's code block that follows `marker` (a line of it), up to ```."""
-    start = README.index(marker) + len(marker)
-    return README[start : README.index("```", start)].strip("\n")
+def quick_start() -> list[str]:
+    """The README's Quick start: its one ```sh block, two commands."""
+    section = README[README.index("## Quick start") :]
+    block = re.search(r"```sh\n(.*?)```", section, re.S).group(1)
+    return block.strip().split("\n")
 
 
-def test_the_quick_starts_chain_rule_step_is_what_the_command_prints(capsys):
-    from autograd.cli import main
-
-    main(["steps", "x*w + b", "x=2", "w=-3", "b=1"])
-    printed = capsys.readouterr().out.strip("\n")
-    assert _block_after('$ .venv/bin/python -m autograd steps "x*w + b" x=2 w=-3 b=1\n') == printed
+def test_the_quick_start_is_two_commands_learning_first_then_the_tests():
+    first, second = quick_start()
+    assert '-e ".[plots]"' in first and first.endswith("-m demos moons")
+    assert '".[dev' in second and second.endswith("-m pytest")
 
 
-def test_the_repl_tours_steps_and_explanation_are_what_they_print():
-    x, w, b = Value(2.0, "x"), Value(-3.0, "w"), Value(6.8814, "b")
-    n = x * w + b
-    n.label = "n"
-    o = n.tanh()
-    o.label = "o"
-    steps = o.backward_steps()
-    shown = ">>> print(next(steps))\n" + str(next(steps)) + "\n>>> for step in steps: print(step)\n"
-    shown += "\n".join(map(str, steps))
-    assert shown in README
-    assert ">>> print(o.explain(w))\n" + str(o.explain(w)) + "\n```" in README
+def test_ci_runs_the_readmes_two_commands_word_for_word():
+    """.ci/run holds each command with the venv at "$VENV" instead of .venv, in the same order."""
+    ci = (ROOT / ".ci" / "run").read_text()
+    in_ci = [
+        re.sub(r"\.venv(/bin/\w+)?", lambda m: f'"$VENV{m.group(1) or ""}"', command)
+        for command in quick_start()
+    ]
+    at = [ci.index(command) for command in in_ci]
+    assert at == sorted(at)
+
+
+def test_the_readme_stays_short_for_a_student():
+    assert len(README.split()) <= 1600

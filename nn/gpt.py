@@ -27,6 +27,19 @@ to 0, `L1.attn.h0.lse@3` the softmax's logsumexp, `L1.attn.h0.out@3[1]` the head
 attention, one node (`autograd.linear`: the same numbers; fewer nodes, so faster); the default
 builds each of `*` and a sum.
 
+**Two grains, one set of numbers.** Each matrix is one Value holding an array (`model.weights`:
+`emb.wte`, `L1.attn.wq`, ...), and each of its numbers a leaf `autograd.Entry` (`model.params`)
+whose `data` and `grad` are that entry's. `GPTConfig(grain="layer")` (or `model.loss(tokens,
+grain="layer")`) reads the whole name at once, a handful of nodes on T x D arrays
+(`autograd.sequence`), with the same loss and gradients:
+
+    X      = rmsnorm(embedding(wte, tokens) + embedding(wpe, 0..T-1))
+    for each layer:
+      X    = X + layer(causal_attention(layer(N, Wq), layer(N, Wk), layer(N, Wv)), Wo),
+                                                                       N = rmsnorm(X)
+      X    = X + layer(layer(rmsnorm(X), W1, relu), W2)
+    loss   = batch_loss("cross_entropy", layer(X, W_lm), next tokens)
+
 >>> config = GPTConfig(n_embd=8, n_head=2, n_layer=1, block_size=8)
 >>> model = GPT(config, seed=0)
 >>> loss = model.loss(encode("ada"))
@@ -42,8 +55,12 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
+
 import autograd
-from autograd import Value, logsumexp, no_grad, softmax
+from autograd import Entry, Value, logsumexp, no_grad, softmax
+from autograd import sequence as seq
+from autograd.layers import batch_loss
 
 LETTERS = "abcdefghijklmnopqrstuvwxyz"
 BOS = len(LETTERS)  # token 26: the start and the end of every name
@@ -105,7 +122,8 @@ class GPTConfig:
     """The sizes: n_embd (the width of x), n_head (n_embd is split into heads of n_embd/n_head),
     n_layer, block_size (the longest context), vocab_size; std of the initial weights; fused:
     each neuron of a projection, and each dot product of attention, one `autograd.linear` node
-    instead of its `*` and sum nodes (the same numbers, fewer nodes)."""
+    instead of its `*` and sum nodes (the same numbers, fewer nodes); grain: "neuron" (every
+    number a Value, one position at a time) or "layer" (the name at once, a node per layer)."""
 
     n_embd: int = 16
     n_head: int = 4
@@ -114,22 +132,37 @@ class GPTConfig:
     vocab_size: int = VOCAB_SIZE
     std: float = 0.08
     fused: bool = False
+    grain: str = "neuron"
 
     def __post_init__(self) -> None:
         if self.n_embd % self.n_head:
             raise ValueError(f"n_embd ({self.n_embd}) must be a multiple of n_head ({self.n_head})")
+        check_grain(self.grain)
 
     @property
     def head_size(self) -> int:
         return self.n_embd // self.n_head
 
 
+GRAINS = ("neuron", "layer")
+
+
+def check_grain(grain: str) -> str:
+    if grain not in GRAINS:
+        raise ValueError(f"unknown grain {grain!r}; choose one of {', '.join(GRAINS)}")
+    return grain
+
+
 Matrix = list[list[Value]]
 
 
-def matrix(rows: int, cols: int, std: float, rng: random.Random, label) -> Matrix:
-    """rows x cols leaf Values drawn from N(0, std^2); label(r, c) names entry [r][c]."""
-    return [[Value(rng.gauss(0.0, std), label(r, c)) for c in range(cols)] for r in range(rows)]
+def weight(rows: int, cols: int, std: float, rng: random.Random, name: str, label):
+    """A rows x cols matrix drawn from N(0, std^2), entry by entry: one Value holding the
+    array (labelled `name`), and its entries as leaf `Entry`s labelled label(r, c)."""
+    drawn = [[rng.gauss(0.0, std) for _ in range(cols)] for _ in range(rows)]
+    whole = Value(np.array(drawn), name)
+    entries = [[Entry(whole, r * cols + c, label(r, c)) for c in range(cols)] for r in range(rows)]
+    return whole, entries
 
 
 @dataclass
@@ -151,29 +184,40 @@ class Cache:
 
 
 class GPT:
-    """The parameters (`params`: name -> matrix) and the forward pass, one position at a time."""
+    """The parameters and the forward pass: `weights` (name -> a Value holding the matrix) and
+    `params` (name -> its entries, leaf Values, row by row); one position at a time at neuron
+    grain (`forward`), the whole name at once at layer grain (`sequence_logits`)."""
 
     def __init__(self, config: GPTConfig | None = None, seed: int = 0) -> None:
         self.config = config = config or GPTConfig()
         rng = random.Random(seed)
         d, std, hs = config.n_embd, config.std, config.head_size
-        self.params: dict[str, Matrix] = {
-            "wte": matrix(config.vocab_size, d, std, rng, lambda r, c: f"emb.wte[{r}][{c}]"),
-            "wpe": matrix(config.block_size, d, std, rng, lambda r, c: f"emb.wpe[{r}][{c}]"),
-        }
+        self.weights: dict[str, Value] = {}
+        self.params: dict[str, Matrix] = {}
+
+        def add(key: str, rows: int, cols: int, name: str, label) -> None:
+            self.weights[key], self.params[key] = weight(rows, cols, std, rng, name, label)
+
+        add("wte", config.vocab_size, d, "emb.wte", lambda r, c: f"emb.wte[{r}][{c}]")
+        add("wpe", config.block_size, d, "emb.wpe", lambda r, c: f"emb.wpe[{r}][{c}]")
         for layer in range(1, config.n_layer + 1):
             block = f"L{layer}"
             for w in ("wq", "wk", "wv"):  # row r belongs to head r // head_size
                 name = lambda r, c, w=w, b=block: f"{b}.attn.h{r // hs}.{w}[{r}][{c}]"
-                self.params[f"{block}.{w}"] = matrix(d, d, std, rng, name)
-            self.params[f"{block}.wo"] = matrix(d, d, std, rng, _label(f"{block}.attn.wo"))
-            self.params[f"{block}.fc1"] = matrix(4 * d, d, std, rng, _label(f"{block}.mlp.fc1"))
-            self.params[f"{block}.fc2"] = matrix(d, 4 * d, std, rng, _label(f"{block}.mlp.fc2"))
-        self.params["lm_head"] = matrix(config.vocab_size, d, std, rng, _label("lm_head.w"))
+                add(f"{block}.{w}", d, d, f"{block}.attn.{w}", name)
+            add(f"{block}.wo", d, d, f"{block}.attn.wo", _label(f"{block}.attn.wo"))
+            add(f"{block}.fc1", 4 * d, d, f"{block}.mlp.fc1", _label(f"{block}.mlp.fc1"))
+            add(f"{block}.fc2", d, 4 * d, f"{block}.mlp.fc2", _label(f"{block}.mlp.fc2"))
+        add("lm_head", config.vocab_size, d, "lm_head.w", _label("lm_head.w"))
 
     def parameters(self) -> list[Value]:
         """Every parameter, matrix by matrix, row by row."""
         return [p for rows in self.params.values() for row in rows for p in row]
+
+    def matrices(self) -> list[Value]:
+        """Every weight matrix as one Value (the same numbers as `parameters()`): what the
+        optimizer updates at either grain."""
+        return list(self.weights.values())
 
     def linear(self, w: Matrix, x: list[Value], label: str = "", relu: bool = False) -> list[Value]:
         """y = W x: y_i = sum_j W[i][j] x_j (no bias); relu(W x) with `relu`. Labelled `label[i]`
@@ -239,10 +283,47 @@ class GPT:
             losses.append(loss_t)
         return losses
 
-    def loss(self, tokens: Sequence[int]) -> Value:
-        """The mean of the positions' cross-entropies: (1/n) sum_t loss_t."""
+    def loss(self, tokens: Sequence[int], grain: str | None = None) -> Value:
+        """The mean of the positions' cross-entropies: (1/n) sum_t loss_t, at the config's grain
+        (or `grain`): neuron grain, a graph of scalar Values; layer grain, one node per layer."""
+        if check_grain(grain or self.config.grain) == "layer":
+            targets = np.array(tokens[1 : len(self.sequence_inputs(tokens)) + 1])
+            loss = batch_loss("cross_entropy", self.sequence_logits(tokens), targets)
+            loss.label = "loss"
+            return loss
         losses = self.position_losses(tokens)
         return autograd.sum(losses) / len(losses)
+
+    def sequence_inputs(self, tokens: Sequence[int]) -> list[int]:
+        """The tokens read: the first min(len(tokens) - 1, block_size)."""
+        return list(tokens[: min(len(tokens) - 1, self.config.block_size)])
+
+    def sequence_logits(self, tokens: Sequence[int], weights: list | None = None) -> Value:
+        """Layer grain: the logits at every position read (T x vocab), one node per layer,
+        position t attending to 0..t. `weights`, if a list, receives each layer's attention
+        weights ([layer][head][t]: position t's distribution over 0..t)."""
+        c, w = self.config, self.weights
+        ids = self.sequence_inputs(tokens)
+        if not ids:
+            raise ValueError("a name of at least one token and its successor is needed")
+        tok = seq.embedding(w["wte"], ids, "emb.tok")
+        pos = seq.embedding(w["wpe"], list(range(len(ids))), "emb.pos")
+        x = seq.rmsnorm(tok + pos, "emb.x")
+        for layer_number in range(1, c.n_layer + 1):
+            block = f"L{layer_number}"
+            n = seq.rmsnorm(x, f"{block}.attn.x")
+            q, k, v = (autograd.layer(n, w[f"{block}.{m}"]) for m in ("wq", "wk", "wv"))
+            q.label, k.label, v.label = f"{block}.attn.q", f"{block}.attn.k", f"{block}.attn.v"
+            heads = seq.attention(q, k, v, c.n_head, f"{block}.attn.heads")
+            if weights is not None:
+                weights.append(seq.attention_weights(heads))
+            x = x + _named(autograd.layer(heads, w[f"{block}.wo"]), f"{block}.attn.out")
+            hidden = autograd.layer(
+                seq.rmsnorm(x, f"{block}.mlp.x"), w[f"{block}.fc1"], None, "relu"
+            )
+            hidden.label = f"{block}.mlp.hidden"
+            x = x + _named(autograd.layer(hidden, w[f"{block}.fc2"]), f"{block}.mlp.out")
+        return _named(autograd.layer(x, w["lm_head"]), "lm_head.logits")
 
     def sample(self, temperature: float = 0.5, seed: int = 0) -> tuple[str, Cache]:
         """A new name: from BOS, draw each next token from softmax(logits / temperature) until
@@ -263,6 +344,11 @@ class GPT:
                     break
                 out.append(token)
         return decode(out), cache
+
+
+def _named(node: Value, label: str) -> Value:
+    node.label = label
+    return node
 
 
 def _labelled(y: list[Value], label: str) -> list[Value]:
@@ -336,7 +422,9 @@ class Adam:
         m = b1 m + (1 - b1) g,   v = b2 v + (1 - b2) g^2
         p -= lr_k (m / (1 - b1^(k+1))) / (sqrt(v / (1 - b2^(k+1))) + eps)
 
-    b1 = 0.85 and b2 = 0.99 (the single-file GPT's choice for a thousand short steps)."""
+    b1 = 0.85 and b2 = 0.99 (the single-file GPT's choice for a thousand short steps). A Value
+    may hold a number or a whole matrix (`GPT.matrices()`): the same formula entry by entry, so
+    the same numbers either way."""
 
     def __init__(
         self, params: list[Value], lr: float, steps: int, betas=(0.85, 0.99), eps: float = 1e-8
@@ -362,18 +450,31 @@ class Adam:
             g = p.grad
             m[i] = m_i = b1 * m[i] + (1.0 - b1) * g
             v[i] = v_i = b2 * v[i] + (1.0 - b2) * g * g
-            p.data -= step * m_i / (math.sqrt(v_i / fix2) + eps)
+            p.data = _frozen(p.data - step * m_i / (_sqrt(v_i / fix2) + eps))
             p.grad = 0.0
         self.k += 1
 
 
+def _sqrt(x):
+    """math.sqrt of a number, NumPy's of an array (both correctly rounded: the same numbers)."""
+    return math.sqrt(x) if type(x) is float else np.sqrt(x)
+
+
+def _frozen(x):
+    """A new array made read-only (as a Value's data is); a number as it is."""
+    if type(x) is not float:
+        x.flags.writeable = False
+    return x
+
+
 def train(model: GPT, names: Sequence[str], steps: int, lr: float = 0.01, seed: int = 0,
           every: int = 0, report=print) -> list[float]:  # fmt: skip
-    """`steps` steps of one name each (the names shuffled with `seed`, in turn): loss, backward,
-    one Adam step. Returns every step's loss; prints one line every `every` steps (0: none)."""
+    """`steps` steps of one name each (the names shuffled with `seed`, in turn): loss (at the
+    config's grain), backward, one Adam step (over the matrices: the same numbers at both
+    grains). Returns every step's loss; prints one line every `every` steps (0: none)."""
     order = list(names)
     random.Random(seed).shuffle(order)
-    opt = Adam(model.parameters(), lr=lr, steps=steps)
+    opt = Adam(model.matrices(), lr=lr, steps=steps)
     history = []
     with autograd.gc_paused():  # a training loop makes many nodes: spare it the collector
         for k in range(steps):
@@ -388,11 +489,18 @@ def train(model: GPT, names: Sequence[str], steps: int, lr: float = 0.01, seed: 
 
 
 def mean_loss(model: GPT, names: Sequence[str]) -> float:
-    """The cross-entropy per predicted token over `names` (every position of every name)."""
+    """The cross-entropy per predicted token over `names` (every position of every name), at
+    the config's grain."""
     total, count = 0.0, 0
     with no_grad():
         for name in names:
-            losses = model.position_losses(encode(name))
+            tokens = encode(name)
+            if model.config.grain == "layer":  # the mean over the name's positions, times them
+                n = len(model.sequence_inputs(tokens))
+                total += model.loss(tokens).data * n
+                count += n
+                continue
+            losses = model.position_losses(tokens)
             total += math.fsum(loss.data for loss in losses)
             count += len(losses)
     return total / count

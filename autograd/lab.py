@@ -70,6 +70,7 @@ MAX_PAGE_NODES = 200  # values in an expression saved as the static page
 MAX_RENDERS = 2  # Graphviz renders at once
 MAX_PAGE_BUILDS = 2  # static pages of a traced sample made at once
 MAX_EXPANDED_PARAMETERS = 400  # a neuron-grain page shows every parameter up to this many
+BUILD_WAIT = 5.0  # seconds a page waits for a turn to be made, else 503
 FRAMES_PER_SECOND = 20
 GRID = 40  # the decision boundary: GRID x GRID cells
 HISTORY_SHOWN = 400  # loss curve points sent at most
@@ -776,7 +777,7 @@ class Session:
             step = frozen.get("step", self.steps)
             data = frozen.get("data", self.config["data"])
         title = f"point {point} at step {step} of the lab's {data}, at {grain} grain"
-        if not self.server.builds.acquire(timeout=5):
+        if not self.server.builds.acquire(timeout=BUILD_WAIT):
             raise LabError(
                 "the server is making other pages: try again in a moment",
                 HTTPStatus.SERVICE_UNAVAILABLE,

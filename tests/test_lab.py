@@ -609,3 +609,166 @@ def test_a_traced_gradient_is_explained_as_a_sum_over_paths(server):
     assert status == 400 and reply["error"].startswith("explain: ")
     status, reply = post(server, "/api/explain", {"session": session, "name": ["x"]})
     assert status == 400 and "like L1.N1.w1" in reply["error"]
+
+
+# ---------------------------------------------------------------------------------------------
+# The traced sample at both grains, and its static page in the lab
+
+
+def page_recording(html):
+    """The recording a static page carries, decoded as its script decodes it."""
+    import base64
+    import re
+    import zlib
+
+    found = re.search(rb'<script type="application/octet-stream" id="recording">([^<]*)<', html)
+    assert found, "no recording in the page"
+    return json.loads(zlib.decompress(base64.b64decode(found[1])))
+
+
+def sample_backward(session):
+    """The traced sample's loss on a copy of the lab's network, backward() run here."""
+    from autograd import Value
+
+    model = session.model
+    copy = nn.MLP.from_weights(model.weight_arrays(), model.bias_arrays(), model.activations)
+    k = session.traced
+    out = copy([Value(float(session.X[k, 0]), "x1"), Value(float(session.X[k, 1]), "x2")])
+    loss_fn, _ = nn.losses.get_loss(session.config["loss"])
+    loss = loss_fn([out], lab.loss_targets(session.config["loss"], session.labels[k : k + 1]))
+    loss.backward()
+    return copy, loss
+
+
+def named_grads(model):
+    grads = {}
+    for k, (gW, gb) in enumerate(lab.parameter_grads(model), start=1):
+        for j, row in enumerate(gW, start=1):
+            grads.update({f"L{k}.N{j}.w{i}": g for i, g in enumerate(row, start=1)})
+        grads.update({f"L{k}.N{j}.b": g for j, g in enumerate(gb, start=1)})
+    return grads
+
+
+def test_the_layer_grain_trace_is_one_node_a_layer_and_its_neurons_the_same_numbers(server):
+    session, _ = new_lab(server)  # moons: 2 -> 16 -> 16 -> 1, relu, hinge
+    post(server, "/api/control", {"session": session, "action": "step", "steps": 3})
+    X, _ = lab.make_data("moons")
+    post(server, "/api/points", {"session": session, "op": "trace", "x": X[5, 0], "y": X[5, 1]})
+    status, layer = post(server, "/api/trace", {"session": session, "grain": "layer"})
+    assert status == 200 and layer["grain"] == "layer" and layer["point"] == 5
+    assert [step["name"] for step in layer["steps"]] == ["loss", "L3", "L2", "L1"]  # a node a layer
+    texts = "\n".join(step["text"] for step in layer["steps"])
+    assert "L1.W.grad += S^T X   (16x2 = (1x16)^T 1x2)" in texts  # the rule, with its shapes
+    assert "L2.grad += S L3.W   (1x16 = 1x1 1x16)" in texts
+    boxes = {box["name"]: box for box in layer["layers"]}
+    assert list(boxes) == ["L1", "L2", "L3"]
+    assert boxes["L1"]["head"] == "L1 = relu(X L1.W^T + L1.b)"
+    assert boxes["L1"]["shape"] == [1, 16] and np.shape(boxes["L1"]["gW"]) == (16, 2)
+
+    copy, loss = sample_backward(server.session(session))  # neuron grain, backward() here
+    expected = named_grads(copy)
+    assert any(abs(g) > 1e-6 for g in expected.values())
+    assert set(layer["grads"]) == set(expected)
+    for name, grad in expected.items():  # the two grains: the same numbers (to the last bits)
+        assert layer["grads"][name] == pytest.approx(grad, rel=1e-12, abs=1e-15), name
+    for k, box in enumerate(layer["layers"], start=1):
+        np.testing.assert_allclose(box["W"], copy.layers[k - 1].weight_array(), rtol=0, atol=0)
+        for j, neuron in enumerate(box["neurons"], start=1):  # the view of the same numbers
+            assert neuron["name"] == f"L{k}.N{j}"
+            assert neuron["out"] == box["out"][0][j - 1] and neuron["grad"] == box["grad"][0][j - 1]
+            assert neuron["gw"] == box["gW"][j - 1] and neuron["gb"] == box["gb"][j - 1]
+            for i, g in enumerate(neuron["gw"], start=1):
+                assert g == pytest.approx(expected[f"L{k}.N{j}.w{i}"], rel=1e-12, abs=1e-15)
+    # The neuron grain of the same point: a node a neuron, the same grads
+    status, neuron = post(server, "/api/trace", {"session": session, "grain": "neuron"})
+    assert status == 200 and neuron["layers"] is None and neuron["total"] > 3 + 16
+    for name, grad in expected.items():
+        assert neuron["grads"][name] == pytest.approx(grad, abs=1e-12), name
+    status, reply = post(server, "/api/trace", {"session": session, "grain": "atom"})
+    assert status == 400 and reply["error"] == "grain must be one of layer, neuron; got 'atom'"
+    # a layer-grain explanation of a whole matrix
+    body = {"session": session, "name": "L1.W", "grain": "layer"}
+    status, reply = post(server, "/api/explain", body)
+    assert status == 200 and reply["text"].startswith("d loss/d L1.W: the chain rule sums")
+
+
+def test_the_traced_page_needs_the_token_its_lab_and_a_step_through(server):
+    session, _ = new_lab(server, demo="xor")
+    post(server, "/api/control", {"session": session, "action": "step", "steps": 2})
+    params = {"session": session, "grain": "neuron"}
+    for token in (False, "wrong", server.token[:-1]):
+        status, reply = request(server, "GET", "/api/trace/page", token=token, params=params)
+        assert status == 403 and "token" in reply["error"]
+    status, reply = request(server, "GET", "/api/trace/page", params={"session": "nope"})
+    assert status == 404 and "reload the page" in reply["error"]
+    status, reply = request(server, "GET", "/api/trace/page", params=params)
+    assert status == 400 and reply["error"].startswith("no step-through to show: pause, trace")
+    assert post(server, "/api/trace", {"session": session, "grain": "neuron"})[0] == 200
+    bad = {"session": session, "grain": "<script>"}
+    status, reply = request(server, "GET", "/api/trace/page", params=bad)
+    assert status == 400 and reply["error"].startswith("grain must be one of layer, neuron")
+
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    query = urllib.parse.urlencode({"token": server.token, **params})
+    connection.request("GET", "/api/trace/page?" + query)
+    response = connection.getresponse()
+    html = response.read()
+    connection.close()
+    assert response.status == 200
+    assert response.getheader("Content-Type") == "text/html; charset=utf-8"
+    policy = response.getheader("Content-Security-Policy")
+    assert "default-src 'none'" in policy and "frame-ancestors 'self'" in policy
+    assert "connect-src" not in policy  # the page loads nothing: its script only replays
+    assert b"point 0 at step 2 of the lab&#x27;s xor, at neuron grain" in html
+
+    # Its numbers: the page's pass ends with backward()'s grads of the same sample
+    data = page_recording(html)["frames"][0]
+    full = data["full"]  # every parameter drawn (xor's 17 parameters: under the limit)
+    names = {node["id"]: node["name"] for node in full["nodes"]}
+    shown = {}
+    for step in full["steps"]:
+        shown.update({names[i]: grad for i, grad in step["grads"].items()})
+    copy, _ = sample_backward(server.session(session))
+    from autograd.show import show
+
+    expected = named_grads(copy)
+    assert {name: shown[name] for name in expected} == {n: show(g) for n, g in expected.items()}
+    assert any(data_step["edges"] for data_step in data["steps"])  # the quiz has questions
+
+    # the numbers traced stay: training on does not change the page of that pass
+    post(server, "/api/control", {"session": session, "action": "step", "steps": 3})
+    assert request(server, "GET", "/api/trace/page", params=params)[1] == html
+    status, layer_page = request(server, "GET", "/api/trace/page", params={"session": session})
+    assert status == 200 and b"at layer grain" in layer_page  # (layer grain by default)
+    heads = [node["head"] for node in page_recording(layer_page)["frames"][0]["nodes"]]
+    assert "L1 = tanh(X L1.W^T + L1.b)" in heads
+    # another traced point: the pass shown is gone, said so
+    post(server, "/api/points", {"session": session, "op": "trace", "x": 1.0, "y": 1.0})
+    status, reply = request(server, "GET", "/api/trace/page", params=params)
+    assert status == 400 and reply["error"].startswith("no step-through to show")
+
+
+def test_the_traced_page_is_bounded(server, monkeypatch):
+    config = dict(lab.DEMOS["spiral"], hidden=[32, 32, 32, 32])  # the largest network allowed
+    status, reply = post(server, "/api/session", {"config": config})
+    session = reply["session"]
+    assert post(server, "/api/trace", {"session": session, "grain": "neuron"})[0] == 200
+    params = {"session": session, "grain": "neuron"}
+    started = time.monotonic()
+    status, html = request(server, "GET", "/api/trace/page", params=params)
+    assert status == 200 and time.monotonic() - started < 10
+    assert page_recording(html)["frames"][0]["full"] is None  # 3,363 parameters: folded only
+    assert len(html) < 1_000_000
+    # a turn to make a page: at most MAX_PAGE_BUILDS at once, else 503 with what to do
+    monkeypatch.setattr(server, "builds", threading.Semaphore(0))
+    monkeypatch.setattr(lab, "BUILD_WAIT", 0.05)
+    status, reply = request(server, "GET", "/api/trace/page", params={"session": session})
+    assert (
+        status == 503
+        and reply["error"] == "the server is making other pages: try again in a moment"
+    )
+    # the lab's rate limit counts its requests
+    lab_session = server.session(session)
+    lab_session.tokens, lab_session.refilled = 0.0, time.monotonic() + 60  # (no refill)
+    status, reply = request(server, "GET", "/api/trace/page", params=params)
+    assert status == 429 and "too many requests" in reply["error"]

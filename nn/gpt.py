@@ -308,7 +308,7 @@ class GPT:
             raise ValueError("a name of at least one token and its successor is needed")
         tok = seq.embedding(w["wte"], ids, "emb.tok")
         pos = seq.embedding(w["wpe"], list(range(len(ids))), "emb.pos")
-        x = seq.rmsnorm(tok + pos, "emb.x")
+        x = seq.rmsnorm(_named(tok + pos, "emb.sum"), "emb.x")
         for layer_number in range(1, c.n_layer + 1):
             block = f"L{layer_number}"
             n = seq.rmsnorm(x, f"{block}.attn.x")
@@ -318,11 +318,13 @@ class GPT:
             if weights is not None:
                 weights.append(seq.attention_weights(heads))
             x = x + _named(autograd.layer(heads, w[f"{block}.wo"]), f"{block}.attn.out")
+            x.label = f"{block}.attn.residual"  # x + the attention's output
             hidden = autograd.layer(
                 seq.rmsnorm(x, f"{block}.mlp.x"), w[f"{block}.fc1"], None, "relu"
             )
             hidden.label = f"{block}.mlp.hidden"
             x = x + _named(autograd.layer(hidden, w[f"{block}.fc2"]), f"{block}.mlp.out")
+            x.label = f"{block}.mlp.residual"  # x + the MLP's output
         return _named(autograd.layer(x, w["lm_head"]), "lm_head.logits")
 
     def sample(self, temperature: float = 0.5, seed: int = 0) -> tuple[str, Cache]:

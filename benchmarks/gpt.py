@@ -10,10 +10,14 @@ Rows, all on the same weights (`nn.gpt.GPT(GPTConfig(), seed=0)`: embedding 16, 
   of Values, `sum()` from 0, `-probs[t].log()`), on `benchmarks/plain_value.py`'s Value;
 - `this Value`: the very same functions on `autograd.Value`, as a learner runs them (no
   context manager);
-- `nn.gpt plain` / `nn.gpt fused`: the engine's own model, each neuron of `*` and a sum, or one
-  `autograd.linear` node; `nn.gpt fused, gc paused`: as `nn.gpt.train` runs it;
+- `nn.gpt plain` / `nn.gpt fused`: the engine's own model at neuron grain, each neuron of `*`
+  and a sum, or one `autograd.linear` node; `nn.gpt fused, gc paused`: as `nn.gpt.train` runs it;
+- `nn.gpt layer grain`: the same model (the same matrices) read a name at a time, one node per
+  layer (`GPTConfig(grain="layer")`: `autograd.layer` and the rows of `autograd.sequence`), as
+  the demo trains it;
 - `PyTorch eager`: the same model in float64, one thread, position by position with the same
-  cache of keys and values (run with `--torch-python`; PyTorch is never a dependency).
+  cache of keys and values, and `PyTorch eager, whole name`: the name at once with a causal mask
+  (run with `--torch-python`; PyTorch is never a dependency).
 
 Each row: the median of `--steps` steps (after one to warm up) of the forward pass and of the
 backward pass, in wall time (or with `--cpu` this process's CPU time, steadier on a busy
@@ -114,13 +118,17 @@ def tokens() -> list[int]:
     return gpt.encode(NAME)
 
 
-def timed(make_loss, leaves, steps: int) -> dict:
+def timed(make_loss, leaves, steps: int, reset=None) -> dict:
     """Median forward and backward ms over `steps` steps (after one), the node count and the
-    first step's gradients (in `leaves`' order)."""
+    first step's gradients (in `leaves`' order). `reset()` sets the gradients back to 0 (by
+    default each of `leaves`')."""
     forward_ms, backward_ms, grads = [], [], None
     for k in range(steps + 1):
-        for p in leaves:
-            p.grad = 0.0
+        if reset is not None:
+            reset()
+        else:
+            for p in leaves:
+                p.grad = 0.0
         start = CLOCK[0]()
         loss = make_loss()
         middle = CLOCK[0]()
@@ -149,17 +157,24 @@ def plain_row(value_class, w: dict, token_ids: list[int], steps: int) -> dict:
     return row
 
 
-def nn_row(fused: bool, token_ids: list[int], steps: int, paused: bool = False) -> dict:
+def nn_row(
+    fused: bool, token_ids: list[int], steps: int, paused: bool = False, grain: str = "neuron"
+) -> dict:
     import autograd
     import nn.gpt as gpt
 
-    model = gpt.GPT(gpt.GPTConfig(fused=fused), seed=0)
+    model = gpt.GPT(gpt.GPTConfig(fused=fused, grain=grain), seed=0)
     leaves = [p for name in MATRICES for row in model.params[name] for p in row]
+
+    def reset() -> None:  # the matrices' gradients (each entry's is one of theirs)
+        for matrix in model.matrices():
+            matrix.grad = 0.0
+
     if paused:
         with autograd.gc_paused():
-            row = timed(lambda: model.loss(token_ids), leaves, steps)
+            row = timed(lambda: model.loss(token_ids), leaves, steps, reset)
     else:
-        row = timed(lambda: model.loss(token_ids), leaves, steps)
+        row = timed(lambda: model.loss(token_ids), leaves, steps, reset)
     row["nodes"] = nodes(model.loss(token_ids))
     return row
 
@@ -177,8 +192,9 @@ def nodes(root) -> int:
 # -- PyTorch eager, in its own Python ------------------------------------------------------------
 
 
-def torch_measure(w: dict, token_ids: list[int], steps: int) -> dict:
-    """The same model in PyTorch eager (float64, one thread), position by position."""
+def torch_measure(w: dict, token_ids: list[int], steps: int, whole: bool = False) -> dict:
+    """The same model in PyTorch eager (float64, one thread), position by position, or with
+    `whole` the name at once (a causal mask; as the layer grain reads it)."""
     import torch
 
     torch.set_num_threads(1)
@@ -207,6 +223,26 @@ def torch_measure(w: dict, token_ids: list[int], steps: int) -> dict:
             losses.append(-torch.log_softmax(logits, -1)[token_ids[t + 1]])
         return torch.stack(losses).mean()
 
+    def whole_loss_of():
+        n = min(16, len(token_ids) - 1)
+        x = params["wte"][token_ids[:n]] + params["wpe"][:n]
+        x = x * (x.pow(2).mean(-1, keepdim=True) + 1e-5).rsqrt()
+        residual = x
+        x = x * (x.pow(2).mean(-1, keepdim=True) + 1e-5).rsqrt()
+        q, k, v = (
+            (x @ params[m].T).view(n, 4, -1).transpose(0, 1) for m in ("L1.wq", "L1.wk", "L1.wv")
+        )
+        s = (q @ k.transpose(1, 2)) / math.sqrt(q.shape[2])
+        s = s.masked_fill(torch.ones(n, n, dtype=torch.bool).triu(1), -math.inf)
+        heads = (torch.softmax(s, -1) @ v).transpose(0, 1).reshape(n, -1)
+        x = heads @ params["L1.wo"].T + residual
+        h = x * (x.pow(2).mean(-1, keepdim=True) + 1e-5).rsqrt()
+        x = torch.relu(h @ params["L1.fc1"].T) @ params["L1.fc2"].T + x
+        logits = x @ params["lm_head"].T
+        return torch.nn.functional.cross_entropy(logits, torch.tensor(token_ids[1 : n + 1]))
+
+    if whole:
+        loss_of = whole_loss_of
     forward_ms, backward_ms, grads = [], [], None
     for k in range(steps + 1):
         for p in params.values():
@@ -226,9 +262,13 @@ def torch_measure(w: dict, token_ids: list[int], steps: int) -> dict:
             "version": torch.__version__}  # fmt: skip
 
 
-def torch_row(python: str, w: dict, token_ids: list[int], steps: int) -> dict | None:
+def torch_row(
+    python: str, w: dict, token_ids: list[int], steps: int, whole: bool = False
+) -> dict | None:
     cpu = CLOCK[0] is time.process_time
-    request = json.dumps({"weights": w, "tokens": token_ids, "steps": steps, "cpu": cpu})
+    request = json.dumps(
+        {"weights": w, "tokens": token_ids, "steps": steps, "cpu": cpu, "whole": whole}
+    )
     try:
         done = subprocess.run([python, os.path.abspath(__file__), "--torch-only"], input=request,
                               capture_output=True, text=True, timeout=600, check=True)  # fmt: skip
@@ -254,7 +294,10 @@ def main(argv: list[str] | None = None) -> int:
         request = json.loads(sys.stdin.read())
         if request["cpu"]:
             CLOCK[0] = time.process_time
-        print(json.dumps(torch_measure(request["weights"], request["tokens"], request["steps"])))
+        found = torch_measure(
+            request["weights"], request["tokens"], request["steps"], request.get("whole", False)
+        )
+        print(json.dumps(found))
         return 0
 
     import plain_value
@@ -268,23 +311,25 @@ def main(argv: list[str] | None = None) -> int:
     rows["nn.gpt plain neurons"] = nn_row(False, token_ids, steps)
     rows["nn.gpt fused neurons"] = nn_row(True, token_ids, steps)
     rows["nn.gpt fused, gc paused"] = nn_row(True, token_ids, steps, paused=True)
+    rows["nn.gpt layer grain"] = nn_row(True, token_ids, steps, grain="layer")
     if args.torch_python:
-        found = torch_row(args.torch_python, w, token_ids, steps)
-        if found:
-            rows[f"PyTorch {found['version']} eager"] = found
+        for whole, kind in ((False, "eager"), (True, "eager, whole name")):
+            found = torch_row(args.torch_python, w, token_ids, steps, whole)
+            if found:
+                rows[f"PyTorch {found['version']} {kind}"] = found
 
     classic = rows["classic Value, plain-written"]
     gc.collect()
     print(f"one step of the GPT (4,192 parameters) on {NAME!r} ({len(token_ids) - 1} positions), "
           f"median of {steps} ({'CPU' if args.cpu else 'wall'} time); "
           "ratio = the classic Value's step / the row's")  # fmt: skip
-    print(f"{'row':<30} {'nodes':>7} {'forward':>9} {'backward':>9} {'step':>9} {'ratio':>7} "
+    print(f"{'row':<36} {'nodes':>7} {'forward':>9} {'backward':>9} {'step':>9} {'ratio':>7} "
           f"{'max |dg|':>8}")  # fmt: skip
     for name, row in rows.items():
         diff = max(abs(a - b) for a, b in zip(row["grads"], classic["grads"]))
         count = f"{row['nodes']:,}" if "nodes" in row else "-"
         print(
-            f"{name:<30} {count:>7} {row['forward']:>7.1f}ms {row['backward']:>7.1f}ms "
+            f"{name:<36} {count:>7} {row['forward']:>7.1f}ms {row['backward']:>7.1f}ms "
             f"{row['step']:>7.1f}ms {classic['step'] / row['step']:>6.2f}x {diff:>8.1e}"
         )
     return 0

@@ -12,9 +12,14 @@ sampled names, and writes under `out/gpt/`:
     graph.svg      the graph of one position's loss, collapsed by block (emb, L1.attn.h0, ...)
     head.html      one attention head's backward pass at one position, to step through
 
-By default each projection neuron, and each dot product inside attention, is one node
-(`autograd.linear`); `--plain` builds each of `*` and a sum instead (the same numbers and the same
-loss, about five times the nodes, about three times slower).
+It trains at layer grain: a name is read at once, one node per layer on T x D arrays
+(`autograd.layer` for the projections and the MLP, `autograd.sequence`'s embedding, RMSNorm and
+causal attention rows, `batch_loss` for the cross-entropy): about 30 nodes a step, the same loss
+and gradients as the neuron grain to 1e-12 (tests/test_gpt_layer.py). The pictures and the page
+are drawn at neuron grain, every number a Value, from the same matrices. `--grain neuron` trains
+at neuron grain, each projection neuron and each dot product inside attention one node
+(`autograd.linear`); `--plain` builds each of `*` and a sum instead (the same numbers, about
+five times the nodes, slower again).
 """
 
 from __future__ import annotations
@@ -43,7 +48,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--n-head", type=int, default=4, help="attention heads")
     p.add_argument("--n-layer", type=int, default=1, help="layers")
     p.add_argument("--block-size", type=int, default=16, help="context length")
-    p.add_argument("--plain", action="store_true", help="neurons of * and sum (not fused)")
+    p.add_argument("--grain", choices=("layer", "neuron"), default="layer",
+                   help="train a node per layer (default) or per neuron")  # fmt: skip
+    p.add_argument("--plain", action="store_true", help="neuron grain, neurons of * and sum")
     p.add_argument("--temperature", type=float, default=0.5, help="sampling temperature")
     p.add_argument("--samples", type=int, default=10, help="names to sample")
     p.add_argument("--every", type=int, default=100, help="print the loss every N steps")
@@ -54,6 +61,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     args = p.parse_args(argv)
     if args.quick:
         args.steps = QUICK["steps"]
+    if args.plain:
+        args.grain = "neuron"
     if args.steps < 1:
         p.error(f"--steps must be at least 1, got {args.steps}")
     if args.held_out < 0:
@@ -75,9 +84,13 @@ def run(args: argparse.Namespace) -> dict:
         n_layer=args.n_layer,
         block_size=args.block_size,
         fused=not args.plain,
+        grain=args.grain,
     )
     model = gpt.GPT(config, seed=args.seed)
-    grain = "plain neurons (* and sum)" if args.plain else "fused neurons (autograd.linear)"
+    grain = {
+        "layer": "layer grain (a node per layer)",
+        "neuron": "plain neurons (* and sum)" if args.plain else "fused neurons (autograd.linear)",
+    }[args.grain]
     print(
         f"{len(names):,} first names (1990 US census, the `names` package): "
         f"{len(train_names):,} to train, {len(held_out):,} held out"

@@ -350,8 +350,9 @@ def test_one_heads_graph_gives_the_models_gradient():
 
 
 def demo_model(steps: int) -> gpt.GPT:
-    """The demo's model after `steps` steps, trained here with nn.gpt's own functions."""
-    model = gpt.GPT(gpt.GPTConfig(fused=True), seed=0)
+    """The demo's model after `steps` steps, trained here with nn.gpt's own functions (at
+    layer grain, as the demo trains it)."""
+    model = gpt.GPT(gpt.GPTConfig(fused=True, grain="layer"), seed=0)
     train, _ = gpt.split_names(gpt.load_names())
     gpt.train(model, train, steps, lr=0.01, seed=0)
     return model
@@ -368,6 +369,7 @@ def test_the_demo_trains_samples_and_writes_its_pictures(tmp_path, capsys):
     result = demo.run(args)
     out = capsys.readouterr().out
     assert "4,192 parameters" in out and "held-out loss" in out and "40 held out" in out
+    assert "layer grain" in out
     train, held = gpt.split_names(gpt.load_names())  # the baselines on the same 40 names
     assert result["bigram"] == gpt.bigram_loss(train, held[:40])
     assert result["held_out"] == gpt.mean_loss(demo_model(3), held[:40])

@@ -26,7 +26,7 @@ import tempfile
 from pathlib import Path
 
 from sybil import Example, Sybil
-from sybil.evaluators.doctest import DocTestEvaluator
+from sybil.evaluators.doctest import DocTestEvaluator, OutputChecker
 from sybil.parsers.abstract.doctest import DocTestStringParser
 from sybil.parsers.markdown import CodeBlockParser, PythonCodeBlockParser
 
@@ -104,12 +104,33 @@ class SessionParser(DocTestStringParser):
         return source, options, want, exc_msg
 
 
+def _without_trailing_blank_lines(got: str) -> str:
+    return got.rstrip("\n") + "\n" if got.strip() else got
+
+
+class SessionChecker(OutputChecker):
+    """Sybil's checker, but blank lines at the end of what an example printed are ignored: a
+    page cannot show them (a shown output ends at the next `>>>`)."""
+
+    def check_output(self, want: str, got: str, optionflags: int) -> bool:
+        return super().check_output(want, _without_trailing_blank_lines(got), optionflags)
+
+    def output_difference(self, example, got: str, optionflags: int) -> str:  # type: ignore[no-untyped-def]
+        return super().output_difference(example, _without_trailing_blank_lines(got), optionflags)
+
+
+class SessionEvaluator(DocTestEvaluator):
+    def __init__(self, optionflags: int = 0) -> None:
+        super().__init__(optionflags)
+        self.runner._checker = SessionChecker()  # (doctest's runner keeps its checker there)
+
+
 class SessionBlockParser(PythonCodeBlockParser):
     """```python blocks: a `>>>` session through SessionParser, any other block as a script."""
 
     def __init__(self, doctest_optionflags: int = 0) -> None:
         super().__init__(doctest_optionflags=doctest_optionflags)
-        self.doctest_parser = SessionParser(DocTestEvaluator(doctest_optionflags))
+        self.doctest_parser = SessionParser(SessionEvaluator(doctest_optionflags))
 
 
 PAGES = Sybil(

@@ -276,3 +276,136 @@ def test_a_picture_is_shown_with_nothing_active_left_in_it(browser, server):
     for active in ("onload", "onclick", "<script", "javascript:", "foreignObject", "href"):
         assert active not in html
     assert "<text>x</text>" in html
+
+
+def in_frame(browser, script, *args):
+    """Run `script` in the lab's frame of the static page, then come back to the lab."""
+    browser.switch_to.frame(browser.find_element("id", "trace-page"))
+    try:
+        return browser.execute_script(script, *args)
+    finally:
+        browser.switch_to.default_content()
+
+
+def frame_ready(browser, title_part):
+    return wait_for(
+        lambda: in_frame(
+            browser,
+            "return document.body.dataset.ready === 'yes' && document.title.includes(arguments[0])",
+            title_part,
+        ),
+        timeout=20,
+    )
+
+
+def grads_in_frame(browser):
+    return in_frame(
+        browser,
+        "const out = {};"
+        "for (const r of document.querySelectorAll('#grads tbody tr')) {"
+        "  const c = r.querySelectorAll('td'); out[c[0].textContent] = c[2].textContent; }"
+        "return out;",
+    )
+
+
+def shown_of(shown, wanted):
+    return {name: shown.get(name) for name in wanted}
+
+
+def test_the_traced_points_step_through_and_quiz_in_the_lab_at_both_grains(browser, server):
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import Select
+
+    from autograd.show import show
+
+    browser.get_log("browser")  # (what earlier tests left in the log)
+    open_lab(browser, server)
+    browser.find_element("id", "step").click()
+    assert wait_for(lambda: text(browser, "step-count") == "1")
+    assert not browser.find_element("id", "trace-page-open").is_enabled()  # nothing traced yet
+    Select(browser.find_element("id", "trace-grain")).select_by_value("neuron")
+    browser.find_element("id", "trace-start").click()
+    assert wait_for(lambda: text(browser, "trace-where").startswith("step 0 of "))
+    browser.find_element("id", "trace-page-open").click()
+    assert frame_ready(browser, "at neuron grain")
+    # a sandboxed frame: its script runs, but it cannot reach the lab's page (nor its token)
+    assert in_frame(browser, "return String(window.origin)") == "null"
+    assert (
+        in_frame(browser, "try { return parent.document.title; } catch (e) { return 'refused'; }")
+        == "refused"
+    )
+
+    # The engine here: the same network (after one step) and point, its pass step by step
+    session = only_session(server)
+    model = session.model
+    copy = nn.MLP.from_weights(model.weight_arrays(), model.bias_arrays(), model.activations)
+    k = session.traced
+    out = copy([Value(float(session.X[k, 0]), "x1"), Value(float(session.X[k, 1]), "x2")])
+    loss_fn, _ = nn.losses.get_loss("hinge")
+    loss = loss_fn([out], np.where(session.labels[k : k + 1] > 0, 1.0, -1.0))
+    steps = list(loss.backward_steps())  # (runs the pass: every grad is set)
+    first = next(e for e in steps[0].edges if not e.constant)
+
+    # The quiz in the lab's frame: step 1's first question, answered with the engine's number
+    browser.switch_to.frame(browser.find_element("id", "trace-page"))
+    try:
+        browser.find_element("id", "quizmode").click()
+        assert wait_for(lambda: browser.find_elements("css selector", "#quiz > div"))
+        question = browser.find_elements("css selector", "#quiz > div")[0]
+        assert first.parent_name in question.text
+        box = question.find_element("css selector", "input")
+        box.send_keys(repr(first.grad_after))
+        question.find_element("xpath", ".//button[text()='check']").click()
+        said = question.find_element("css selector", ".said").text
+        assert said.startswith("right"), said
+        assert browser.find_element("id", "score").text.startswith("score: 1 of 1")
+        # the whole pass, every parameter: the page's grads read back
+        browser.find_element("id", "quizmode").click()
+        browser.find_element("id", "expand").click()
+        browser.find_element("tag name", "body").send_keys(Keys.END)
+    finally:
+        browser.switch_to.default_content()
+    expected = {}
+    for layer, (gW, gb) in enumerate(lab.parameter_grads(copy), start=1):
+        for j, row in enumerate(gW, start=1):
+            expected.update({f"L{layer}.N{j}.w{i}": g for i, g in enumerate(row, start=1)})
+        expected.update({f"L{layer}.N{j}.b": g for j, g in enumerate(gb, start=1)})
+    assert any(g != 0 for g in expected.values())
+    want = {name: show(g) for name, g in expected.items()}
+    assert wait_for(lambda: shown_of(grads_in_frame(browser), want) == want)
+
+    # Layer grain: the same point, a box per layer, each expanding to its neurons
+    Select(browser.find_element("id", "trace-grain")).select_by_value("layer")
+    assert wait_for(
+        lambda: len(browser.find_elements("css selector", "#trace-layers .layerbox")) == 3
+    )
+    boxes = browser.find_elements("css selector", "#trace-layers .layerbox")
+    assert boxes[0].find_element("css selector", ".head").text == "L1 = relu(X L1.W^T + L1.b)"
+    neurons = boxes[0].find_element("css selector", "table.neurons")
+    assert not neurons.is_displayed()
+    button = boxes[0].find_element("css selector", "button.expand")
+    browser.execute_script("arguments[0].scrollIntoView()", button)
+    button.click()
+    assert neurons.is_displayed()
+    rows = browser.execute_script(
+        "return [...arguments[0].querySelectorAll('tr[data-name]')].map((r) =>"
+        " [r.dataset.name, JSON.parse(r.cells[6].dataset.value)])",
+        neurons,
+    )
+    assert len(rows) == 16
+    for name, gw in rows:  # each neuron's weights' grads: the neuron grain's, to the last bits
+        for i, g in enumerate(gw, start=1):
+            assert g == pytest.approx(expected[f"{name}.w{i}"], rel=1e-12, abs=1e-15)
+    # the frame follows the grain: the layer-grain page, its matrices as backward() has them
+    assert frame_ready(browser, "at layer grain")
+    in_frame(browser, "document.dispatchEvent(new KeyboardEvent('keydown', {key: 'End'}))")
+    layered = nn.MLP.from_weights(model.weight_arrays(), model.bias_arrays(), model.activations)
+    X = np.array([[float(session.X[k, 0]), float(session.X[k, 1])]])
+    loss_fn(layered(X), np.where(session.labels[k : k + 1] > 0, 1.0, -1.0)).backward()
+    want = {
+        "L1.W": show(layered.layers[0].W.grad),
+        "L2.b": show(layered.layers[1].b.grad),
+        "L3.W": show(layered.layers[2].W.grad),
+    }
+    assert wait_for(lambda: shown_of(grads_in_frame(browser), want) == want)
+    assert severe_console_errors(browser) == []

@@ -254,9 +254,7 @@ def _attention_derivative(i: int, names: list[str]) -> str:
 ATTENTION = ops.register(
     ops.Operation(
         "causal_attention",
-        lambda names: (
-            f"softmax(causal({names[0]} {names[1]}^T / sqrt(d))) {names[2]}, {names[3]} heads"
-        ),
+        lambda names: f"causal_attention({', '.join(names)})",
         _attention_derivative,
         _attention,
     )

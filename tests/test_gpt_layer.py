@@ -295,6 +295,6 @@ def test_the_tools_read_a_layer_grain_graph():
     steps = list(loss.backward_steps())
     assert len(steps) == 17
     text = "\n".join(map(str, steps))
-    assert "causal_attention" in text or "softmax(causal(" in text
+    assert "L1.attn.heads = causal_attention(L1.attn.q, L1.attn.k, L1.attn.v, heads)" in text
     for a, b in zip(expected, grads(model)):
         assert float(np.abs(a - b).max()) < 1e-15

@@ -69,3 +69,10 @@ def test_the_runner_fails_when_a_snippet_raises(tmp_path):
     page.write_text("```python\nimport autograd\nautograd.no_such_thing\n```\n")
     with pytest.raises(AttributeError, match="no_such_thing"):
         run_page(page)
+
+
+def test_every_relative_link_and_picture_of_the_pages_exists():
+    for page in [*PAGES, ROOT / "docs" / "lessons" / "README.md"]:
+        for target in re.findall(r"\]\(([^)#\s]+)(?:#[\w-]+)?\)", page.read_text()):
+            if not target.startswith(("http://", "https://")):
+                assert (page.parent / target).exists(), (page.name, target)

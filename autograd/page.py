@@ -141,7 +141,12 @@ def recording(
         "root": ids[root],
         "nodes": [_node(n, names, ids, shown, folded) for n in drawn],
         "edges": [
-            {"from": ids[p], "to": ids[n], "i": i, "local": show(local) if local_grads else ""}
+            {
+                "from": ids[p],
+                "to": ids[n],
+                "i": i,
+                "local": _local(n, local, names) if local_grads else "",
+            }
             for n in drawn
             for i, (p, local) in enumerate(zip(n.parents, n.local_grads))
             if p in shown
@@ -171,22 +176,31 @@ def record(root: Value, max_paths: int = 3, mistakes: bool = True, **drawing: An
     return recording(root, max_paths, mistakes, **drawing), ""
 
 
-def frames_page(frames: list[tuple], title: str) -> Page:
+def frames_page(frames: list, title: str, training: dict | None = None) -> Page:
     """A page of several recorded passes (one per optimizer step of a training run, say):
     each frame is (its recording, "", its extra HTML: parameter table, pictures), and
     optionally a fourth: (recording, "") of the same pass with every node (the neurons'
     parameters too), which a checkbox expands the picture to. The extra HTML is the caller's
-    own markup, inserted as it is: escape any user text in it."""
+    own markup, inserted as it is: escape any user text in it.
+
+    `training` (a training run's page, `nn.training_page`): each frame is then a dict, the
+    step's recordings by traced sample and grain with its numbers, and `training` what the
+    page says and draws of the whole run; the page builds its panels from them."""
     graphs = "".join(
         f'<div class="frame" id="frame{k}"{"" if k == 0 else " hidden"}></div>'
         for k in range(len(frames))
     )
     extras = "".join(
-        f'<div class="extra" id="extra{k}"{"" if k == 0 else " hidden"}>{frame[2]}</div>'
+        f'<div class="extra" id="extra{k}"{"" if k == 0 else " hidden"}>'
+        f"{'' if training is not None else frame[2]}</div>"
         for k, frame in enumerate(frames)
     )
-    recorded = [{**f[0], "full": f[3][0] if len(f) > 3 and f[3] else None} for f in frames]
-    data = json.dumps({"title": title, "frames": recorded}, allow_nan=False, separators=(",", ":"))
+    if training is not None:
+        everything = {"title": title, "frames": frames, "training": training}
+    else:
+        recorded = [{**f[0], "full": f[3][0] if len(f) > 3 and f[3] else None} for f in frames]
+        everything = {"title": title, "frames": recorded}
+    data = json.dumps(everything, allow_nan=False, separators=(",", ":"))
     parts = {
         "TITLE": html.escape(title),
         "STYLE": _asset("page.css"),
@@ -230,15 +244,29 @@ def _node(node: Value, names: dict, ids: dict, shown: set, folded: bool) -> dict
         expression = _expression(node, names)
         head = f"{name} = {expression if len(expression) <= HEADER_EXPRESSION else node.op}"
     hidden = sum(1 for p in node.parents if p not in shown and p.label) if folded else 0
+    layer = node.op == "layer" or str(node.op).endswith("(layer)")  # a network's layer
     return {
         "id": ids[node],
         "name": name,
         "head": head,
+        **({"layer": name} if layer else {}),
         "data": show(node.data),
         "leaf": not node.parents,
         "tracked": _tracked(node),
         "params": hidden,
     }
+
+
+def _local(node: Value, local: Any, names: dict) -> str:
+    """An edge's local derivative as shown: a number, or a layer's matrix rule with the shapes
+    that multiply (`S^T X (16x2 = (1x16)^T 1x2)`)."""
+    describe = getattr(local, "describe", None)
+    if describe is not None:
+        try:
+            return " ".join(describe([names[p] for p in node.parents]).split())
+        except (TypeError, ValueError, AttributeError, KeyError):
+            return repr(local)
+    return show(local)
 
 
 def _num(x: Any) -> float | str:

@@ -168,7 +168,7 @@ def run(
             ),
             "graph.svg": graph,
             "backprop.html": lambda path: common.backprop_page(
-                path, build(start), X, y, "bce", lr, common.drawn_sample(result)
+                path, build(start), X, y, "bce", lr, common.drawn_sample(result), run=iterations
             ),
         },
     )

@@ -259,14 +259,51 @@ def drawn_sample(result: Result) -> int:
 
 
 def backprop_page(
-    path: Path, model: nn.MLP, X: Any, y: Any, loss: str, lr: float, sample: int = 0
+    path: Path,
+    model: nn.MLP,
+    X: Any,
+    y: Any,
+    loss: str,
+    lr: float,
+    sample: int = 0,
+    *,
+    run: int = 5,
+    optimizer: Callable[[list[Value]], nn.optim.Optimizer] | None = None,
+    loss_of: Callable[[nn.MLP, np.ndarray, np.ndarray], Value] | None = None,
+    batches: Sequence[np.ndarray] | None = None,
+    settings: str = "",
 ) -> Path:
-    """`backprop.html`: five optimizer steps of the demo's network (from its initial weights,
-    plain SGD at the demo's learning rate), each with one sample's graph to step through, the
-    parameter table and the pictures (`nn.training_page`)."""
-    optimizer = nn.optim.SGD(model.parameters(), lr=lr)
-    title = f"{path.parent.name}: 5 optimizer steps, sample {sample}"
-    return nn.training_page(model, X, y, loss, optimizer, 5, sample, title=title).save(path)
+    """`backprop.html`: the demo's own training, from its initial weights (`model`), recorded
+    at five of its `run` steps (`nn.training_page`): `optimizer(params)` (plain SGD at `lr` if
+    None: give the demo's own, with its schedule), `loss_of(net, X, y)` the batch loss each
+    step minimizes (default: `loss` over the batch, layer grain, no penalty), `batches` each
+    step's rows (default: every row); `settings` says how it trains, for the page."""
+    params = model.parameters()
+    opt = optimizer(params) if optimizer is not None else nn.optim.SGD(params, lr=lr)
+    if loss_of is None:
+        from autograd.layers import batch_loss
+
+        def loss_of(net: nn.MLP, Xb: np.ndarray, yb: np.ndarray) -> Value:
+            targets = batch(yb, "y") if loss == "cross_entropy" else column(yb)
+            return batch_loss(loss, net(batch(Xb)), targets)
+
+        settings = settings or f"loss: {loss} of the batch (no penalty term)"
+    title = f"{path.parent.name}: its training, {run} steps"
+    page = nn.training_page(
+        model,
+        X,
+        y,
+        loss,
+        opt,
+        5,
+        sample,
+        title=title,
+        run=run,
+        loss_of=loss_of,
+        batches=batches,
+        settings=settings,
+    )
+    return page.save(path)
 
 
 def render_graph(

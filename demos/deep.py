@@ -413,8 +413,16 @@ def run(
                 X_train,
                 y_train,
                 "bce",
-                0.0075,
+                options.lr,
                 common.drawn_sample(result),
+                run=options.iterations,
+                optimizer=lambda ps: optimizer_for(ps, options),
+                loss_of=lambda m, Xb, yb: engine_cost(
+                    m, common.batch(Xb), common.column(yb), options.l2, len(yb)
+                ),
+                batches=batches(len(X_train), options),
+                settings=f"the run {options.describe()}: mean cross-entropy of the batch"
+                + (f" + {options.l2:g}/(2 m) x every weight squared" if options.l2 else ""),
             ),
         },
     )

@@ -181,7 +181,20 @@ def run(
             ),
             "graph.svg": graph,
             "backprop.html": lambda path: common.backprop_page(
-                path, make_model(seed), X, y, "hinge", 1.0, common.drawn_sample(result)
+                path,
+                make_model(seed),
+                X,
+                y,
+                "hinge",
+                1.0,
+                common.drawn_sample(result),
+                run=steps,
+                optimizer=lambda ps: nn.optim.SGD(
+                    ps, lr=1.0, lr_schedule=lambda k: learning_rate(k, steps)
+                ),
+                loss_of=lambda m, Xb, yb: engine_loss(m, common.batch(Xb), common.column(yb))[0],
+                settings=f"loss: mean hinge of the batch + {ALPHA:g} x every parameter squared "
+                f"(L2); lr 1.0 - 0.9 k/{steps} at step k + 1",
             ),
         },
     )

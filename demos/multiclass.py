@@ -124,8 +124,14 @@ def train(
             X,
             y,
             "cross_entropy",
-            0.5,
+            settings.lr,
             common.drawn_sample(result),
+            run=settings.steps,
+            optimizer=lambda ps: nn.optim.AdamW(
+                ps, lr=settings.lr, weight_decay=settings.weight_decay
+            ),
+            settings="loss: cross-entropy, the mean over the batch (no L2 term: AdamW's "
+            f"weight decay {settings.weight_decay:g} shrinks the weights instead)",
         ),
     }
     if X.shape[1] == 2:

@@ -291,7 +291,19 @@ def run(
             ),
             "graph.svg": graph,
             "backprop.html": lambda path: common.backprop_page(
-                path, build(OR_WEIGHTS, BIAS), OR_X, OR_Y, "sse", lr, common.drawn_sample(result)
+                path,
+                build(OR_WEIGHTS, BIAS),
+                OR_X,
+                OR_Y,
+                "sse",
+                lr,
+                common.drawn_sample(result),
+                run=epochs,
+                loss_of=lambda m, Xb, yb: batch_half_squared_error(
+                    m(common.batch(Xb)), common.column(yb)
+                ),
+                settings="loss: 1/2 x the sum of squared errors of the batch (the OR run); "
+                "the traced sample's loss is its squared error",
             ),
         },
     )

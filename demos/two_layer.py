@@ -154,7 +154,7 @@ def run(
             ),
             "graph.svg": graph,
             "backprop.html": lambda path: common.backprop_page(
-                path, build(w1, w2), X, Y, "sse", lr, common.drawn_sample(result)
+                path, build(w1, w2), X, Y, "sse", lr, common.drawn_sample(result), run=iterations
             ),
         },
     )

@@ -265,16 +265,18 @@ def test_a_training_runs_page_steps_through_optimizer_steps(browser, tmp_path):
     path = page.save(tmp_path / "training.html")
     twin = nn.MLP(2, [3, 1], activation="tanh", output_activation="sigmoid", seed=1)  # by hand
     optimizer = nn.optim.SGD(twin.parameters(), lr=0.5)
-    open_page(browser, path, "#step=end&frame=1")
+    open_page(browser, path, "#step=end&frame=1&sample=1&grain=neuron")
     for k in range(1, 4):
-        assert text(browser, "frame") == f"optimizer step {k} of 3"
-        rows = browser.find_element("id", f"extra{k - 1}").find_elements("css selector", "tr")
-        shown = {
-            r.find_elements("css selector", "td")[0].text: float(
-                r.find_elements("css selector", "td")[1].text
-            )
-            for r in rows[1:]
-        }
+        assert (
+            text(browser, "frame") == f"optimizer step {k} of the run's 3 (recorded step {k} of 3)"
+        )
+        rows = browser.execute_script(  # the parameter table, every layer opened
+            "for (const d of document.querySelectorAll('#paramtable details')) {"
+            "  d.open = true; d.dispatchEvent(new Event('toggle')); }"
+            "return [...document.querySelectorAll('#paramtable tr')]"
+            ".map((r) => [...r.children].map((c) => c.textContent))"
+        )
+        shown = {r[0]: float(r[1]) for r in rows if r[0] != "parameter"}
         numbers = [q for layer in twin.layers for n in layer.neurons for q in n.parameters()]
         for p in numbers:  # every number of the table, `L1.N1.w1` ...
             assert shown[p.label] == pytest.approx(p.data, rel=1e-4, abs=1e-9)
@@ -299,6 +301,8 @@ def test_a_training_pages_neurons_expand_to_every_parameter(browser, tmp_path):
     path = nn.training_page(model, X, y, "bce", steps=2, sample=0).save(tmp_path / "t.html")
     open_page(browser, path, "#step=end")
     drawn = "return [...document.querySelectorAll('#graph .node')].map((g) => g.ariaLabel)"
+    assert "L1" in browser.execute_script(drawn)  # a network's page opens at layer grain
+    browser.find_element("id", "grainneuron").click()  # its neurons: each a box
     assert "L1.N1.w1" not in grads_shown(browser)  # folded into its neuron's box
     assert "L1.N1.w1" not in browser.execute_script(drawn)
     assert browser.execute_script(  # the box says what it folds

@@ -26,6 +26,7 @@
   let at = 0, timer = null, quiz = false, selected = null;
   let firstTouch = {}, finalTrue = {}, truth = {}, enginePass = null;
   let rows = {}, drawing = null, view = null, suppressClick = false;
+  let traced = null, grain = "layer", opened = ""; // a training page: the traced sample, the grain
   const answers = new Map(); // one entry per question: its score is settled by the first answer
 
   // ---- text measure (the same font as the drawing's CSS) -------------------------------------
@@ -84,6 +85,7 @@
       const g = n.tracked ? cell(grad[n.id] || "grad " + DOT, "grad") : cell("constant", "const");
       const rows = [[cell(n.head, "head", true)]];
       if (n.params) rows.push([cell("+" + n.params + (n.params > 1 ? " parameters" : " parameter"), "params")]);
+      if (n.layer && ALL.training && views().neuron) rows.push([cell("click: its neurons \u25B8", "params")]);
       if (compact) rows.push([data, g]);
       else rows.push([data], [g]);
       if (mistaken && n.tracked) rows.push([cell(engine[n.id] || "", "engine")]);
@@ -383,7 +385,7 @@
     R.nodes.forEach((n, k) => {
       const b = L.nodes[k], size = sizes[k];
       const cls = ["node", n.leaf ? "leaf" : "", n.id === R.root ? "root" : ""].filter(Boolean).join(" ");
-      const g = el("g", { class: cls, transform: "translate(" + b.x.toFixed(1) + "," + b.y.toFixed(1) + ")", tabindex: "0", role: "button", "aria-label": n.name, "data-id": n.id }, nodeLayer);
+      const g = el("g", { class: cls + (n.layer ? " layer" : ""), transform: "translate(" + b.x.toFixed(1) + "," + b.y.toFixed(1) + ")", tabindex: "0", role: "button", "aria-label": n.name, "data-id": n.id }, nodeLayer);
       el("rect", { class: "box", width: b.w.toFixed(1), height: b.h.toFixed(1), rx: "4" }, g);
       const texts = {}, room = {};
       size.rows.forEach((row, j) => {
@@ -396,8 +398,10 @@
           x += c.w + CELL_GAP;
         });
       });
-      g.addEventListener("click", () => { if (!suppressClick) select(n.id); });
-      g.addEventListener("keydown", (ev) => { if (ev.key === "Enter") select(n.id); });
+      const open = () => (n.layer && ALL.training && grain === "layer" && views().neuron ? expandLayer(n.layer) : select(n.id));
+      g.addEventListener("click", () => { if (!suppressClick) open(); });
+      g.addEventListener("keydown", (ev) => { if (ev.key === "Enter") open(); });
+      if (opened && n.name.startsWith(opened + ".N")) g.classList.add("opened");
       items[n.id] = { g, box: b, grad: texts.grad, engine: texts.engine, room };
     });
     drawing = { svg, P, choice, L, edges, items, lit: [] };
@@ -511,14 +515,15 @@
   // ---- loading a frame and a pass ---------------------------------------------------------------
   function load(f) {
     frame = Math.max(0, Math.min(ALL.frames.length - 1, f));
-    const base = ALL.frames[frame];
-    R = ($("expand").checked && base.full) || base;
+    const v = views();
+    R = ($("expand").checked && v.full) || (grain === "neuron" && v.neuron) || v.layer;
     for (let k = 0; k < ALL.frames.length; k++) {
       $("frame" + k).hidden = k !== frame;
       if (k !== frame) $("frame" + k).textContent = "";
       $("extra" + k).hidden = k !== frame;
     }
-    $("expandlabel").hidden = !base.full;
+    $("expandlabel").hidden = !v.full;
+    if (ALL.training) trainingPanel(v);
     const replays = R.mistakes.overwrite.length > 0;
     $("pass").hidden = !replays;
     if (!replays) which = "true";
@@ -532,7 +537,9 @@
     enginePass = which !== "true" && steps.length === R.steps.length; // step for step comparable
     $("scrub").max = String(last);
     $("frames").hidden = ALL.frames.length < 2;
-    $("frame").textContent = "optimizer step " + (frame + 1) + " of " + ALL.frames.length;
+    $("frame").textContent = ALL.training
+      ? "optimizer step " + ALL.frames[frame].step + " of the run's " + ALL.training.run + " (recorded step " + (frame + 1) + " of " + ALL.frames.length + ")"
+      : "optimizer step " + (frame + 1) + " of " + ALL.frames.length;
     $("title").textContent = "backprop of " + ALL.title + (ALL.frames.length > 1 ? ": " + R.title : "");
     rows = {};
     const body = $("grads").tBodies[0];
@@ -555,6 +562,164 @@
     selected = null;
     const first = R.nodes.find((n) => n.leaf && n.tracked);
     showPaths(first ? first.id : R.root);
+  }
+
+  // ---- a training page: the traced sample, the grain, the run's pictures and numbers ----------
+  function views() {
+    // the recordings of this frame (a training page: of the traced sample, by grain)
+    const base = ALL.frames[frame];
+    if (!ALL.training) return { layer: base, full: base.full };
+    const samples = base.samples;
+    if (!(traced in samples)) traced = String(ALL.training.default);
+    return samples[traced];
+  }
+  function setGrain(g, layerName) {
+    const end = at === last;
+    grain = g;
+    opened = layerName || "";
+    if (g === "layer") $("expand").checked = false;
+    load(frame);
+    go(end ? last : 0);
+  }
+  function expandLayer(name) { setGrain("neuron", name); }
+  function trace(s) {
+    const end = at === last;
+    traced = String(s);
+    load(frame);
+    go(end ? last : 0);
+  }
+  function add(parent, tag, text, cls) {
+    const e = document.createElement(tag);
+    if (text !== undefined) e.textContent = text;
+    if (cls) e.className = cls;
+    parent.appendChild(e);
+    return e;
+  }
+  function trainingPanel(v) {
+    const T = ALL.training, F = ALL.frames[frame], box = $("training");
+    box.hidden = false;
+    box.textContent = "";
+    add(box, "h2", "the run");
+    const about = add(box, "ul", undefined, "about");
+    for (const line of T.about) add(about, "li", line);
+    add(box, "p", "this frame: optimizer step " + F.step + " of " + T.run + ", learning rate " + F.lr + ", a batch of " + F.batch + ", batch loss " + F.loss + " before the step", "stepfacts");
+    // the grain
+    const bar = add(box, "div", undefined, "grainbar");
+    add(bar, "span", "view: ");
+    for (const [g, label] of [["layer", "layers"], ["neuron", "neurons"]]) {
+      const b = add(bar, "button", label);
+      b.id = "grain" + g;
+      const on = (g === "neuron") === (R === v.neuron || R === v.full);
+      b.setAttribute("aria-pressed", on ? "true" : "false");
+      b.disabled = g === "neuron" && !v.neuron;
+      b.onclick = () => setGrain(g, "");
+    }
+    if (!v.neuron) add(bar, "span", " (this sample's neuron view is not kept at this step, to keep the page small: " + T.neuronsKept + ")", "note");
+    else if (R === v.layer) add(bar, "span", " (click a layer's box to open it into its neurons)", "note");
+    // the traced sample
+    const pick = add(box, "div", undefined, "samples");
+    add(pick, "span", "traced sample: ");
+    for (const s of T.samples) {
+      const b = add(pick, "button", "sample " + s, "samplechoice");
+      b.dataset.sample = String(s);
+      b.setAttribute("aria-pressed", String(s) === traced ? "true" : "false");
+      b.onclick = () => trace(s);
+    }
+    add(pick, "span", " (each has a loss at every recorded step; those nearest the decision boundary" + (T.points ? ": click a circled point" : "") + ")", "note");
+    const pictures = add(box, "div", undefined, "pictures");
+    lossChart(pictures, T, F);
+    if (T.points && F.grid) boundary(pictures, T, F);
+    paramTable(T, F);
+  }
+  function svgBox(parent, w, h, label) {
+    const svg = el("svg", { viewBox: "0 0 " + w + " " + h, width: String(w), height: String(h), role: "img", "aria-label": label });
+    parent.appendChild(svg);
+    return svg;
+  }
+  function lossChart(parent, T, F) {
+    const W = 300, H = 180, left = 46, right = 10, top = 12, bottom = 30;
+    const values = T.historyValues.slice(0, F.step).map(num);
+    const svg = svgBox(parent, W, H, "the batch loss at each step up to step " + F.step);
+    svg.classList.add("losschart");
+    const finite = values.filter(Number.isFinite);
+    const all = T.historyValues.map(num).filter(Number.isFinite);
+    if (!finite.length || !all.length) return;
+    let lo = Math.min(...all), hi = Math.max(...all);
+    if (hi === lo) hi = lo + 1;
+    const n = T.historyValues.length;
+    const x = (k) => left + (n > 1 ? (k / (n - 1)) * (W - left - right) : 0);
+    const y = (v) => top + (1 - (v - lo) / (hi - lo)) * (H - top - bottom);
+    el("rect", { x: String(left), y: String(top), width: String(W - left - right), height: String(H - top - bottom), class: "plotframe" }, svg);
+    let d = "";
+    values.forEach((v, k) => { if (Number.isFinite(v)) d += (d ? " L" : "M") + x(k).toFixed(1) + "," + y(v).toFixed(1); });
+    el("path", { d, class: "curve" }, svg);
+    for (const step of T.recorded) {
+      if (step > F.step) continue;
+      const v = num(T.historyValues[step - 1]);
+      if (Number.isFinite(v)) el("circle", { cx: x(step - 1).toFixed(1), cy: y(v).toFixed(1), r: step === F.step ? "4.5" : "2.5", class: step === F.step ? "now" : "mark" }, svg);
+    }
+    const at = (text, px, py, anchor) => { const t = el("text", { x: String(px), y: String(py), "text-anchor": anchor }, svg); t.textContent = text; };
+    const every = T.historyValues.map(num);
+    at(T.history[every.indexOf(Math.max(...all))], left - 4, top + 10, "end");
+    at(T.history[every.indexOf(Math.min(...all))], left - 4, H - bottom, "end");
+    at("1", left, H - bottom + 14, "middle");
+    at(String(n), W - right, H - bottom + 14, "middle");
+    at("optimizer step (batch loss before it)", (left + W - right) / 2, H - 4, "middle");
+  }
+  const COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
+  const REGIONS = ["#c6dbef", "#fcbba1", "#c7e9c0", "#dadaeb", "#fdd0a2", "#d9c3bc", "#f7c6e4", "#dddddd", "#ecedb0", "#bfeaf0"];
+  function boundary(parent, T, F) {
+    const P = T.points, size = 260, n = Math.round(Math.sqrt(F.grid.length));
+    const svg = svgBox(parent, size, size, "the decision regions at step " + F.step + ", the traced sample circled; click a circled point to trace it");
+    svg.classList.add("boundary");
+    const cell = size / n;
+    for (let r = 0; r < n; r++) {
+      let c = 0;
+      while (c < n) {
+        const ch = F.grid[r * n + c];
+        let e = c + 1;
+        while (e < n && F.grid[r * n + e] === ch) e++;
+        el("rect", { x: (c * cell).toFixed(2), y: (r * cell).toFixed(2), width: ((e - c) * cell + 0.5).toFixed(2), height: (cell + 0.5).toFixed(2), fill: REGIONS[parseInt(ch, 36) % REGIONS.length] }, svg);
+        c = e;
+      }
+    }
+    const [x0, y0, x1, y1] = P.box;
+    const px = (x) => ((x - x0) / (x1 - x0)) * size, py = (y) => (1 - (y - y0) / (y1 - y0)) * size;
+    P.xy.forEach(([a, b], k) => el("circle", { cx: px(a).toFixed(1), cy: py(b).toFixed(1), r: "2.6", fill: COLOURS[P.class[k] % COLOURS.length], class: "point" }, svg));
+    for (const s of T.samples) {
+      const [a, b] = P.xy[s];
+      const on = String(s) === traced;
+      const g = el("g", { class: "candidate" + (on ? " traced" : ""), "data-sample": String(s), role: "button", tabindex: "0", "aria-label": "sample " + s + (on ? " (traced)" : "") }, svg);
+      el("circle", { cx: px(a).toFixed(1), cy: py(b).toFixed(1), r: on ? "9" : "7", class: "ring" }, g);
+      el("circle", { cx: px(a).toFixed(1), cy: py(b).toFixed(1), r: "12", class: "hit" }, g);
+      const t = el("text", { x: (px(a) + 10).toFixed(1), y: (py(b) - 8).toFixed(1) }, g);
+      t.textContent = String(s);
+      g.addEventListener("click", () => trace(s));
+      g.addEventListener("keydown", (ev) => { if (ev.key === "Enter") trace(s); });
+    }
+  }
+  function paramTable(T, F) {
+    const box = $("paramtable");
+    box.hidden = false;
+    box.textContent = "";
+    add(box, "h2", "parameters at step " + F.step + " (folded by layer)");
+    add(box, "p", "each parameter's value before the step, its gradient on the step's batch (the loss the optimizer minimizes, penalty included) and the update the optimizer made", "note");
+    for (const group of T.layers) {
+      const details = add(box, "details");
+      details.dataset.layer = group.layer;
+      add(details, "summary", group.layer + ": " + group.names.length + " parameters");
+      const fill = () => {
+        if (details.querySelector("table")) return;
+        const table = add(details, "table", undefined, "params");
+        const head = add(table, "tr");
+        for (const h of ["parameter", "value", "grad (batch)", "update"]) add(head, "th", h);
+        group.names.forEach((name, j) => {
+          const k = group.start + j, tr = add(table, "tr");
+          for (const text of [name, F.table[0][k], F.table[1][k], F.table[2][k]]) add(tr, "td", text);
+        });
+      };
+      details.addEventListener("toggle", () => { if (details.open) fill(); });
+    }
   }
 
   // ---- what is shown at a step --------------------------------------------------------------------
@@ -603,7 +768,7 @@
     if (now) follow(now.node);
     showScore();
     if (selected) showPaths(selected);
-    const state = "#step=" + (at === last ? "end" : at) + (quiz ? "&mode=quiz" : "") + (which !== "true" ? "&pass=" + which : "") + (ALL.frames.length > 1 ? "&frame=" + (frame + 1) : "");
+    const state = "#step=" + (at === last ? "end" : at) + (quiz ? "&mode=quiz" : "") + (which !== "true" ? "&pass=" + which : "") + (ALL.frames.length > 1 ? "&frame=" + (frame + 1) : "") + (ALL.training ? "&sample=" + traced + (grain === "neuron" ? "&grain=neuron" + (opened ? "&layer=" + opened : "") : "") : "");
     try { history.replaceState(null, "", state); } catch (e) { /* (a page shown where the link cannot change) */ }
   }
 
@@ -716,7 +881,7 @@
     return "not quite: " + x + ".grad " + (which === "overwrite" ? "=" : "+=") + " " + node + ".grad * " + d + ", with the numbers on the page";
   }
   function questionKey(k) {
-    return [frame, $("expand").checked && ALL.frames[frame].full ? "full" : "", which, at, k].join("/");
+    return [frame, traced, $("expand").checked && views().full ? "full" : R === views().neuron ? "neuron" : "", which, at, k].join("/");
   }
   function askQuiz(s) {
     const node = nameOf(s.node);
@@ -827,12 +992,16 @@
   function fromLink() {
     const state = {};
     for (const part of location.hash.replace(/^#/, "").split("&")) {
-      const m = /^(step|mode|frame|pass)=([A-Za-z0-9]{1,12})$/.exec(part);
+      const m = /^(step|mode|frame|pass|sample|grain|layer)=([A-Za-z0-9]{1,12})$/.exec(part);
       if (m) state[m[1]] = m[2];
     }
     if (state.pass === "overwrite" || state.pass === "recursive") which = state.pass;
     if (/^[0-9]+$/.test(state.frame || "")) frame = parseInt(state.frame, 10) - 1;
     if (state.mode === "quiz") { quiz = true; $("quizmode").checked = true; }
+    if (ALL.training) {
+      traced = /^[0-9]+$/.test(state.sample || "") && ALL.training.samples.includes(Number(state.sample)) ? state.sample : String(ALL.training.default);
+      if (state.grain === "neuron") { grain = "neuron"; opened = state.layer || ""; }
+    }
     load(frame);
     if (state.step === "end") at = last;
     else if (/^[0-9]+$/.test(state.step || "")) at = Math.min(last, parseInt(state.step, 10));

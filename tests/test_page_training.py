@@ -1,0 +1,249 @@
+"""A training page shows the run that happened: the demo's own optimizer (schedule, L2,
+momentum, Adam's moments, mini-batches), its updates equal to the demo's own training step for
+step; it opens at layer grain and a layer opens into its neurons (the same numbers as the
+engine's); a click on a boundary point traces another sample, one that still has a loss."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import autograd
+import nn
+from autograd.show import show
+from demos import common, deep, moons
+from tests.test_page import browser, open_page, recording, severe, table, text  # noqa: F401
+
+
+def moons_page(tmp_path, steps: int = 100):
+    """The moons demo's page as the demo writes it (its optimizer, schedule and L2)."""
+    X, labels = nn.data.moons(100, 0.1, seed=1337)
+    y = labels * 2.0 - 1.0
+    path = common.backprop_page(
+        tmp_path / "moons" / "backprop.html",
+        moons.make_model(1337),
+        X,
+        y,
+        "hinge",
+        1.0,
+        0,
+        run=steps,
+        optimizer=lambda ps: nn.optim.SGD(
+            ps, lr=1.0, lr_schedule=lambda k: moons.learning_rate(k, steps)
+        ),
+        loss_of=lambda m, Xb, yb: moons.engine_loss(m, common.batch(Xb), common.column(yb))[0],
+        settings="loss: mean hinge + L2",
+    )
+    return path, X, y
+
+
+def numbers(net):
+    """Every parameter one number at a time, in the page's table order."""
+    return [p for layer in net.layers for n in layer.neurons for p in n.parameters()]
+
+
+def moons_twin(steps: int):
+    """The moons demo's own training loop (demos.common.train's lines), step by step: yields
+    (step, the numbers before it, the update it made, its lr, the net before the step)."""
+    X, labels = nn.data.moons(100, 0.1, seed=1337)
+    y = labels * 2.0 - 1.0
+    net = moons.make_model(1337)
+    inputs, targets = common.batch(X), common.column(y)
+    optimizer = nn.optim.SGD(
+        net.parameters(), lr=1.0, lr_schedule=lambda k: moons.learning_rate(k, steps)
+    )
+    for k in range(1, steps + 1):
+        loss, _ = moons.engine_loss(net, inputs, targets)
+        optimizer.zero_grad()
+        loss.backward()
+        before = np.array([p.data for p in numbers(net)])
+        snapshot = [p.data for p in net.parameters()]
+        optimizer.step()
+        yield k, before, np.array([p.data for p in numbers(net)]) - before, optimizer.lr, snapshot
+
+
+def test_the_recorded_updates_are_the_demos_own_optimizers_step_for_step(browser, tmp_path):  # noqa: F811
+    from demos.moons import make_model
+
+    path, X, y = moons_page(tmp_path)
+    page_text = path.read_text()
+    data = recording(page_text)
+    training = data["training"]
+    recorded = training["recorded"]
+    assert recorded[0] == 1 and recorded[-1] == 100 and len(recorded) == 5  # across the run
+    about = " ".join(training["about"])
+    assert "SGD(lr 1, a learning-rate schedule" in about and "L2" in about  # said on the page
+    assert "every step sees all 100 samples" in about
+    twin = {k: (before, update, lr) for k, before, update, lr, _ in moons_twin(100)}
+    names = [p.label for p in numbers(make_model(1337))]
+    open_page(browser, path, "#step=end")
+    for j, step in enumerate(recorded):
+        before, update, lr = twin[step]
+        frame = data["frames"][j]
+        assert frame["step"] == step and frame["lr"] == f"{lr:.4g}"  # the schedule's lr
+        assert [float(v) for v in frame["table"][0]] == pytest.approx(before, rel=1e-5)
+        assert [float(u) for u in frame["table"][2]] == pytest.approx(update, rel=1e-5, abs=1e-12)
+        # the page, as a student reads it: the table of layer L3, opened
+        assert text(browser, "frame").startswith(f"optimizer step {step} of the run's 100")
+        browser.execute_script(
+            "const d = document.querySelector('#paramtable details[data-layer=L3]');"
+            "d.open = true; d.dispatchEvent(new Event('toggle'));"
+        )
+        rows = browser.execute_script(
+            "return [...document.querySelectorAll('#paramtable details[data-layer=L3] tr')]"
+            ".slice(1).map((r) => [...r.children].map((c) => c.textContent))"
+        )
+        start = names.index("L3.N1.w1")
+        assert [r[0] for r in rows] == names[start:]
+        shown_updates = [float(r[3]) for r in rows]
+        assert shown_updates == pytest.approx(update[start:], rel=1e-5, abs=1e-12)
+        browser.find_element("id", "nextframe").click()
+    assert not severe(browser)
+
+
+def test_the_page_object_keeps_the_exact_updates_of_adamw_and_of_mini_batches(tmp_path):
+    # AdamW (the multi-class demos): the page's updates are the optimizer's, bit for bit
+    X, y = nn.data.spiral(20, classes=3, noise=0.2, seed=0)
+    make = lambda: nn.MLP(2, [6, 3], activation="relu", seed=0)  # noqa: E731
+    model = make()
+    page = nn.training_page(
+        model,
+        X,
+        y,
+        "cross_entropy",
+        nn.optim.AdamW(model.parameters(), lr=0.02, weight_decay=1e-4),
+        5,
+        0,
+        run=30,
+    )
+    twin = make()
+    optimizer = nn.optim.AdamW(twin.parameters(), lr=0.02, weight_decay=1e-4)
+    from autograd.layers import batch_loss
+
+    expected = {}
+    for k in range(1, 31):
+        loss = batch_loss("cross_entropy", twin(common.batch(X)), common.batch(y.astype(float)))
+        optimizer.zero_grad()
+        loss.backward()
+        before = np.array([p.data for p in numbers(twin)])
+        optimizer.step()
+        expected[k] = np.array([p.data for p in numbers(twin)]) - before
+    for step, update in zip(page.training["steps"], page.training["updates"]):
+        assert np.array_equal(update, expected[step]), step
+    assert "AdamW(lr 0.02, betas (0.9, 0.999), eps 1e-08, weight decay 0.0001)" in " ".join(
+        recording(page.html)["training"]["about"]
+    )
+    # mini-batches and momentum (the deep demo's options): each step's own batch
+    options = deep.Options(iterations=12, lr=0.05, batch_size=64, momentum=0.9, l2=0.7)
+    Xd, yd = deep.make_weather(200, 7)
+    (Xd,), _, _ = deep.standardise(Xd)
+    start = deep.initial_weights(deep.LAYERS, options.seed)
+    plan = deep.batches(len(Xd), options)
+    net = deep.build(start, deep.LAYERS)
+    page = nn.training_page(
+        net,
+        Xd,
+        yd,
+        "bce",
+        deep.optimizer_for(net.parameters(), options),
+        4,
+        0,
+        run=12,
+        loss_of=lambda m, Xb, yb: deep.engine_cost(
+            m, common.batch(Xb), common.column(yb), options.l2, len(yb)
+        ),
+        batches=plan,
+    )
+    twin = deep.build(start, deep.LAYERS)
+    optimizer = deep.optimizer_for(twin.parameters(), options)
+    expected = {}
+    for k, idx in enumerate(plan, start=1):
+        cost = deep.engine_cost(
+            twin, common.batch(Xd[idx]), common.column(yd[idx]), options.l2, len(idx)
+        )
+        optimizer.zero_grad()
+        cost.backward()
+        before = np.array([p.data for p in numbers(twin)])
+        optimizer.step()
+        expected[k] = np.array([p.data for p in numbers(twin)]) - before
+    assert page.training["steps"] == [1, 2, 5, 12]
+    for step, update in zip(page.training["steps"], page.training["updates"]):
+        assert np.array_equal(update, expected[step]), step
+    frames = recording(page.html)["frames"]
+    assert [f["batch"] for f in frames] == [len(plan[s - 1]) for s in page.training["steps"]]
+
+
+def test_a_layer_opens_into_its_neurons_with_the_engines_numbers(browser, tmp_path):  # noqa: F811
+    path, X, y = moons_page(tmp_path, steps=10)
+    data = recording(path.read_text())
+    frame = 2  # the third recorded step
+    step = data["frames"][frame]["step"]
+    traced = data["training"]["default"]
+    open_page(browser, path, f"#step=end&frame={frame + 1}")
+    drawn = "return [...document.querySelectorAll('#graph .node')].map((g) => g.ariaLabel)"
+    assert {"L1", "L2", "L3", "loss"} <= set(browser.execute_script(drawn))  # layer grain
+    assert "L1.N1" not in browser.execute_script(drawn)
+    # the engine, at this step's parameters: the traced sample's loss at layer grain
+    snapshot = next(s for k, *_, s in moons_twin(10) if k == step)
+    net = moons.make_model(1337)
+    for p, a in zip(net.parameters(), snapshot):
+        p.data = a
+    out = net(autograd.Value(X[traced : traced + 1], "x", requires_grad=False), grain="layer")
+    loss = nn.losses.hinge(out, np.array([y[traced]]))
+    loss.backward()
+    L1 = next(n for n in autograd.topological_order(loss) if n.label == "L1")
+    shown = table(browser)
+    assert shown["L1"] == [show(L1.data), show(L1.grad)]  # the layer's box: the engine's numbers
+    edges = browser.execute_script(
+        "return [...document.querySelectorAll('#graph .label')].map((t) => t.textContent)"
+    )
+    assert "S^T x (16x2 = (1x16)^T 1x2)" in edges  # the matrix rule on its edge, with shapes
+    browser.execute_script(  # a click on the layer's box opens it into its neurons
+        "document.querySelector('#graph .node[aria-label=L1]')"
+        ".dispatchEvent(new MouseEvent('click', {bubbles: true}))"
+    )
+    assert "grain=neuron" in browser.execute_script("return location.hash")
+    names = browser.execute_script(drawn)
+    assert "L1.N1" in names and "L2.N16" in names
+    assert browser.execute_script("return document.querySelectorAll('#graph .opened').length") == 16
+    shown = table(browser)
+    for entry in autograd.layers.neurons(L1, 0):  # the neuron grain's view of the same numbers
+        data_shown, grad_shown = shown[entry.label]
+        assert float(data_shown) == pytest.approx(entry.data, rel=1e-3, abs=1e-9)
+        assert float(grad_shown) == pytest.approx(entry.grad, rel=1e-3, abs=1e-9)
+    browser.find_element("id", "grainlayer").click()  # and back to one box per layer
+    assert "L1.N1" not in browser.execute_script(drawn)
+    assert not severe(browser)
+
+
+def test_a_click_on_a_boundary_point_traces_that_sample(browser, tmp_path):  # noqa: F811
+    path, X, y = moons_page(tmp_path, steps=10)
+    data = recording(path.read_text())
+    samples, first = data["training"]["samples"], data["training"]["default"]
+    assert 3 <= len(samples) <= 5
+    open_page(browser, path, "#step=end&frame=5")
+    circles = browser.execute_script(
+        "return [...document.querySelectorAll('svg.boundary .candidate')]"
+        ".map((g) => g.dataset.sample)"
+    )
+    assert circles == [str(s) for s in samples]  # every candidate circled on the picture
+    other = next(s for s in samples if s != first)
+    browser.find_element("css selector", f"svg.boundary .candidate[data-sample='{other}']").click()
+    assert f"sample={other}" in browser.execute_script("return location.hash")
+    assert f"sample {other}'s loss at optimizer step 10" in text(browser, "title")
+    twin = {k: s for k, *_, s in moons_twin(10)}
+    for frame in data["frames"]:  # a loss at every recorded step, as the page says
+        net = moons.make_model(1337)
+        for p, a in zip(net.parameters(), twin[frame["step"]]):
+            p.data = a
+        score = nn.predict(net, X[other : other + 1])[0]
+        assert 1.0 - y[other] * score > 0.0
+    net = moons.make_model(1337)
+    for p, a in zip(net.parameters(), twin[10]):
+        p.data = a
+    own = max(0.0, 1.0 - y[other] * nn.predict(net, X[other : other + 1])[0])
+    assert table(browser)["loss"][0] == show(own)  # the traced sample's own loss, at step 10
+    assert browser.execute_script(
+        "return document.querySelector('svg.boundary .candidate.traced').dataset.sample"
+    ) == str(other)
+    assert not severe(browser)

@@ -143,11 +143,15 @@ PAGES = Sybil(
 
 def run_page(path: Path) -> int:
     """Run every block of the page at `path` in order, in a fresh namespace and a fresh working
-    directory; raise (sybil's SybilFailure, an AssertionError) at the first block whose output
-    differs from what is shown, or whose code raises. Return how many examples ran."""
+    directory, the table of operations restored after (as a fresh interpreter would have it);
+    raise (sybil's SybilFailure, an AssertionError) at the first block whose output differs
+    from what is shown, or whose code raises. Return how many examples ran."""
+    from autograd import ops
+
     document = PAGES.parse(Path(path))
     count = 0
     here = os.getcwd()
+    table = dict(ops.OPERATIONS)  # a page's autograd.define rows end with the page, as its session
     with tempfile.TemporaryDirectory() as folder:
         os.chdir(folder)
         (Path(folder) / "out").mkdir()
@@ -158,4 +162,6 @@ def run_page(path: Path) -> int:
         finally:
             os.chdir(here)
             document.namespace.clear()
+            ops.OPERATIONS.clear()
+            ops.OPERATIONS.update(table)
     return count

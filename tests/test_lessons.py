@@ -76,3 +76,9 @@ def test_every_relative_link_and_picture_of_the_pages_exists():
         for target in re.findall(r"\]\(([^)#\s]+)(?:#[\w-]+)?\)", page.read_text()):
             if not target.startswith(("http://", "https://")):
                 assert (page.parent / target).exists(), (page.name, target)
+
+
+def test_a_page_runs_twice_in_one_process_as_in_two_fresh_interpreters():
+    """Lesson 05 adds rows to the table of operations (`autograd.define`); they end with it."""
+    lesson = next(p for p in LESSONS if p.name.startswith("05-"))
+    assert run_page(lesson) == run_page(lesson)

@@ -1,10 +1,14 @@
-"""Make docs/lab.png and docs/lab_expression.png: the live lab in headless Chromium.
+"""Make docs/lab.png, docs/lab_step_through.png and docs/lab_expression.png: the live lab in
+headless Chromium.
 
     python docs/lab_screenshots.py [--out docs]
 
 Needs chromium, chromedriver and selenium (the dev extra), as the browser tests do. The lab
 trains the moons demo for a moment, traces the point with the least margin and steps
-a few nodes into its backward pass; the expression lab shows tanh(x*w + b) at x=2, w=-3, b=6.88.
+a few nodes into its backward pass at layer grain (a box per layer, the first expanded to its
+neurons); then the same point at neuron grain with its step-through and quiz open in the lab
+(the static page, in its frame) and a question answered; the expression lab shows
+tanh(x*w + b) at x=2, w=-3, b=6.88.
 """
 
 from __future__ import annotations
@@ -55,26 +59,30 @@ def wait(condition, timeout: float = 10.0) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path(__file__).parent)
-    parser.add_argument("--seconds", type=float, default=0.3, help="training before the shot")
+    parser.add_argument("--steps", type=int, default=60, help="training steps before the shot")
     args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
     server = lab.serve("127.0.0.1", 0)
     driver = browser()
     try:
         driver.get(server.url)
         wait(lambda: driver.execute_script("return document.body.dataset.ready") == "yes")
-        driver.find_element("id", "play").click()
-        time.sleep(args.seconds)
-        driver.find_element("id", "pause").click()
         (session,) = server.sessions.values()
+        for _ in range(args.steps):  # (as play would, but a set number: a hard point's loss > 0)
+            session.train_step()
         margins = nn.predict(session.model, session.X) * np.where(session.labels > 0, 1, -1)
         session.set_traced(int(np.argmin(margins)))  # the point the network finds hardest
         time.sleep(0.3)
         driver.find_element("id", "trace-start").click()  # the steps of its backward pass
         wait(lambda: driver.find_element("id", "trace-where").text.startswith("step 0"))
-        for _ in range(6):
+        for _ in range(3):
             driver.find_element("id", "trace-next").click()
+        driver.find_element("css selector", "#trace-layers .layerbox button.expand").click()
+        driver.execute_script("window.scrollTo(0, 0)")
         time.sleep(0.3)
         driver.save_screenshot(str(args.out / "lab.png"))
+        step_through(driver, args.out / "lab_step_through.png")
+        driver.execute_script("window.scrollTo(0, 0)")
         driver.find_element("id", "tab-expression").click()
         wait(lambda: driver.find_element("id", "expr-value").text not in ("", "–"))
         for name, value in (("x", "2"), ("w", "-3"), ("b", "6.88")):
@@ -89,8 +97,36 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         driver.quit()
         server.stop()
-    print(f"wrote {args.out / 'lab.png'} and {args.out / 'lab_expression.png'}")
+    print(f"wrote {args.out / 'lab.png'}, lab_step_through.png and lab_expression.png")
     return 0
+
+
+def step_through(driver, path: Path) -> None:
+    """The traced point at neuron grain, its step-through and quiz open in the lab (the static
+    page in its frame), the first question answered with the number the lab's trace sent."""
+    from selenium.webdriver.support.ui import Select
+
+    Select(driver.find_element("id", "trace-grain")).select_by_value("neuron")
+    wait(lambda: driver.find_element("id", "trace-layers").get_attribute("hidden") is not None)
+    wait(lambda: driver.find_element("id", "trace-where").text.startswith("step 0"))
+    answer = driver.execute_script(
+        "const e = lab.trace.steps[0].edges.find((e) => !e.constant); return String(e.grad_after)"
+    )
+    driver.find_element("id", "trace-page-open").click()
+    driver.switch_to.frame(driver.find_element("id", "trace-page"))
+    try:
+        wait(lambda: driver.execute_script("return document.body.dataset.ready") == "yes", 20)
+        driver.find_element("id", "quizmode").click()
+        wait(lambda: bool(driver.find_elements("css selector", "#quiz > div")))
+        question = driver.find_elements("css selector", "#quiz > div")[0]
+        question.find_element("css selector", "input").send_keys(answer)
+        question.find_element("xpath", ".//button[text()='check']").click()
+    finally:
+        driver.switch_to.default_content()
+    box = driver.find_element("id", "trace-page-box")
+    driver.execute_script("arguments[0].scrollIntoView()", box)
+    time.sleep(0.8)
+    driver.save_screenshot(str(path))
 
 
 if __name__ == "__main__":

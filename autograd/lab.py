@@ -8,8 +8,13 @@ address with a random token in it (as Jupyter does) and opens it in the default 
   frames by server-sent events, at most `FRAMES_PER_SECOND` a second, each built from the
   newest state when the page can take it (frames are dropped, never queued): the step, the
   loss curve, the decision boundary with the points, the weights and their gradients. Click to
-  add, remove or trace a point; pause and step through the traced sample's backward pass (its
-  one-sample graph at neuron grain, `backward_steps()` run here, the numbers sent).
+  add, remove or trace a point; pause and step through the traced sample's backward pass
+  (`backward_steps()` run here, the numbers sent) on its one-sample graph at either grain:
+  layer grain (a node per layer: its rule with the shapes that multiply, its matrices, and its
+  neurons as a view of the same numbers, `autograd.layers.neurons`) or neuron grain (a node
+  per neuron). The static page of that pass (`autograd.page`: its step-through, path sums and
+  quiz) is made here from the numbers traced, served at `/api/trace/page` (tokened, like every
+  request) and shown in the lab's page in a sandboxed frame.
 - **Expression lab**: an expression read by the CLI's safe parser (`autograd.expression`),
   a box per variable, forward and backward on every change, the graph drawn by
   `autograd.draw` as SVG, and its backward steps.
@@ -684,6 +689,9 @@ class Session:
                 "lr": self.optimizer.lr,
                 "classes": self.classes,
                 "traced": self.traced,
+                "trace": None
+                if self.trace is None
+                else {k: self.trace[k] for k in ("point", "step", "grain")},
                 "message": self.message,
                 "config": dict(self.config),
                 "bounds": bounds,

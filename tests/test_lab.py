@@ -704,6 +704,8 @@ def test_the_traced_page_needs_the_token_its_lab_and_a_step_through(server):
     status, reply = request(server, "GET", "/api/trace/page", params=params)
     assert status == 400 and reply["error"].startswith("no step-through to show: pause, trace")
     assert post(server, "/api/trace", {"session": session, "grain": "neuron"})[0] == 200
+    frame = request(server, "GET", "/api/frame", params={"session": session})[1]
+    assert frame["trace"] == {"point": 0, "step": 2, "grain": "neuron"}  # the pass kept
     bad = {"session": session, "grain": "<script>"}
     status, reply = request(server, "GET", "/api/trace/page", params=bad)
     assert status == 400 and reply["error"].startswith("grain must be one of layer, neuron")
@@ -743,7 +745,8 @@ def test_the_traced_page_needs_the_token_its_lab_and_a_step_through(server):
     heads = [node["head"] for node in page_recording(layer_page)["frames"][0]["nodes"]]
     assert "L1 = tanh(X L1.W^T + L1.b)" in heads
     # another traced point: the pass shown is gone, said so
-    post(server, "/api/points", {"session": session, "op": "trace", "x": 1.0, "y": 1.0})
+    reply = post(server, "/api/points", {"session": session, "op": "trace", "x": 1.0, "y": 1.0})[1]
+    assert reply["frame"]["trace"] is None
     status, reply = request(server, "GET", "/api/trace/page", params=params)
     assert status == 400 and reply["error"].startswith("no step-through to show")
 

@@ -322,12 +322,10 @@ def test_the_traced_points_step_through_and_quiz_in_the_lab_at_both_grains(brows
     open_lab(browser, server)
     browser.find_element("id", "step").click()
     assert wait_for(lambda: text(browser, "step-count") == "1")
-    assert not browser.find_element("id", "trace-page-open").is_enabled()  # nothing traced yet
     Select(browser.find_element("id", "trace-grain")).select_by_value("neuron")
-    browser.find_element("id", "trace-start").click()
+    browser.find_element("id", "trace-page-open").click()  # one click: traced, its page shown
     assert wait_for(lambda: text(browser, "trace-where").startswith("step 0 of "))
-    browser.find_element("id", "trace-page-open").click()
-    assert frame_ready(browser, "at neuron grain")
+    assert frame_ready(browser, "point 0 at step 1 of the lab's moons, at neuron grain")
     # a sandboxed frame: its script runs, but it cannot reach the lab's page (nor its token)
     assert in_frame(browser, "return String(window.origin)") == "null"
     assert (
@@ -408,4 +406,10 @@ def test_the_traced_points_step_through_and_quiz_in_the_lab_at_both_grains(brows
         "L3.W": show(layered.layers[2].W.grad),
     }
     assert wait_for(lambda: shown_of(grads_in_frame(browser), want) == want)
+    # another point traced: the pass shown is gone, and one click shows the new point's
+    session.set_traced(3)
+    assert wait_for(lambda: browser.execute_script("return lab.frame.traced === 3"))
+    browser.find_element("id", "trace-page-open").click()
+    assert frame_ready(browser, "point 3 at step 1 of the lab's moons, at layer grain")
+    assert text(browser, "trace-point").startswith("point 3 at ")
     assert severe_console_errors(browser) == []

@@ -307,6 +307,7 @@ function onPlotClick(event) {
 
 function showTracedPoint(frame) {
   const k = frame.traced;
+  $("trace-page-open").disabled = k === null;
   if (k === null || !lab.points || !lab.points.X[k]) {
     $("trace-point").textContent = "no point traced: choose 'traces the point' and click one";
     return;
@@ -328,7 +329,6 @@ async function startTrace() {
     (grain === "layer"
       ? "a box per layer: its rule with the shapes that multiply; each layer's neurons below are a view of the same numbers"
       : "a box per neuron, its weights and bias folded in");
-  $("trace-page-open").disabled = false;
   const link = pageLink();
   $("trace-page-link").href = link;
   $("trace-page-link").hidden = false;
@@ -346,6 +346,19 @@ function pageLink() {
   });
 }
 
+function traceIsStale() {
+  // The server keeps the numbers of the last step-through until the point, the data or the
+  // network changes (frame.trace); the pass shown here is that one, or it is gone.
+  const kept = lab.frame && lab.frame.trace, trace = lab.trace;
+  return !trace || !kept || kept.point !== trace.point || kept.step !== trace.at_step || kept.grain !== trace.grain;
+}
+
+async function openStepThrough() {
+  // One click: the traced point's pass (traced again if the one shown is gone), its page shown.
+  if (traceIsStale()) await startTrace();
+  openTracePage();
+}
+
 function openTracePage() {
   if (!lab.trace) return;
   const trace = lab.trace;
@@ -353,7 +366,8 @@ function openTracePage() {
     ", at " + trace.grain + " grain: step through it" +
     (trace.grain === "neuron" ? ", or tick quiz and answer each gradient" : " (the quiz asks numbers at neuron grain)");
   $("trace-page-box").hidden = false;
-  $("trace-page").src = pageLink();
+  const link = new URL(pageLink(), location.href).href;
+  if ($("trace-page").src !== link) $("trace-page").src = link;  // (not loaded twice)
 }
 
 function showNumbers(x) {
@@ -499,7 +513,6 @@ function forgetTrace() {
   lab.trace = null;
   $("trace-page-box").hidden = true;
   $("trace-page").removeAttribute("src");
-  $("trace-page-open").disabled = true;
   $("trace-page-link").hidden = true;
 }
 
@@ -769,7 +782,7 @@ $("trace-grain").addEventListener("change", () => {
   setDownloads();
   if (lab.trace) quietly(startTrace());  // the same point, the other grain
 });
-$("trace-page-open").addEventListener("click", openTracePage);
+$("trace-page-open").addEventListener("click", () => quietly(openStepThrough()));
 $("expr").addEventListener("input", () => exprRequest());
 $("explain-var").addEventListener("change", showExplanation);
 $("expr-prev").addEventListener("click", () => { expr.at = Math.max(0, expr.at - 1); showExprStep(); });

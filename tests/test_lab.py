@@ -581,6 +581,13 @@ def test_every_demo_trains_and_its_traced_sample_steps_through(demo):
         sizes = [2, *lab.DEMOS[demo]["hidden"], session.model.layers[-1].nout]
         parameters = sum((a + 1) * b for a, b in zip(sizes, sizes[1:]))
         assert len(trace["grads"]) == parameters and trace["total"] == len(trace["steps"]) > 2
+        layer = session.step_through("layer")  # a node a layer, the same grads
+        assert layer["total"] == len(sizes)  # the loss's step, then one per layer
+        for name, grad in trace["grads"].items():
+            assert layer["grads"][name] == pytest.approx(grad, rel=1e-9, abs=1e-12), name
+        for grain in lab.GRAINS:
+            html = session.page_file(grain, session.last_trace())
+            assert page_recording(html)["frames"][0]["steps"], grain
         assert session.frame()["accuracy"] is not None
     finally:
         server.server_close()

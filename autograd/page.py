@@ -263,7 +263,8 @@ def _local(node: Value, local: Any, names: dict) -> str:
     describe = getattr(local, "describe", None)
     if describe is not None:
         try:
-            return " ".join(describe([names[p] for p in node.parents]).split())
+            text = " ".join(describe([names[p] for p in node.parents]).split())
+            return text.replace("= the column sums of S, ", "= column sums of ")
         except (TypeError, ValueError, AttributeError, KeyError):
             return repr(local)
     return show(local)

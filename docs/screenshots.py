@@ -1,12 +1,14 @@
 """Regenerate the page's screenshots under docs/ from a fresh page, in headless Chromium.
 
-    python docs/screenshots.py            # writes docs/page.png and docs/page_quiz.png
+    python docs/screenshots.py            # writes docs/page.png, page_quiz.png, page_moons*.png
 
 docs/page.png is the README's neuron page (`web "tanh(x*w + b)" x=2 w=-3 b=6.88`) after step 2
 of 3 at 1280x800; docs/page_quiz.png the same page in the quiz, a first wrong answer and its
-nudge on screen. Needs Chromium and its driver (Debian: chromium chromium-driver) and selenium
-(the dev extra); the page is written by the command line a student runs, so the pictures show
-what they get.
+nudge on screen; docs/page_moons.png the moons demo's training page (`python -m demos moons`)
+at its third recorded optimizer step, at layer grain, and docs/page_moons_neurons.png the same
+step with its first layer opened into its neurons. Needs Chromium and its driver (Debian:
+chromium chromium-driver) and selenium (the dev extra); the pages are written by the commands a
+student runs, so the pictures show what they get.
 """
 
 from __future__ import annotations
@@ -73,9 +75,22 @@ def main() -> None:
             first.find_element("css selector", "input").send_keys("0.501")  # forgot dv1/dx
             first.find_element("xpath", ".//button[text()='check']").click()
             session.save_screenshot(str(DOCS / "page_quiz.png"))
+            subprocess.run(
+                [sys.executable, "-m", "demos", "moons", "--out", str(Path(folder) / "moons")],
+                check=True,
+                capture_output=True,
+            )
+            moons = Path(folder) / "moons" / "backprop.html"
+            open_page(session, moons, "#step=end&frame=3")
+            session.save_screenshot(str(DOCS / "page_moons.png"))
+            session.execute_script(  # a click on the first layer's box: its neurons
+                "document.querySelector('#graph .node[aria-label=L1]')"
+                ".dispatchEvent(new MouseEvent('click', {bubbles: true}))"
+            )
+            session.save_screenshot(str(DOCS / "page_moons_neurons.png"))
         finally:
             session.quit()
-    for name in ("page.png", "page_quiz.png"):
+    for name in ("page.png", "page_quiz.png", "page_moons.png", "page_moons_neurons.png"):
         print(f"wrote {DOCS / name}")
 
 

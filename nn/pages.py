@@ -140,18 +140,32 @@ def training_page(
             _load(params, kept[step]["snapshot"])
             scores = predict(model, X)
             per_step.append((scores, _sample_losses(loss, scores, y)))
-        chosen = _candidates(per_step, y, sample, candidates)
+        chosen = _candidates(per_step, X, y, sample, candidates)
+        default = sample if sample in chosen else chosen[0]
         frames = []
         for step in recorded:
             _load(params, kept[step]["snapshot"])
-            frames.append(
-                _frame(model, X, y, loss, loss_fn, chosen, step, kept[step], len(numbers))
-            )
+            frames.append(_frame(model, X, y, loss, loss_fn, chosen, step, kept[step]))
             frames[-1]["grid"] = _regions(model, X, y) if X.shape[1] == 2 else ""
+
+        def neuron_views(f: int, s: int) -> dict:
+            _load(params, kept[recorded[f]]["snapshot"])
+            one = _sample_loss(model, X, y, loss, loss_fn, s, "neuron")
+            views = {
+                "neuron": recording(
+                    one, EXPLAIN_PATHS, mistakes=False, parameters=False, local_grads=False
+                )
+            }
+            if len(numbers) <= EXPANDABLE:
+                views["full"] = recording(one, EXPLAIN_PATHS, mistakes=False)
+            for view in views.values():
+                view["title"] = frames[f]["samples"][str(s)]["layer"]["title"]
+                _round_questions(view)
+            return views
+
+        kept_note = _within_budget(frames, chosen, default, neuron_views)
     finally:
         _load(params, final)
-    default = sample if sample in chosen else chosen[0]
-    kept_note = _within_budget(frames, chosen, default)
     training = {
         "run": length,
         "recorded": recorded,
@@ -185,16 +199,11 @@ def _size(thing: Any) -> int:
     return len(zlib.compress(json.dumps(thing, separators=(",", ":")).encode("utf-8"), 6))
 
 
-def _within_budget(frames: list[dict], chosen: list[int], default: int) -> str:
-    """Keep the neuron views (and every-parameter views) that fit in BUDGET: the default
-    sample's at every step first, then the other samples' step by step; drop the rest. Each
-    kept view's quiz numbers are rounded to 9 digits (the quiz checks to a thousandth).
+def _within_budget(frames: list[dict], chosen: list[int], default: int, make: Any) -> str:
+    """Add the neuron views (and every-parameter views) that fit in BUDGET: the default
+    sample's at every step first, then the other samples' step by step, each made by
+    `make(frame, sample)` when its turn comes; the first that does not fit ends the adding.
     Returns what is kept, in words."""
-    for frame in frames:
-        for views in frame["samples"].values():
-            for name in ("neuron", "full"):
-                if name in views:
-                    _round_questions(views[name])
     used = sum(
         _size({k: v for k, v in frame.items() if k != "samples"})
         + sum(_size(views["layer"]) for views in frame["samples"].values())
@@ -204,14 +213,13 @@ def _within_budget(frames: list[dict], chosen: list[int], default: int) -> str:
     order += [(f, s) for f in range(len(frames)) for s in chosen if s != default]
     kept: dict[int, list[int]] = {}
     for f, s in order:
-        views = frames[f]["samples"][str(s)]
-        extra = sum(_size(views[name]) for name in ("neuron", "full") if name in views)
-        if used + extra <= BUDGET:
-            used += extra
-            kept.setdefault(s, []).append(frames[f]["step"])
-        else:
-            views.pop("neuron", None)
-            views.pop("full", None)
+        views = make(f, s)
+        extra = sum(_size(view) for view in views.values())
+        if used + extra > BUDGET:
+            break
+        used += extra
+        frames[f]["samples"][str(s)].update(views)
+        kept.setdefault(s, []).append(frames[f]["step"])
     steps = [frame["step"] for frame in frames]
     parts = [
         f"sample {s} at {'every step' if got == steps else 'steps ' + ', '.join(map(str, got))}"
@@ -285,9 +293,12 @@ def _classes(y: np.ndarray) -> np.ndarray:
     return (y.reshape(len(y), -1)[:, 0] > (np.min(y) + np.max(y)) / 2).astype(int)
 
 
-def _candidates(per_step: list, y: np.ndarray, sample: int, count: int) -> list[int]:
+def _candidates(
+    per_step: list, X: np.ndarray, y: np.ndarray, sample: int, count: int
+) -> list[int]:
     """A few samples to trace: nearest the boundary at the last recorded step among those with
-    a loss at every recorded step, taking the classes in turn; `sample` first if it has one."""
+    a loss at every recorded step, taking the classes in turn, each apart from the others (a
+    tenth of the data's extent, where there are enough); `sample` first if it has one."""
     losses = np.array([step_losses for _, step_losses in per_step])
     alive = np.all(losses > 1e-12, axis=0) & np.all(np.isfinite(losses), axis=0)
     if not alive.any():  # every sample reaches loss 0 somewhere: those with a loss at the most
@@ -299,12 +310,18 @@ def _candidates(per_step: list, y: np.ndarray, sample: int, count: int) -> list[
     for k in order:
         queues.setdefault(int(classes[k]), []).append(k)
     chosen = [sample] if alive[sample] else []
-    while len(chosen) < min(count, len(order)) and any(queues.values()):
-        for queue in queues.values():
-            while queue and queue[0] in chosen:
-                queue.pop(0)
-            if queue and len(chosen) < count:
-                chosen.append(queue.pop(0))
+    apart = 0.1 * float(np.max(np.ptp(X, axis=0))) if len(X) > 4 * count else 0.0
+    for gap in (apart, 0.0):  # apart first; if too few are, any
+        waiting = {c: list(q) for c, q in queues.items()}
+        while len(chosen) < min(count, len(order)) and any(waiting.values()):
+            for queue in waiting.values():
+                while queue and (
+                    queue[0] in chosen
+                    or any(np.linalg.norm(X[queue[0]] - X[c]) < gap for c in chosen)
+                ):
+                    queue.pop(0)
+                if queue and len(chosen) < count:
+                    chosen.append(queue.pop(0))
     return chosen or [sample]
 
 
@@ -317,25 +334,18 @@ def _frame(
     chosen: list[int],
     step: int,
     kept: dict,
-    count: int,
 ) -> dict:
-    """One recorded step: each traced sample's graphs, the table's numbers, the step's facts."""
+    """One recorded step: each traced sample's graph at layer grain (the neuron views are
+    added within the budget), the table's numbers, the step's facts."""
     samples = {}
     for s in chosen:
         layer_loss = _sample_loss(model, X, y, loss, loss_fn, s, "layer")
-        views = {"layer": recording(layer_loss, EXPLAIN_PATHS, mistakes=False)}
-        neuron_loss = _sample_loss(model, X, y, loss, loss_fn, s, "neuron")
-        views["neuron"] = recording(
-            neuron_loss, EXPLAIN_PATHS, mistakes=False, parameters=False, local_grads=False
+        view = recording(layer_loss, EXPLAIN_PATHS, mistakes=False)
+        view["title"] = (
+            f"sample {s}'s loss at optimizer step {step} (its loss {layer_loss.data:.4g}; "
+            f"the batch's {kept['loss']:.4g})"
         )
-        if count <= EXPANDABLE:
-            views["full"] = recording(neuron_loss, EXPLAIN_PATHS, mistakes=False)
-        for view in views.values():
-            view["title"] = (
-                f"sample {s}'s loss at optimizer step {step} (its loss {layer_loss.data:.4g}; "
-                f"the batch's {kept['loss']:.4g})"
-            )
-        samples[str(s)] = views
+        samples[str(s)] = {"layer": view}
     return {
         "step": step,
         "lr": f"{kept['lr']:.4g}",
@@ -359,7 +369,8 @@ def _sample_loss(
         target: Any = [int(y[s])] if loss == "cross_entropy" else np.array([float(y[s])])
         one = loss_fn(out, target)
     else:
-        out = model([Value(float(v), f"x{j + 1}") for j, v in enumerate(X[s])])
+        # the inputs are constants, as X is at layer grain: the pass goes to the parameters
+        out = model([Value(float(v), f"x{j + 1}", requires_grad=False) for j, v in enumerate(X[s])])
         if loss == "cross_entropy":
             one = loss_fn([out], [int(y[s])])
         else:

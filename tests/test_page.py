@@ -283,8 +283,10 @@ def test_a_training_runs_page_steps_through_optimizer_steps(browser, tmp_path):
         one = twin([Value(float(v), f"x{j + 1}") for j, v in enumerate(X[1])])
         sample_loss = nn.losses.binary_cross_entropy(one, Value(float(y[1]), "y"))
         sample_loss.backward()
-        x1 = next(n for n in autograd.topological_order(sample_loss) if n.label == "x1")
-        assert grads_shown(browser)["x1"] == show(x1.grad)  # the sample's own pass
+        order = autograd.topological_order(sample_loss)
+        neuron = next(n for n in order if n.label == "L1.N1")
+        assert grads_shown(browser)["L1.N1"] == show(neuron.grad)  # the sample's own pass
+        assert grads_shown(browser)["x1"] == "constant"  # (as X is at layer grain)
         loss, _ = nn.build_loss(twin, X, y, nn.losses.binary_cross_entropy)
         optimizer.zero_grad()
         loss.backward()

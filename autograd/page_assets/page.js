@@ -61,6 +61,14 @@
   }
   const reached = (id, k) => id === R.root || (id in firstTouch && firstTouch[id] <= k);
 
+  const BOX_TEXT = 44; // a matrix in a box: its first numbers (the table has the rest)
+  function clip(text) {
+    if (text.length <= BOX_TEXT) return text;
+    let cut = text.lastIndexOf(", ", BOX_TEXT - 3);
+    if (cut < 12) cut = BOX_TEXT - 3;
+    return text.slice(0, cut) + ", \u2026";
+  }
+
   // ---- layout: layered, left to right or top to bottom ----------------------------------------
   const CELL_GAP = 12;
   function boxes(compact) {
@@ -73,15 +81,15 @@
       return out;
     };
     const grads = [];
-    for (const id in R.start) grads.push([id, "grad " + R.start[id]]);
-    for (const s of steps) for (const id in s.grads) grads.push([id, "grad " + s.grads[id]]);
+    for (const id in R.start) grads.push([id, clip("grad " + R.start[id])]);
+    for (const s of steps) for (const id in s.grads) grads.push([id, clip("grad " + s.grads[id])]);
     const grad = widest(grads);
     const engines = [];
     if (mistaken) for (const s of [{ grads: R.start }, ...R.steps]) for (const id in s.grads) engines.push([id, "engine: " + s.grads[id]]);
     const engine = widest(engines);
     return R.nodes.map((n) => {
       const cell = (text, cls, bold) => ({ text, cls, bold, w: Math.ceil(measure(text, bold)) });
-      const data = cell("data " + n.data, "data");
+      const data = cell(clip("data " + n.data), "data");
       const g = n.tracked ? cell(grad[n.id] || "grad " + DOT, "grad") : cell("constant", "const");
       const rows = [[cell(n.head, "head", true)]];
       if (n.params) rows.push([cell("+" + n.params + (n.params > 1 ? " parameters" : " parameter"), "params")]);
@@ -599,10 +607,20 @@
     const T = ALL.training, F = ALL.frames[frame], box = $("training");
     box.hidden = false;
     box.textContent = "";
-    add(box, "h2", "the run");
-    const about = add(box, "ul", undefined, "about");
-    for (const line of T.about) add(about, "li", line);
-    add(box, "p", "this frame: optimizer step " + F.step + " of " + T.run + ", learning rate " + F.lr + ", a batch of " + F.batch + ", batch loss " + F.loss + " before the step", "stepfacts");
+    add(box, "h2", "the run at optimizer step " + F.step + " of " + T.run);
+    const pictures = add(box, "div", undefined, "pictures");
+    lossChart(pictures, T, F);
+    if (T.points && F.grid) boundary(pictures, T, F);
+    // the traced sample
+    const pick = add(box, "div", undefined, "samples");
+    add(pick, "span", "traced sample: ");
+    for (const s of T.samples) {
+      const b = add(pick, "button", "sample " + s, "samplechoice");
+      b.dataset.sample = String(s);
+      b.setAttribute("aria-pressed", String(s) === traced ? "true" : "false");
+      b.onclick = () => trace(s);
+    }
+    add(pick, "span", " (each has a loss at every recorded step; those nearest the decision boundary" + (T.points ? ": or click a circled point" : "") + ")", "note");
     // the grain
     const bar = add(box, "div", undefined, "grainbar");
     add(bar, "span", "view: ");
@@ -616,19 +634,9 @@
     }
     if (!v.neuron) add(bar, "span", " (this sample's neuron view is not kept at this step, to keep the page small: " + T.neuronsKept + ")", "note");
     else if (R === v.layer) add(bar, "span", " (click a layer's box to open it into its neurons)", "note");
-    // the traced sample
-    const pick = add(box, "div", undefined, "samples");
-    add(pick, "span", "traced sample: ");
-    for (const s of T.samples) {
-      const b = add(pick, "button", "sample " + s, "samplechoice");
-      b.dataset.sample = String(s);
-      b.setAttribute("aria-pressed", String(s) === traced ? "true" : "false");
-      b.onclick = () => trace(s);
-    }
-    add(pick, "span", " (each has a loss at every recorded step; those nearest the decision boundary" + (T.points ? ": click a circled point" : "") + ")", "note");
-    const pictures = add(box, "div", undefined, "pictures");
-    lossChart(pictures, T, F);
-    if (T.points && F.grid) boundary(pictures, T, F);
+    const about = add(box, "ul", undefined, "about");
+    for (const line of T.about) add(about, "li", line);
+    add(about, "li", "this step: learning rate " + F.lr + ", a batch of " + F.batch + ", batch loss " + F.loss + " before the step");
     paramTable(T, F);
   }
   function svgBox(parent, w, h, label) {
@@ -637,7 +645,7 @@
     return svg;
   }
   function lossChart(parent, T, F) {
-    const W = 300, H = 180, left = 46, right = 10, top = 12, bottom = 30;
+    const W = 180, H = 160, left = 40, right = 8, top = 10, bottom = 30;
     const values = T.historyValues.slice(0, F.step).map(num);
     const svg = svgBox(parent, W, H, "the batch loss at each step up to step " + F.step);
     svg.classList.add("losschart");
@@ -664,12 +672,12 @@
     at(T.history[every.indexOf(Math.min(...all))], left - 4, H - bottom, "end");
     at("1", left, H - bottom + 14, "middle");
     at(String(n), W - right, H - bottom + 14, "middle");
-    at("optimizer step (batch loss before it)", (left + W - right) / 2, H - 4, "middle");
+    at("batch loss by step", (left + W - right) / 2, H - 4, "middle");
   }
   const COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
   const REGIONS = ["#c6dbef", "#fcbba1", "#c7e9c0", "#dadaeb", "#fdd0a2", "#d9c3bc", "#f7c6e4", "#dddddd", "#ecedb0", "#bfeaf0"];
   function boundary(parent, T, F) {
-    const P = T.points, size = 260, n = Math.round(Math.sqrt(F.grid.length));
+    const P = T.points, size = 168, n = Math.round(Math.sqrt(F.grid.length));
     const svg = svgBox(parent, size, size, "the decision regions at step " + F.step + ", the traced sample circled; click a circled point to trace it");
     svg.classList.add("boundary");
     const cell = size / n;
@@ -685,12 +693,12 @@
     }
     const [x0, y0, x1, y1] = P.box;
     const px = (x) => ((x - x0) / (x1 - x0)) * size, py = (y) => (1 - (y - y0) / (y1 - y0)) * size;
-    P.xy.forEach(([a, b], k) => el("circle", { cx: px(a).toFixed(1), cy: py(b).toFixed(1), r: "2.6", fill: COLOURS[P.class[k] % COLOURS.length], class: "point" }, svg));
+    P.xy.forEach(([a, b], k) => el("circle", { cx: px(a).toFixed(1), cy: py(b).toFixed(1), r: P.xy.length > 400 ? "1.4" : "2.2", fill: COLOURS[P.class[k] % COLOURS.length], class: "point" }, svg));
     for (const s of T.samples) {
       const [a, b] = P.xy[s];
       const on = String(s) === traced;
       const g = el("g", { class: "candidate" + (on ? " traced" : ""), "data-sample": String(s), role: "button", tabindex: "0", "aria-label": "sample " + s + (on ? " (traced)" : "") }, svg);
-      el("circle", { cx: px(a).toFixed(1), cy: py(b).toFixed(1), r: on ? "9" : "7", class: "ring" }, g);
+      el("circle", { cx: px(a).toFixed(1), cy: py(b).toFixed(1), r: on ? "8" : "6", class: "ring" }, g);
       el("circle", { cx: px(a).toFixed(1), cy: py(b).toFixed(1), r: "12", class: "hit" }, g);
       const t = el("text", { x: (px(a) + 10).toFixed(1), y: (py(b) - 8).toFixed(1) }, g);
       t.textContent = String(s);
@@ -737,7 +745,7 @@
       if (cell.className !== (wrong ? "wrong" : "")) cell.className = wrong ? "wrong" : "";
       const item = drawing.items[n.id];
       if (item && item.grad) {
-        setText(item.grad, "grad " + shown, item.room.grad);
+        setText(item.grad, clip("grad " + shown), item.room.grad);
         item.g.classList.toggle("wrongnode", wrong);
         if (item.engine) setText(item.engine, wrong ? "engine: " + engine[n.id] : "", item.room.engine);
       }

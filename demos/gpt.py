@@ -10,6 +10,7 @@ sampled names, and writes under `out/gpt/`:
     loss.png       the training loss, the held-out loss, the uniform and bigram baselines
     attention.png  each head's attention over a sampled name (row t: what position t reads)
     graph.svg      the graph of one position's loss, collapsed by block (emb, L1.attn.h0, ...)
+    layers.svg     the graph a training step runs at layer grain: a node per layer (--grain layer)
     head.html      one attention head's backward pass at one position, to step through
 
 It trains at layer grain: a name is read at once, one node per layer on T x D arrays
@@ -126,7 +127,7 @@ def run(args: argparse.Namespace) -> dict:
 
 
 def pictures(model: gpt.GPT, history, held_out, result: dict, args) -> list[tuple[Path, str]]:
-    """The four files under args.out; [(path, note)]."""
+    """The files under args.out (four, and layers.svg at layer grain); [(path, note)]."""
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
     written = []
@@ -144,6 +145,14 @@ def pictures(model: gpt.GPT, history, held_out, result: dict, args) -> list[tupl
     loss_t = model.position_losses(tokens[: position + 2])[position]
     title = f"loss at position {position} of {example!r}, collapsed by block"
     written.append(_render(loss_t, out / "graph.svg", title, gpt.blocks(loss_t)))
+    if model.config.grain == "layer":  # what a training step runs: a node per layer
+        saved = [(w, w.grad) for w in model.matrices()]
+        step = model.loss(tokens)
+        step.backward()  # (so the picture shows the gradients; the model's are put back)
+        title = f"one training step on {example!r} at layer grain"
+        written.append(_render(step, out / "layers.svg", title, True))
+        for w, grad in saved:
+            w.grad = grad
     root, _ = gpt.head_graph(model, tokens, position, layer=1, head=0)
     page = autograd.page(root, title=f"head 0 at position {position} of {example!r}")
     written.append((page.save(out / "head.html"), ""))

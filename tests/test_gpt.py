@@ -377,7 +377,8 @@ def test_the_demo_trains_samples_and_writes_its_pictures(tmp_path, capsys):
     assert result["uniform"] == pytest.approx(math.log(27))
     for name in ("loss.png", "attention.png", "head.html"):
         assert (tmp_path / name).stat().st_size > 1000
-    assert (tmp_path / "graph.svg").exists() or (tmp_path / "graph.dot").exists()
+    for name in ("graph", "layers"):
+        assert (tmp_path / f"{name}.svg").exists() or (tmp_path / f"{name}.dot").exists()
 
 
 # ---------------------------------------------------------------------------------------------

@@ -247,3 +247,36 @@ def test_a_click_on_a_boundary_point_traces_that_sample(browser, tmp_path):  # n
         "return document.querySelector('svg.boundary .candidate.traced').dataset.sample"
     ) == str(other)
     assert not severe(browser)
+
+
+PAGES = ("xor", "two_layer", "perceptron", "deep", "blobs", "moons", "spiral", "yinyang", "digits")
+MAX_PAGE = 1_500_000  # bytes: a page a teacher can hand to a class
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_each_demos_page_is_at_most_one_and_a_half_megabytes(name, tmp_path, monkeypatch):
+    """Each demo's backprop.html as `python -m demos NAME --quick` writes it (its other pictures
+    skipped, for time): the page's size does not grow with the run (5 recorded steps, the neuron
+    views within a budget), only the loss curve's numbers do, up to 2000 steps."""
+    import importlib
+
+    from demos import DEMOS
+
+    write = common.write_pictures
+    monkeypatch.setattr(
+        common,
+        "write_pictures",
+        lambda result, out, pictures: write(
+            result, out, {k: v for k, v in pictures.items() if k == "backprop.html"}
+        ),
+    )
+    module = importlib.import_module(DEMOS[name][0])
+    status = module.main(["--quick", "--out", str(tmp_path), "--every", "0"])
+    if name == "digits" and not (tmp_path / "backprop.html").exists():
+        pytest.skip("the digits demo needs the data extra")
+    assert status == 0
+    page = tmp_path / "backprop.html"
+    size = page.stat().st_size
+    assert size <= MAX_PAGE, f"{name}: {size:,} bytes"
+    training = recording(page.read_text())["training"]
+    assert training["about"][0].startswith("optimizer: ")  # it says how the run trains

@@ -330,7 +330,8 @@ class GPT:
     def sample(self, temperature: float = 0.5, seed: int = 0) -> tuple[str, Cache]:
         """A new name: from BOS, draw each next token from softmax(logits / temperature) until
         BOS or the end of the context. The same seed gives the same name. Returns the name and
-        the cache (with the attention weights of every head at every position)."""
+        the cache (with the attention weights of every head at every position). At neuron grain
+        whatever the config's (one position at a time, reading the cache; the same numbers)."""
         if not temperature > 0:
             raise ValueError(f"temperature must be positive, got {temperature!r}")
         rng = random.Random(seed)

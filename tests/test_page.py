@@ -310,10 +310,18 @@ def test_a_training_pages_neurons_expand_to_every_parameter(browser, tmp_path):
     assert browser.execute_script(  # the box says what it folds
         "return [...document.querySelectorAll('#graph .params')].map((t) => t.textContent)"
     )
-    browser.find_element("id", "expand").click()
+    browser.execute_script(  # a click on a neuron's box opens it into its weights
+        "document.querySelector('#graph .node[aria-label=\"L1.N1\"]')"
+        ".dispatchEvent(new MouseEvent('click', {bubbles: true}))"
+    )
+    assert browser.find_element("id", "expand").is_selected()  # (the view of every parameter)
     shown = grads_shown(browser)
     assert "L1.N1.w1" in shown and shown["L1.N1.w1"] != "\u00b7"  # every parameter, with its grad
     assert "L1.N1.w1" in browser.execute_script(drawn)
+    lit = "return [...document.querySelectorAll('#graph .opened')].map((g) => g.ariaLabel)"
+    assert set(browser.execute_script(lit)) == {"L1.N1.w1", "L1.N1.w2", "L1.N1.b"}
+    browser.find_element("id", "expand").click()  # the checkbox folds them again
+    assert "L1.N1.w1" not in browser.execute_script(drawn)
     assert browser.find_element("id", "frame0").is_displayed()
 
 

@@ -94,6 +94,7 @@
       const rows = [[cell(n.head, "head", true)]];
       if (n.params) rows.push([cell("+" + n.params + (n.params > 1 ? " parameters" : " parameter"), "params")]);
       if (n.layer && ALL.training && views().neuron) rows.push([cell("click: its neurons \u25B8", "params")]);
+      else if (n.params && ALL.training && R === views().neuron && views().full) rows.push([cell("click: its weights \u25B8", "params")]);
       if (compact) rows.push([data, g]);
       else rows.push([data], [g]);
       if (mistaken && n.tracked) rows.push([cell(engine[n.id] || "", "engine")]);
@@ -406,10 +407,11 @@
           x += c.w + CELL_GAP;
         });
       });
-      const open = () => (n.layer && ALL.training && grain === "layer" && views().neuron ? expandLayer(n.layer) : select(n.id));
+      const opens = ALL.training && (n.layer ? grain === "layer" && views().neuron : n.params && R === views().neuron && views().full);
+      const open = () => (!opens ? select(n.id) : n.layer ? expandLayer(n.layer) : expandNeuron(n.name));
       g.addEventListener("click", () => { if (!suppressClick) open(); });
       g.addEventListener("keydown", (ev) => { if (ev.key === "Enter") open(); });
-      if (opened && n.name.startsWith(opened + ".N")) g.classList.add("opened");
+      if (opened && n.name.startsWith(opened + ".")) g.classList.add("opened");
       items[n.id] = { g, box: b, grad: texts.grad, engine: texts.engine, room };
     });
     drawing = { svg, P, choice, L, edges, items, lit: [] };
@@ -590,6 +592,11 @@
     go(end ? last : 0);
   }
   function expandLayer(name) { setGrain("neuron", name); }
+  function expandNeuron(name) {
+    // a neuron opened into its weights: the view of every parameter, its own lit
+    $("expand").checked = true;
+    setGrain("neuron", name);
+  }
   function trace(s) {
     const end = at === last;
     traced = String(s);

@@ -48,9 +48,16 @@ def as_data(data: Any) -> Any:
 def settled(nodes: Any) -> list:
     """The nodes' data by the same rule: data you assigned yourself (`value.data = x`) is
     checked, and an array copied read-only, when an operation first reads it. Returns it."""
-    np = sys.modules.get("numpy")
+    global _ndarray
+    if _ndarray is None and "numpy" in sys.modules:
+        _ndarray = sys.modules["numpy"].ndarray
+    out = []
     for node in nodes:
         x = node.data
-        if type(x) is not float and (np is None or type(x) is not np.ndarray or x.flags.writeable):
-            node.data = as_data(x)
-    return [node.data for node in nodes]
+        if type(x) is not float and (type(x) is not _ndarray or x.flags.writeable):
+            x = node.data = as_data(x)
+        out.append(x)
+    return out
+
+
+_ndarray: Any = None  # NumPy's array type, once NumPy is imported

@@ -60,6 +60,15 @@ def quiet() -> Any:
     return _quiet()
 
 
+def already_quiet() -> bool:
+    """Is this thread inside `quiet()` already? (Then a node computes without entering it.)"""
+    return _quiet is not None and getattr(_quiet, "active", _never)()
+
+
+def _never() -> bool:
+    return False
+
+
 def _ignoring(np: Any) -> Any:
     try:
         from numpy._core._ufunc_config import (  # type: ignore[attr-defined]
@@ -79,6 +88,10 @@ def _ignoring(np: Any) -> Any:
 
         def __exit__(self, *exc: Any) -> None:
             _extobj_contextvar.reset(self.token)
+
+        @staticmethod
+        def active() -> bool:
+            return _extobj_contextvar.get() is ignore
 
     return Quiet
 

@@ -169,10 +169,6 @@ class LayerRule:
     def __mul__(self, G: Any) -> Any:
         shares = self.shares
         S = shares.scaled(G)
-        if self.parent == "W":
-            return S.T @ shares.X
-        if self.parent == "b":
-            return _ones(len(S)) @ S
         W = shares.W
         return S * W if len(W) == 1 else S @ W  # (one neuron: a broadcast, not a product)
 
@@ -197,6 +193,22 @@ class LayerRule:
         if self.parent == "b":
             return f"S^T 1   ({len(W)} = the column sums of S, {S})"
         return f"S {names[1]}   ({_shape(X.shape)} = {S} {_shape(W.shape)})"
+
+
+class _WeightRule(LayerRule):
+    def __mul__(self, G: Any) -> Any:
+        shares = self.shares
+        return shares.scaled(G).T @ shares.X
+
+    __rmul__ = __mul__
+
+
+class _BiasRule(LayerRule):
+    def __mul__(self, G: Any) -> Any:
+        S = self.shares.scaled(G)
+        return _ones(len(S)) @ S
+
+    __rmul__ = __mul__
 
 
 def _shape(shape: tuple) -> str:
@@ -228,8 +240,9 @@ def _layer_compute(activation: str):
         else:
             out, slope = _activate(activation, Z)
         shares = Shares(slope, X, W)
-        rules = (LayerRule(shares, "X"), LayerRule(shares, "W"))
-        return out, rules if b is None else (*rules, LayerRule(shares, "b"))
+        if b is None:
+            return out, (LayerRule(shares, "X"), _WeightRule(shares, "W"))
+        return out, (LayerRule(shares, "X"), _WeightRule(shares, "W"), _BiasRule(shares, "b"))
 
     return compute
 
@@ -250,6 +263,7 @@ def _layer_row(activation: str) -> ops.Operation:
 
 
 LAYER_OPS = {a: ops.register(_layer_row(a)).name for a in ACTIVATIONS}
+_LAYER_ROWS = {a: ops.OPERATIONS[name] for a, name in LAYER_OPS.items()}
 
 
 def layer(X: Any, W: Value, b: Value | None = None, activation: str = "linear") -> Value:
@@ -258,7 +272,7 @@ def layer(X: Any, W: Value, b: Value | None = None, activation: str = "linear") 
     `X` (samples x inputs) is a Value (a previous layer's node, or the data: a constant) or an
     array (made a constant); `W` (neurons x inputs) and `b` (neurons) are Values holding arrays.
     The local derivatives are the rules S W, S^T X and S^T 1 (see the module's docstring)."""
-    op = LAYER_OPS[check_activation(activation)]
+    row = _LAYER_ROWS.get(activation) or _LAYER_ROWS[check_activation(activation)]
     X = X if isinstance(X, Value) else Value(X, "X", requires_grad=False)
     parents = (X, W) if b is None else (X, W, b)
     data = settled(parents)
@@ -272,7 +286,7 @@ def layer(X: Any, W: Value, b: Value | None = None, activation: str = "linear") 
         raise ValueError(
             f"layer(): b must hold {len(w)} biases, got {getattr(data[2], 'shape', 1)}"
         )
-    return array_node(ops.OPERATIONS[op], parents, data)
+    return array_node(row, parents, data)
 
 
 def _cols(w: Any) -> str:
@@ -390,8 +404,9 @@ def batch_loss(name: str, predictions: Value, targets: Any) -> Value:
     else:
         expected = P.shape
         if getattr(Y, "shape", None) == (len(P),) and P.shape == (len(P), 1):
-            y = Value(Y.reshape(-1, 1), y.label or "y", requires_grad=False)
-            Y = y.data
+            Y = Y.reshape(-1, 1)  # a view of the read-only numbers: no copy
+            y = Value(0.0, y.label or "y", requires_grad=False)
+            y.data = Y
     if getattr(Y, "shape", None) != expected:
         raise ValueError(
             f"{name}: predictions of shape {P.shape} need targets of shape {expected}, got "

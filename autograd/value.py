@@ -22,48 +22,20 @@ from __future__ import annotations
 import itertools
 import numbers
 import sys
-import threading
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from . import ops
+from . import modes, ops
 from .data import as_data, settled
 from .graph import backward_order
-from .ieee import quiet
+from .ieee import already_quiet, quiet
+from .modes import is_recording, mode, no_grad  # noqa: F401 (the package's names)
 from .show import show
 
 LEAF = sys.maxsize  # the creation number of every leaf (it has no place in backward's order)
 
 
-class _Modes(threading.local):
-    """The modes of the thread that reads them: they belong to the thread that entered them."""
-
-    recording = True  # False inside `no_grad()`
-    anomaly: Any = None  # inside `detect_anomaly()`: the checks of each step
-
-
-_modes = _Modes()
-_entered = 0  # threads inside a mode now; 0 (the usual case) spares the per-thread look-up
-_lock = threading.Lock()
-
-
-@contextmanager
-def mode(**settings: Any) -> Iterator[None]:
-    """Set this thread's modes (`recording`, `anomaly`) inside the block; restored after it."""
-    global _entered
-    previous = {name: getattr(_modes, name) for name in settings}
-    with _lock:
-        _entered += 1
-    for name, setting in settings.items():
-        setattr(_modes, name, setting)
-    try:
-        yield
-    finally:
-        for name, setting in previous.items():
-            setattr(_modes, name, setting)
-        with _lock:
-            _entered -= 1
+_modes = modes.current  # this thread's modes (`no_grad()`, `detect_anomaly()`)
 
 
 def _binary(op: str, reflected: bool = False) -> Callable:
@@ -214,23 +186,29 @@ def chain_rule(node: Value, shown: list | None = None) -> None:
     a constant parent (`requires_grad` False) receives nothing. `shown`, if given, receives
     (operand index, parent, local, contribution, parent.grad after) for each edge that ran.
     """
-    grad = node.grad
+    grad, watched = node.grad, shown is not None or (modes.entered and _modes.anomaly is not None)
     for index, (parent, local) in enumerate(zip(node.parents, node.local_grads)):
         if not parent.requires_grad:
             continue  # a constant: no gradient to track
         contribution = local * grad
-        if type(contribution) is not float and type(parent.data) is float:
-            contribution = float(contribution.sum())  # a number every sample reads
-        if type(contribution) is float or type(parent.grad) is not float or shown is not None:
-            parent.grad += contribution
-        else:  # an array's first share: 0.0 + it would copy it (each rule makes a fresh one)
-            parent.grad = contribution + parent.grad if parent.grad else contribution
-        if _entered and _modes.anomaly is not None:
-            _modes.anomaly.backward(node, parent, local)
-        if shown is not None:
-            after = parent.grad
-            after = after if type(after) is float else +after
-            shown.append((index, parent, local, contribution, after))
+        if type(contribution) is not float:
+            if type(parent.data) is float:  # a number every sample reads: the batch's sum
+                contribution = float(contribution.sum())
+            elif not watched and type(parent.grad) is float and not parent.grad:
+                parent.grad = contribution  # an array's first share, adopted: 0.0 + it
+                continue  # would copy it (each rule makes a fresh one)
+        parent.grad += contribution
+        if watched:
+            _watch(index, node, parent, local, contribution, shown)
+
+
+def _watch(index: int, node: Value, parent: Value, local: Any, share: Any, shown: Any) -> None:
+    """What the step-through (`shown`) and `detect_anomaly()` see of one edge."""
+    if modes.entered and _modes.anomaly is not None:
+        _modes.anomaly.backward(node, parent, local)
+    if shown is not None:
+        after = parent.grad
+        shown.append((index, parent, local, share, after if type(after) is float else +after))
 
 
 def apply(op: str, *operands: Any) -> Value:
@@ -266,8 +244,11 @@ def array_node(row: ops.Operation, parents: tuple, operands: list | None = None)
     its data read-only (the engine's arrays are shared and never change in place)."""
     if operands is None:
         operands = settled(parents)
-    with quiet():
+    if already_quiet():  # (a training step enters it once)
         data, local_grads = row.compute(*operands)
+    else:
+        with quiet():
+            data, local_grads = row.compute(*operands)
     if type(data) is not float:
         data.flags.writeable = False
     return make(data, parents, local_grads, row.name)
@@ -280,13 +261,13 @@ def make(data: Any, parents: tuple, local_grads: Any, op: str) -> Value:
     """A new node with its data, parents and local derivatives (a constant under `no_grad`)."""
     out = _new_value(Value)
     out.data, out.grad, out.label = data, 0.0, ""
-    if _entered and not _modes.recording:  # inside no_grad() on this thread: a constant
+    if modes.entered and not _modes.recording:  # inside no_grad() on this thread: a constant
         out.requires_grad, out.op, out.parents, out.local_grads = False, "", (), ()
         out._serial = LEAF
     else:
         out.requires_grad, out.op, out.parents, out.local_grads = True, op, parents, local_grads
         out._serial = _next_serial()
-    if _entered and _modes.anomaly is not None:
+    if modes.entered and _modes.anomaly is not None:
         _modes.anomaly.forward(op, parents, data, local_grads)
     return out
 
@@ -327,17 +308,6 @@ def _n_ary(op: str, values: Iterable[Any]) -> Value:
         parents = tuple(map(_as_value, parents))
         operands = [p.data for p in parents]
     return _node(ops.OPERATIONS[op], parents, operands)
-
-
-def no_grad() -> Any:
-    """Inside, operations record no parents: results are constants (for inference). The mode
-    belongs to the thread that entered it, as in PyTorch."""
-    return mode(recording=False)
-
-
-def is_recording() -> bool:
-    """False inside `no_grad()` (on this thread)."""
-    return not _entered or _modes.recording
 
 
 def _as_value(x: Any) -> Value:

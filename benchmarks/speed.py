@@ -106,19 +106,24 @@ def nn_model(width: int, fused: bool = True):
 
 
 def nn_step(width: int, X: np.ndarray, y: np.ndarray, batched: bool = True, fused: bool = True):
-    """`nn.fit`'s step: `build_loss` (layer grain when `batched`, else one neuron-grain graph
-    per sample, with fused or taught neurons), zero_grad, backward, SGD."""
+    """`nn.fit`'s step, `nn.train.step` as `fit` calls it: `build_loss` (layer grain when
+    `batched`, the data and targets made constants once as `fit` makes them; else one
+    neuron-grain graph per sample, with fused or taught neurons), zero_grad, backward, SGD."""
+    from autograd import Value
     from nn import losses, optim, train
+
+    Xc = Value(X, "X", requires_grad=False) if batched else X
+    yc = train.constant_targets(y) if batched else y
 
     def make():
         model = nn_model(width, fused)
         optimizer = optim.SGD(model.parameters(), lr=LEARNING_RATE)
+        penalized = model.parameters()
 
         def step() -> float:
-            loss = train.build_loss(model, X, y, losses.hinge, L2, batched)[0]
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
+            loss = train.step(
+                model, Xc, yc, losses.hinge, optimizer, L2, batched, parameters=penalized
+            )[0]
             return loss.data
 
         return model, step

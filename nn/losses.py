@@ -191,7 +191,9 @@ def l2(parameters: Iterable[Value] | Any, alpha: float, biases: bool = True) -> 
     `parameters` may be a model (an `nn` module): its parameters, or with `biases=False` its
     weights alone (as most courses do).
     """
-    if hasattr(parameters, "named_parameters"):
+    if type(parameters) is list and biases:
+        params = parameters  # (a training loop's list, made once)
+    elif hasattr(parameters, "named_parameters"):
         named = parameters.named_parameters()
         params = [p for name, p in named if biases or not _is_bias(name)]
     elif not biases:
@@ -291,6 +293,10 @@ LOSSES: dict[str, tuple[LossFunction, float | None]] = {
     "hinge": (hinge, 0.0),
     "cross_entropy": (cross_entropy, None),
 }
+
+
+# The losses whose layer-grain row reads the targets as a constant Value a loop may make once.
+READS_CONSTANT_TARGETS = frozenset({mse, sse, binary_cross_entropy, bce_with_logits, hinge})
 
 
 def get_loss(loss: str | LossFunction) -> tuple[LossFunction, float | None]:

@@ -230,7 +230,8 @@ class Layer(Module):
 
     def __call__(self, x: Any, grain: str | None = None) -> Any:
         if grain_of(x, grain) == "layer":
-            out = autograd.layer(as_batch(x, self.nin), self.W, self.b, self.activation)
+            X = x if type(x) is Value else as_batch(x, self.nin)
+            out = autograd.layer(X, self.W, self.b, self.activation)
             out.label = self.label
             return out
         xs = as_inputs(x, self.nin)

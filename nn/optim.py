@@ -76,7 +76,9 @@ class Optimizer:
         """Every parameter's grad, checked to have its parameter's shape."""
         grads = [p.grad for p in self.params]
         for p, g in zip(self.params, grads):
-            if type(g) is not float and (type(p.data) is float or g.shape != p.data.shape):
+            if type(g) is float:
+                continue
+            if type(p.data) is float or g.shape != p.data.shape:
                 raise TypeError(
                     f"parameter {p.label or p!r} holds {_what(p.data)} but its gradient is "
                     f"{_what(g)}: a parameter's gradient has its shape"
@@ -85,7 +87,9 @@ class Optimizer:
 
     def _set(self, p: Value, new: Any) -> None:
         """p.data = new: an array made read-only, so that the next graph may hold it as it is."""
-        if type(new) is not float and type(p.data) is not float:
+        if type(new) is np.ndarray and new.dtype == np.float64 and type(p.data) is np.ndarray:
+            new.flags.writeable = False  # (a fresh array, as every update below makes)
+        elif type(new) is not float and type(p.data) is not float:
             new = np.asarray(new, dtype=float)
             new.flags.writeable = False
         elif type(p.data) is float:

@@ -19,6 +19,7 @@ import numpy as np
 
 import autograd
 from autograd import Value
+from autograd.ieee import quiet
 
 from . import losses as losses_module
 from .data import minibatches
@@ -70,6 +71,28 @@ def forward(model: Module, X: np.ndarray, batched: bool = True, grain: str = "la
     if batched:
         return model(X if isinstance(X, Value) else np.asarray(X, dtype=float), grain=grain)
     return [model([float(v) for v in row]) for row in np.asarray(X, dtype=float)]
+
+
+def step(
+    model: Module,
+    X: Any,
+    y: Any,
+    loss: Callable[[Any, Any], Value],
+    optimizer: Optimizer,
+    l2: float = 0.0,
+    batched: bool = True,
+    grain: str = "layer",
+    parameters: list[Value] | None = None,
+) -> tuple[Value, Any]:
+    """One training step, as `fit` takes it: the loss graph, zero_grad, backward(), the
+    optimizer's update. Returns (loss, outputs). NumPy is quiet inside (inf and nan as IEEE
+    gives them), entered once for the whole step."""
+    with quiet():
+        loss_value, outputs = build_loss(model, X, y, loss, l2, batched, parameters, grain)
+        optimizer.zero_grad()
+        loss_value.backward()
+        optimizer.step()
+    return loss_value, outputs
 
 
 def build_loss(
@@ -276,16 +299,17 @@ def fit(
         # one full batch: its data made a constant once, read by every step (layer grain)
         whole = batched and grain == "layer" and batch_size is None
         batches = [(Value(X, "X", requires_grad=False), y)] if whole else None
+        constant = whole and loss_fn in losses_module.READS_CONSTANT_TARGETS
+        targets = {id(y): constant_targets(y)} if constant else {}
+        penalized = model.parameters() if l2 else None
         with autograd.gc_paused():
             for epoch in range(1, epochs + 1):
                 total, count, seen_scores, seen_y = 0.0, 0, [], []
                 for Xb, yb in batches or minibatches(X, y, batch_size, shuffle, rng):
-                    loss_value, outputs = build_loss(
-                        model, Xb, yb, loss_fn, l2, batched, grain=grain
-                    )
-                    opt.zero_grad()
-                    loss_value.backward()
-                    opt.step()
+                    loss_value, outputs = step(
+                        model, Xb, targets.get(id(yb), yb), loss_fn, opt, l2, batched, grain,
+                        penalized,
+                    )  # fmt: skip
                     total += loss_value.data * len(yb)
                     count += len(yb)
                     seen_scores.append(scores_of(outputs))
@@ -307,6 +331,15 @@ def fit(
     finally:
         bar.close()
     return history
+
+
+def constant_targets(y: Any) -> Any:
+    """A full batch's targets made a constant once (its numbers as floats), read by every
+    step; targets that are not numbers stay as they are (the loss says what is wrong)."""
+    try:
+        return Value(np.asarray(y, dtype=float), "y", requires_grad=False)
+    except (TypeError, ValueError):
+        return y
 
 
 def _validation(data: Any, features: int) -> tuple[np.ndarray, np.ndarray]:

@@ -92,7 +92,11 @@ class GradcheckReport:
 
     def __str__(self) -> str:
         step = f"eps={self.eps:g}, " if self.eps is not None else ""
-        verdict = "passed" if self.passed else f"FAILED: {len(self.mismatches)} mismatches"
+        verdict = (
+            "passed"
+            if self.passed
+            else f"FAILED: {_count(len(self.mismatches), 'mismatch', 'mismatches')}"
+        )
         head = (
             f"gradcheck {verdict} ({len(self.rows)} gradient{'s' * (len(self.rows) != 1)}; "
             f"{step}atol={self.atol:g}, "
@@ -548,3 +552,7 @@ def _intermediates(
             f"{_num(bad.actual)}{rule}"
         )
     return rows, None
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"

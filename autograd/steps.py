@@ -159,7 +159,8 @@ class Step:
             held = ", ".join(f"{name}.grad = {_show(grad)}" for name, grad in self.carried)
             lines.append(
                 f"  (from an earlier pass: {held}; this pass adds to them, as backward() does."
-                " zero_grad() first for this pass alone)"
+                f" {', '.join(f'{name}.zero_grad()' for name, _ in self.carried)} first for this"
+                " pass alone)"
             )
         rows = []
         layer_rules = [edge.local for edge in self.edges if hasattr(edge.local, "describe")]
@@ -500,7 +501,7 @@ class Explanation:
         if _nonzero(self.held):
             lines.append(
                 f"  ({x}.grad holds {_show(self.held)} from an earlier pass: backward() adds "
-                f"this total to it; zero_grad() first to see this total alone)"
+                f"this total to it; {x}.zero_grad() first to see this total alone)"
             )
         return "\n".join(lines)
 

@@ -612,18 +612,24 @@ class Session:
         loss.label = "loss"
         return loss, copy
 
-    def step_through(self, grain: str = "neuron") -> dict[str, Any]:
+    def step_through(self, grain: str = "neuron", live: bool = False) -> dict[str, Any]:
         """The traced sample's backward pass at `grain`, every step with its numbers (run here
         with `backward_steps()`), each parameter's grad when it is done (by its neuron-grain
         name, `L1.N3.w2`, at either grain: the same numbers), and the graph's picture (neuron
         grain: a box per neuron, its parameters folded in; layer grain: a box per layer). At
         layer grain also `layers`: each layer node's matrices and its neurons' view of them.
-        The numbers traced are kept: the static page of the same pass (`trace_page`) and the
-        explanations are of them, whatever training does next."""
+        The numbers traced are kept: the static page of the same pass (`/api/trace/page`) and
+        the explanations are of them, whatever training does next.
+
+        `live=True`: the pass at the newest step as training runs (the page asks a few times a
+        second), with no picture and nothing kept (the pass a student steps through stays)."""
         frozen = self.freeze()
         loss, copy = self.sample_graph(grain, frozen)
         steps, total = _run_steps(loss)
-        svg, svg_note = picture(loss, self.server.renders, parameters=grain == "layer")
+        if live:
+            svg, svg_note = None, "live: pause and step through for the picture"
+        else:
+            svg, svg_note = picture(loss, self.server.renders, parameters=grain == "layer")
         names = parameter_names(copy)
         grads = {}
         for (W_names, b_names), (gW, gb) in zip(names, parameter_grads(copy)):
@@ -632,12 +638,14 @@ class Session:
             if b_names is not None:
                 grads.update({n: _finite(g) for n, g in zip(b_names, gb)})
         with self.lock:
-            if self.traced == frozen["point"]:
+            if self.traced == frozen["point"] and not live:
                 self.trace = {**frozen, "grain": grain}
+                self._bump()  # (frames say which pass is kept)
         return {
             "point": frozen["point"],
             "at_step": frozen["step"],
             "grain": grain,
+            "live": live,
             "loss": _finite(loss.data),
             "total": total,
             "steps": steps,
@@ -1358,9 +1366,11 @@ class LabHandler(BaseHTTPRequestHandler):
             grain = _choice(body, "grain", GRAINS) if "grain" in body else None
             self._json(HTTPStatus.OK, {"text": session.explain(body.get("name"), grain)})
         elif method == "POST" and path == "/api/trace":
-            self._json(
-                HTTPStatus.OK, session.step_through(_choice(body, "grain", GRAINS, "neuron"))
-            )
+            grain = _choice(body, "grain", GRAINS, "neuron")
+            live = body.get("live") is True
+            if live and grain != "layer":
+                raise LabError("the live pass is at layer grain: pause to step through neurons")
+            self._json(HTTPStatus.OK, session.step_through(grain, live=live))
         elif method == "GET" and path == "/api/trace/page":
             self._trace_page(session, query)
         elif method == "POST" and path == "/api/expression":

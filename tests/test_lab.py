@@ -782,3 +782,25 @@ def test_the_traced_page_is_bounded(server, monkeypatch):
     lab_session.tokens, lab_session.refilled = 0.0, time.monotonic() + 60  # (no refill)
     status, reply = request(server, "GET", "/api/trace/page", params=params)
     assert status == 429 and "too many requests" in reply["error"]
+
+
+def test_the_live_pass_follows_training_and_leaves_the_step_through_kept(server):
+    session, _ = new_lab(server, demo="xor")
+    post(server, "/api/control", {"session": session, "action": "step", "steps": 2})
+    assert post(server, "/api/trace", {"session": session, "grain": "neuron"})[0] == 200
+    status, live = post(server, "/api/trace", {"session": session, "grain": "layer", "live": True})
+    assert status == 200 and live["live"] and live["at_step"] == 2
+    assert live["svg"] is None and [box["name"] for box in live["layers"]] == ["L1", "L2"]
+    frame = request(server, "GET", "/api/frame", params={"session": session})[1]
+    assert frame["trace"] == {"point": 0, "step": 2, "grain": "neuron"}  # still the one kept
+    post(server, "/api/control", {"session": session, "action": "step", "steps": 3})
+    live = post(server, "/api/trace", {"session": session, "grain": "layer", "live": True})[1]
+    assert live["at_step"] == 5
+    lab_session = server.session(session)
+    copy, _ = sample_backward(lab_session)  # the network at step 5, backward() here
+    for name, grad in named_grads(copy).items():
+        assert live["grads"][name] == pytest.approx(grad, rel=1e-12, abs=1e-15), name
+    status, reply = post(
+        server, "/api/trace", {"session": session, "grain": "neuron", "live": True}
+    )
+    assert status == 400 and reply["error"].startswith("the live pass is at layer grain")

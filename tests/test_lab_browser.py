@@ -413,3 +413,39 @@ def test_the_traced_points_step_through_and_quiz_in_the_lab_at_both_grains(brows
     assert frame_ready(browser, "point 3 at step 1 of the lab's moons, at layer grain")
     assert text(browser, "trace-point").startswith("point 3 at ")
     assert severe_console_errors(browser) == []
+
+
+def test_the_traced_points_layer_grain_pass_follows_training_live(browser, server):
+    open_lab(browser, server)
+    # with nothing clicked, the traced point's graph at layer grain: a box per layer
+    assert wait_for(
+        lambda: len(browser.find_elements("css selector", "#trace-layers .layerbox")) == 3
+    )
+    browser.find_element("id", "play").click()
+    seen = set()
+
+    def followed():
+        seen.add(browser.execute_script("return lab.trace && lab.trace.at_step"))
+        return len(seen - {None, 0}) >= 3
+
+    assert wait_for(followed)  # the pass of three steps or more, training on
+    assert only_session(server).running
+    browser.find_element("id", "pause").click()
+    assert wait_for(lambda: text(browser, "status") == "paused")
+    session = only_session(server)
+    assert wait_for(lambda: browser.execute_script("return lab.trace.at_step") == session.steps)
+    model = session.model  # the paused network: the sample's layer-grain backward() here
+    copy = nn.MLP.from_weights(model.weight_arrays(), model.bias_arrays(), model.activations)
+    k = session.traced
+    loss_fn, _ = nn.losses.get_loss("hinge")
+    X = session.X[k : k + 1]
+    loss_fn(copy(X), np.where(session.labels[k : k + 1] > 0, 1.0, -1.0)).backward()
+    shown = browser.execute_script(
+        "const out = {};"
+        "for (const tr of document.querySelectorAll('#trace-layers table.matrices tr'))"
+        "  out[tr.dataset.name] = JSON.parse(tr.cells[2].dataset.value);"
+        "return out;"
+    )
+    for k, layer in enumerate(copy.layers, start=1):
+        np.testing.assert_allclose(shown[f"L{k}.W.grad"], layer.W.grad, rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(shown[f"L{k}.W"], layer.W.data, rtol=0, atol=0)

@@ -346,11 +346,42 @@ function pageLink() {
   });
 }
 
+function wantsLive() {
+  // While training runs (and once more when it stops), the traced point's layer-grain pass
+  // follows the newest step; a pass the student is stepping through is left alone.
+  const frame = lab.frame, trace = lab.trace;
+  if (!frame || !lab.session || frame.traced === null || live.busy) return false;
+  if (!$("trace-live").checked || $("trace-grain").value !== "layer") return false;
+  if (!trace) return true;
+  if (!trace.live && !frame.running) return false;
+  return trace.at_step !== frame.step || trace.point !== frame.traced || trace.grain !== "layer";
+}
+
+const live = { busy: false };
+
+function liveTrace() {
+  if (!wantsLive()) return;
+  live.busy = true;
+  api("/api/trace", { session: lab.session, grain: "layer", live: true })
+    .then((trace) => {
+      if (lab.trace && !lab.trace.live && !lab.frame.running) return;  // a step-through began
+      lab.trace = trace;
+      lab.traceAt = trace.steps.length;  // the pass done: every grad
+      showSvg($("trace-graph"), null);
+      showLayers(trace.layers);
+      $("trace-note").textContent = "live: the traced point's pass at the newest training step, a box per layer " +
+        "(its neurons below are a view of the same numbers); pause and step through it for its steps, its picture and its page";
+      showTraceStep();
+    })
+    .catch(() => {})
+    .finally(() => { live.busy = false; });
+}
+
 function traceIsStale() {
   // The server keeps the numbers of the last step-through until the point, the data or the
   // network changes (frame.trace); the pass shown here is that one, or it is gone.
   const kept = lab.frame && lab.frame.trace, trace = lab.trace;
-  return !trace || !kept || kept.point !== trace.point || kept.step !== trace.at_step || kept.grain !== trace.grain;
+  return !trace || trace.live || !kept || kept.point !== trace.point || kept.step !== trace.at_step || kept.grain !== trace.grain;
 }
 
 async function openStepThrough() {
@@ -400,17 +431,46 @@ function cell(tr, text, value) {
 function showLayers(layers) {
   // The layer-grain graph's layer nodes: the rule, the matrices with their shapes and numbers,
   // and a button that expands a layer into its neurons (the same numbers, one neuron a row).
+  // The same layers again (a live pass) update their numbers in place: what is expanded stays.
   const box = $("trace-layers");
-  box.textContent = "";
   box.hidden = !layers;
-  if (!layers) return;
+  if (!layers) { box.textContent = ""; box.dataset.shape = ""; return; }
+  const shape = layers.map((l) => l.name + ":" + l.shape.join("x") + ":" + shapeOf(l.W)).join(",");
+  if (box.dataset.shape !== shape) buildLayers(box, layers);
+  box.dataset.shape = shape;
+  layers.forEach((layer, k) => {
+    const div = box.children[k];
+    div.querySelector(".head").textContent = layer.head;
+    const values = [layer.out, layer.grad, layer.W, layer.gW];
+    if (layer.b !== null) values.push(layer.b, layer.gb);
+    div.querySelectorAll("table.matrices tr").forEach((tr, r) => {
+      setCell(tr.cells[2], matrixText(values[r]), values[r]);
+    });
+    div.querySelectorAll("table.neurons tr[data-name]").forEach((tr, j) => {
+      const neuron = layer.neurons[j];
+      setCell(tr.cells[1], show(neuron.out), neuron.out);
+      setCell(tr.cells[2], show(neuron.grad), neuron.grad);
+      setCell(tr.cells[3], neuron.b === null ? "–" : show(neuron.b), neuron.b);
+      setCell(tr.cells[4], neuron.gb === null ? "–" : show(neuron.gb), neuron.gb);
+      setCell(tr.cells[5], "[" + neuron.w.map(show).join(", ") + "]", neuron.w);
+      setCell(tr.cells[6], "[" + neuron.gw.map(show).join(", ") + "]", neuron.gw);
+    });
+  });
+}
+
+function setCell(td, text, value) {
+  td.textContent = text;
+  td.dataset.value = JSON.stringify(value);  // the exact numbers sent
+}
+
+function buildLayers(box, layers) {
+  box.textContent = "";
   for (const layer of layers) {
     const div = document.createElement("div");
     div.className = "layerbox";
     div.dataset.name = layer.name;
     const head = document.createElement("div");
     head.className = "head";
-    head.textContent = layer.head;
     div.appendChild(head);
     const table = document.createElement("table");
     table.className = "matrices";
@@ -426,7 +486,7 @@ function showLayers(layers) {
       tr.dataset.name = name;
       cell(tr, name);
       cell(tr, shapeOf(value));
-      cell(tr, matrixText(value), value).className = "matrix";
+      cell(tr, "").className = "matrix";
       table.appendChild(tr);
     }
     div.appendChild(table);
@@ -449,12 +509,7 @@ function showLayers(layers) {
       const tr = document.createElement("tr");
       tr.dataset.name = neuron.name;
       cell(tr, neuron.name);
-      cell(tr, show(neuron.out), neuron.out);
-      cell(tr, show(neuron.grad), neuron.grad);
-      cell(tr, neuron.b === null ? "–" : show(neuron.b), neuron.b);
-      cell(tr, neuron.gb === null ? "–" : show(neuron.gb), neuron.gb);
-      cell(tr, "[" + neuron.w.map(show).join(", ") + "]", neuron.w);
-      cell(tr, "[" + neuron.gw.map(show).join(", ") + "]", neuron.gw);
+      for (let c = 0; c < 6; c++) cell(tr, "");
       neurons.appendChild(tr);
     }
     div.appendChild(neurons);
@@ -780,7 +835,17 @@ $("trace-next").addEventListener("click", () => moveTrace(1));
 $("trace-end").addEventListener("click", () => moveTrace(1e9));
 $("trace-grain").addEventListener("change", () => {
   setDownloads();
-  if (lab.trace) quietly(startTrace());  // the same point, the other grain
+  if (lab.trace && !lab.trace.live) {
+    quietly(startTrace());  // the same point's step-through, at the other grain
+  } else if (lab.trace) {
+    // the live pass is at layer grain: at neuron grain, the step-through waits for a pause
+    lab.trace = null;
+    showLayers(null);
+    $("trace-text").textContent = "";
+    $("trace-grads").querySelector("tbody").textContent = "";
+    $("trace-where").textContent = "";
+    $("trace-note").textContent = "at neuron grain: press 'step through its backward pass' (it pauses training)";
+  }
 });
 $("trace-page-open").addEventListener("click", () => quietly(openStepThrough()));
 $("expr").addEventListener("input", () => exprRequest());
@@ -791,4 +856,5 @@ $("expr-next").addEventListener("click", () => {
   showExprStep();
 });
 window.addEventListener("beforeunload", () => { if (lab.events) lab.events.close(); });
+setInterval(liveTrace, 250);  // (one request at a time, at most 4 a second)
 quietly(start());

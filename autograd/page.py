@@ -18,6 +18,13 @@ bar, the arrow keys and space; click a value for its paths; a quiz mode. The lin
 state: `#step=5` opens after step 5, `#step=end` at the finished pass, `#mode=quiz` in the quiz,
 `#pass=overwrite` on a mistake's replay.
 
+A network's graph opens at layer grain: one box per layer, each edge carrying its matrix rule
+with the shapes that multiply (`S^T X (16x2 = (1x16)^T 1x2)`). A training run's page
+(`nn.training_page`, through `frames_page(..., training=...)`) adds, per recorded optimizer
+step, the traced samples' neuron views (a click on a layer opens it), a loss curve, the decision
+regions with the traced samples to click, and the parameter table folded by layer; the link
+keeps `#frame=`, `#sample=` and `#grain=neuron` too.
+
 The quiz asks for numbers the page must not show before they are answered, so the recording is
 stored compressed (JSON, deflated, in base64; the browser's DecompressionStream opens it): no
 gradient, total or sum is readable in the page's text until the script puts it on screen, which

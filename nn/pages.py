@@ -142,6 +142,7 @@ def training_page(
             per_step.append((scores, _sample_losses(loss, scores, y)))
         chosen = _candidates(per_step, X, y, sample, candidates)
         default = sample if sample in chosen else chosen[0]
+        lossy = all(float(step_losses[k]) > 1e-12 for _, step_losses in per_step for k in chosen)
         frames = []
         for step in recorded:
             _load(params, kept[step]["snapshot"])
@@ -173,6 +174,10 @@ def training_page(
         "samples": chosen,
         "default": default,
         "neuronsKept": kept_note,
+        "samplesNote": "each has a loss at every recorded step; those nearest the decision boundary"
+        if lossy
+        else "none has a loss at every recorded step: these have one at the most steps, "
+        "nearest the decision boundary",
         "about": _about(optimizer, settings, loss, l2, batches, len(X), length, recorded),
         "history": [f"{v:.4g}" for v in history],
         "historyValues": [_num(v) for v in history],
@@ -293,9 +298,7 @@ def _classes(y: np.ndarray) -> np.ndarray:
     return (y.reshape(len(y), -1)[:, 0] > (np.min(y) + np.max(y)) / 2).astype(int)
 
 
-def _candidates(
-    per_step: list, X: np.ndarray, y: np.ndarray, sample: int, count: int
-) -> list[int]:
+def _candidates(per_step: list, X: np.ndarray, y: np.ndarray, sample: int, count: int) -> list[int]:
     """A few samples to trace: nearest the boundary at the last recorded step among those with
     a loss at every recorded step, taking the classes in turn, each apart from the others (a
     tenth of the data's extent, where there are enough); `sample` first if it has one."""

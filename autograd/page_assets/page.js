@@ -627,7 +627,7 @@
       b.setAttribute("aria-pressed", String(s) === traced ? "true" : "false");
       b.onclick = () => trace(s);
     }
-    add(pick, "span", " (each has a loss at every recorded step; those nearest the decision boundary" + (T.points ? ": or click a circled point" : "") + ")", "note");
+    add(pick, "span", " (" + T.samplesNote + (T.points ? "; or click a circled point" : "") + ")", "note");
     // the grain
     const bar = add(box, "div", undefined, "grainbar");
     add(bar, "span", "view: ");

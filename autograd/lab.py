@@ -1372,7 +1372,10 @@ class LabHandler(BaseHTTPRequestHandler):
                 raise LabError("the live pass is at layer grain: pause to step through neurons")
             self._json(HTTPStatus.OK, session.step_through(grain, live=live))
         elif method == "GET" and path == "/api/trace/page":
-            self._trace_page(session, query)
+            grain = _choice({"grain": query.get("grain", ["layer"])[0]}, "grain", GRAINS)
+            self._page(session.page_file(grain, session.last_trace()))
+        elif method == "GET" and path == "/api/expression/page":
+            self._page(expression_page(query))
         elif method == "POST" and path == "/api/expression":
             self._json(HTTPStatus.OK, expression_result(body, server.renders))
         else:
@@ -1431,11 +1434,10 @@ class LabHandler(BaseHTTPRequestHandler):
                 session.set_traced(k)
         self._json(HTTPStatus.OK, {"frame": session.frame()})
 
-    def _trace_page(self, session: Session, query: dict) -> None:
-        """The static page of the last step-through's graph at the grain asked, to be shown in
-        the lab's page (in a sandboxed frame): its own script runs there and nothing else."""
-        grain = _choice({"grain": query.get("grain", ["layer"])[0]}, "grain", GRAINS)
-        body = session.page_file(grain, session.last_trace())
+    def _page(self, body: bytes) -> None:
+        """A static page (`autograd.page`: the last step-through's graph, or an expression's),
+        to be shown in the lab's page in a sandboxed frame: its own script runs there, it
+        loads nothing, and only the lab may frame it."""
         policy = (
             "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
             "img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'self'"

@@ -804,3 +804,40 @@ def test_the_live_pass_follows_training_and_leaves_the_step_through_kept(server)
         server, "/api/trace", {"session": session, "grain": "neuron", "live": True}
     )
     assert status == 400 and reply["error"].startswith("the live pass is at layer grain")
+
+
+def test_the_expressions_page_is_served_for_the_labs_frame(server):
+    session, _ = new_lab(server)
+    params = {"session": session, "text": "tanh(x*w + b)", "values": '{"x": 2, "w": -3}'}
+    for token in (False, "wrong"):
+        status, reply = request(server, "GET", "/api/expression/page", token=token, params=params)
+        assert status == 403 and "token" in reply["error"]
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    connection.request(
+        "GET", "/api/expression/page?" + urllib.parse.urlencode({"token": server.token, **params})
+    )
+    response = connection.getresponse()
+    html = response.read()
+    connection.close()
+    assert response.status == 200 and response.getheader("Content-Disposition") is None  # shown
+    policy = response.getheader("Content-Security-Policy")
+    assert "frame-ancestors 'self'" in policy and "connect-src" not in policy
+    data = page_recording(html)["frames"][0]
+    names = {node["id"]: node["name"] for node in data["nodes"]}
+    shown = {}
+    for step in data["steps"]:
+        shown.update({names[i]: grad for i, grad in step["grads"].items()})
+    root = parse("tanh(x*w + b)").evaluate({"x": 2.0, "w": -3.0, "b": 1.0})
+    root.backward()
+    from autograd.graph import leaves
+    from autograd.show import show
+
+    assert {leaf.label: shown[leaf.label] for leaf in leaves(root)} == {
+        leaf.label: show(leaf.grad) for leaf in leaves(root)
+    }
+    params["text"] = "+".join(["x"] * 250)  # the limits of the saved page apply
+    status, reply = request(server, "GET", "/api/expression/page", params=params)
+    assert status == 400 and f"up to {lab.MAX_PAGE_NODES} values" in reply["error"]
+    params["text"] = "__import__('os')"
+    status, reply = request(server, "GET", "/api/expression/page", params=params)
+    assert status == 400 and reply["error"].startswith("expression: ")

@@ -449,3 +449,46 @@ def test_the_traced_points_layer_grain_pass_follows_training_live(browser, serve
     for k, layer in enumerate(copy.layers, start=1):
         np.testing.assert_allclose(shown[f"L{k}.W.grad"], layer.W.grad, rtol=1e-12, atol=1e-15)
         np.testing.assert_allclose(shown[f"L{k}.W"], layer.W.data, rtol=0, atol=0)
+
+
+def test_the_expressions_step_through_and_quiz_in_the_lab(browser, server):
+    from autograd.show import show
+
+    open_lab(browser, server)
+    browser.find_element("id", "tab-expression").click()
+    assert wait_for(lambda: browser.find_element("id", "grad-w").get_attribute("data-value"))
+    browser.find_element("id", "expr-page-open").click()
+
+    def ready():
+        return browser.execute_script(
+            "const f = document.getElementById('expr-page').contentDocument;"
+            "return f === null ? 'sandboxed' : 'reachable'"
+        )
+
+    assert ready() == "sandboxed"  # the lab cannot reach into it, nor it into the lab
+    browser.switch_to.frame(browser.find_element("id", "expr-page"))
+    try:
+        assert wait_for(
+            lambda: browser.execute_script("return document.body.dataset.ready") == "yes"
+        )
+        root = parse("tanh(x*w + b)").evaluate({"x": 1.0, "w": 1.0, "b": 1.0})
+        steps = list(root.backward_steps())
+        browser.find_element("id", "quizmode").click()
+        question = browser.find_elements("css selector", "#quiz > div")[0]
+        box = question.find_element("css selector", "input")
+        box.send_keys(repr(steps[0].edges[0].grad_after))
+        question.find_element("xpath", ".//button[text()='check']").click()
+        assert question.find_element("css selector", ".said").text.startswith("right")
+        browser.find_element("id", "quizmode").click()
+        browser.execute_script("document.dispatchEvent(new KeyboardEvent('keydown', {key: 'End'}))")
+        shown = browser.execute_script(
+            "const out = {};"
+            "for (const r of document.querySelectorAll('#grads tbody tr')) {"
+            "  const c = r.querySelectorAll('td'); out[c[0].textContent] = c[2].textContent; }"
+            "return out;"
+        )
+    finally:
+        browser.switch_to.default_content()
+    assert {n: shown[n] for n in ("x", "w", "b")} == {
+        leaf.label: show(leaf.grad) for leaf in _leaves(root)
+    }

@@ -622,7 +622,7 @@ function setDownloads() {
 // ------------------------------------------------------------------------------------------
 // The expression lab
 
-const expr = { busy: false, again: false, result: null, at: 0, values: {} };
+const expr = { busy: false, again: false, result: null, at: 0, values: {}, page: null };
 
 function exprRequest() {
   if (expr.busy) { expr.again = true; return; }
@@ -652,9 +652,10 @@ function showExpression(result) {
     if (!(name in expr.values)) expr.values[name] = result.values[name];  // (never older ones)
   }
   showSvg($("expr-graph"), result.svg);
-  $("save-expression").href = withToken("/api/download/expression", {
-    session: lab.session, text: $("expr").value, values: JSON.stringify(result.values),
-  });
+  const graph = { session: lab.session, text: $("expr").value, values: JSON.stringify(result.values) };
+  $("save-expression").href = withToken("/api/download/expression", graph);
+  expr.page = withToken("/api/expression/page", graph);
+  if (!$("expr-page-box").hidden) openExpressionPage();  // (the page follows the graph)
   const chosen = $("explain-var").value;
   fillSelect("explain-var", result.variables);
   if (result.variables.includes(chosen)) $("explain-var").value = chosen;
@@ -662,6 +663,15 @@ function showExpression(result) {
   $("expr-note").textContent = result.svg_note || (result.nodes + " values in the graph");
   expr.at = Math.min(expr.at, result.steps.length);
   showExprStep();
+}
+
+function openExpressionPage() {
+  // The static page of the current graph (made by the server, autograd.page), in its frame.
+  if (!expr.page) return;
+  $("expr-page-title").textContent = "The step-through of " + $("expr").value + " at these values: tick quiz to answer each gradient";
+  $("expr-page-box").hidden = false;
+  const link = new URL(expr.page, location.href).href;
+  if ($("expr-page").src !== link) $("expr-page").src = link;
 }
 
 function showSvg(box, svg) {
@@ -850,6 +860,7 @@ $("trace-grain").addEventListener("change", () => {
 $("trace-page-open").addEventListener("click", () => quietly(openStepThrough()));
 $("expr").addEventListener("input", () => exprRequest());
 $("explain-var").addEventListener("change", showExplanation);
+$("expr-page-open").addEventListener("click", openExpressionPage);
 $("expr-prev").addEventListener("click", () => { expr.at = Math.max(0, expr.at - 1); showExprStep(); });
 $("expr-next").addEventListener("click", () => {
   if (expr.result) expr.at = Math.min(expr.result.steps.length, expr.at + 1);

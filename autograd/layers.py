@@ -122,7 +122,10 @@ def linear(
     parents = (*weights, *inputs, bias)
     if not _VALUES.issuperset(map(type, parents)):  # numbers among them: constants
         parents = tuple(map(_as_value, parents))
-    operands = [p.data for p in parents]
+    if type(weights) is Row:  # a neuron's row of W: its numbers read in one go
+        operands = [*weights.numbers(), *[p.data for p in parents[len(weights) :]]]
+    else:
+        operands = [p.data for p in parents]
     if not _FLOATS.issuperset(map(type, operands)):  # a batch: elementwise, one shape
         return _batch_node(ops.OPERATIONS[op], parents)
     data, local_grads = ops.OPERATIONS[op].compute(*operands)
@@ -461,16 +464,17 @@ class Entry(Value):
     layer grain see one set of numbers. Setting `data` gives the array a new copy first if a
     graph holds it (the engine's arrays never change under a graph)."""
 
-    __slots__ = ("source", "index")
+    __slots__ = ("source", "index", "at")
 
     def __init__(self, source: Value, index: int, label: str = "") -> None:
         self.source, self.index = source, index  # the flat index of the entry
+        self.at = divmod(index, source.data.shape[1]) if source.data.ndim == 2 else (index,)
         self.label, self.requires_grad = label, True
         self.op, self.parents, self.local_grads, self._serial = "", (), (), LEAF
 
     @property  # type: ignore[override]
     def data(self) -> float:
-        return self.source.data.item(self.index)
+        return self.source.data.item(self.at)
 
     @data.setter
     def data(self, value: Any) -> None:
@@ -482,26 +486,43 @@ class Entry(Value):
         array = self.source.data
         if not array.flags.writeable:  # a graph holds it: change a copy
             array = self.source.data = array.copy()
-        array.flat[self.index] = value
+        array[self.at] = value
 
     @property  # type: ignore[override]
     def grad(self) -> float:
         grad = self.source.grad
-        return grad if type(grad) is float else grad.item(self.index)
+        return grad if type(grad) is float else grad.item(self.at)
 
     @grad.setter
     def grad(self, value: Any) -> None:
+        grad = self.source.grad
+        if type(value) is float and type(grad) is not float:  # (backward's `+=`, in one step)
+            grad[self.at] = value
+            return
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise TypeError(
                 f"{self.label or 'this entry'}'s gradient is one number, got {type(value).__name__}"
             )
-        grad = self.source.grad
         if type(grad) is float:
             grad = self.source.grad = ops.np.full(self.source.data.shape, grad)
-        grad.flat[self.index] = value
+        grad[self.at] = value
 
 
 _VALUES.add(Entry)
+
+
+class Row(tuple):
+    """A neuron's weights: the entries of row `row` of `source` (a layer's W), in order, as a
+    tuple of `Entry` leaves that also reads their numbers in one go."""
+
+    def __new__(cls, source: Value, row: int, labels: Sequence[str]) -> Row:
+        n = source.data.shape[1]
+        entries = super().__new__(cls, (Entry(source, row * n + i, labels[i]) for i in range(n)))
+        entries.source, entries.row = source, row
+        return entries
+
+    def numbers(self) -> list[float]:
+        return self.source.data[self.row].tolist()
 
 
 def neurons(node: Value, sample: int = 0, label: str = "") -> list[Entry]:

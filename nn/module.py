@@ -26,7 +26,7 @@ import numpy as np
 
 import autograd
 from autograd import Value
-from autograd.layers import ACTIVATIONS, Entry, check_activation
+from autograd.layers import ACTIVATIONS, Entry, Row, check_activation
 
 from .inputs import as_batch, as_inputs, columns, grain_of
 
@@ -164,7 +164,7 @@ class Neuron(Module):
         """Make this neuron row `row` of W and b."""
         self.activation, self.fused, self.label = activation, bool(fused), label
         prefix, n = (f"{label}." if label else ""), W.data.shape[1]
-        self._w = tuple(Entry(W, row * n + i, f"{prefix}w{i + 1}") for i in range(n))
+        self._w = Row(W, row, [f"{prefix}w{i + 1}" for i in range(n)])
         self._b = Entry(b, row, f"{prefix}b") if b is not None else None
 
     # `w` and `b` are views of the layer's arrays: both grains read those, so a neuron's

@@ -784,15 +784,14 @@ class Session:
         made once per grain), else the network's now."""
         from .page import frames_page, page, record
 
-        if frozen is not None and grain in frozen["pages"]:
+        frozen = frozen or self.freeze()
+        if grain in frozen["pages"]:
             return frozen["pages"][grain]
         loss, copy = self.sample_graph(grain, frozen)
-        frozen = frozen or {}
-        with self.lock:
-            point = frozen.get("point", self.traced)
-            step = frozen.get("step", self.steps)
-            data = frozen.get("data", self.config["data"])
-        title = f"point {point} at step {step} of the lab's {data}, at {grain} grain"
+        title = (
+            f"point {frozen['point']} at step {frozen['step']} of the lab's {frozen['data']}, "
+            f"at {grain} grain"
+        )
         if not self.server.builds.acquire(timeout=BUILD_WAIT):
             raise LabError(
                 "the server is making other pages: try again in a moment",
@@ -813,9 +812,7 @@ class Session:
                 text = frames_page([frame], title).html
         finally:
             self.server.builds.release()
-        body = text.encode()
-        if "pages" in frozen:
-            frozen["pages"][grain] = body
+        body = frozen["pages"][grain] = text.encode()
         return body
 
 

@@ -32,7 +32,8 @@ function withToken(path, params) {
   return path + "?" + query.toString();
 }
 
-async function api(path, body) {
+async function api(path, body, keepMessage) {
+  // keepMessage: a request the page makes by itself (the live pass) leaves the message shown
   let response;
   try {
     response = await fetch(withToken(path), {
@@ -54,7 +55,7 @@ async function api(path, body) {
     showMessage(data.error || "the server refused (status " + response.status + ")");
     throw new Error(data.error);
   }
-  showMessage("");
+  if (!keepMessage) showMessage("");
   return data;
 }
 
@@ -362,7 +363,7 @@ const live = { busy: false };
 function liveTrace() {
   if (!wantsLive()) return;
   live.busy = true;
-  api("/api/trace", { session: lab.session, grain: "layer", live: true })
+  api("/api/trace", { session: lab.session, grain: "layer", live: true }, true)
     .then((trace) => {
       if (lab.trace && !lab.trace.live && !lab.frame.running) return;  // a step-through began
       lab.trace = trace;

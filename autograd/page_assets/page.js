@@ -61,7 +61,7 @@
   }
   const reached = (id, k) => id === R.root || (id in firstTouch && firstTouch[id] <= k);
 
-  const BOX_TEXT = 44; // a matrix in a box: its first numbers (the table has the rest)
+  const BOX_TEXT = 32; // a matrix in a box: its first numbers (the table has the rest)
   function clip(text) {
     if (text.length <= BOX_TEXT) return text;
     let cut = text.lastIndexOf(", ", BOX_TEXT - 3);
@@ -247,9 +247,11 @@
     // across the ranks: each rank as deep as its deepest box, gaps wide enough for the labels
     const extent = new Float64Array(depth), room = new Float64Array(depth);
     for (let v = 0; v < n; v++) extent[rank[v]] = Math.max(extent[rank[v]], across[v]);
+    const labelledIn = new Array(n).fill(0);
     edges.forEach((e) => {
       const r = rank[e.to] - 1;
-      if (r >= 0 && e.label) room[r] = Math.max(room[r], lr ? measure(e.label) + 18 : 0);
+      if (e.label) labelledIn[e.to]++;
+      if (r >= 0 && e.label) room[r] = Math.max(room[r], lr ? measure(e.label) + 18 : 24 + 15 * (Math.ceil(labelledIn[e.to] / 2) - 1));
     });
     const start = new Float64Array(depth);
     for (let r = 1; r < depth; r++) start[r] = start[r - 1] + extent[r - 1] + Math.max(lr ? 40 : 24, room[r - 1]);
@@ -271,6 +273,14 @@
       outputs[v].sort((p, q) => next(p) - next(q));
       outputs[v].forEach((k, j) => { portOut[k] = 0.2 + 0.6 * (j + 1) / (outputs[v].length + 1); });
     }
+    // top to bottom, the labels on one side of a box would run into each other: each next one
+    // (in port order, right side; reversed, left side) a line higher
+    const lift = new Array(edges.length).fill(0);
+    if (!lr) for (let v = 0; v < n; v++) {
+      const labelled = inputs[v].filter((k) => edges[k].label);
+      const right = labelled.filter((k) => portIn[k] >= 0.5), left = labelled.filter((k) => portIn[k] < 0.5).reverse();
+      for (const side of [left, right]) side.forEach((k, j) => { lift[k] = j; });
+    }
     const paths = edges.map((e, k) => {
       const from = nodes[e.from], to = nodes[e.to];
       const pts = [];
@@ -290,7 +300,8 @@
       }
       // the label beside the arrowhead, on the side away from the box's middle (so that the
       // labels of a node's operands stand apart, each at its own edge)
-      const [ex, ey] = end, w = measure(e.label || "");
+      const [ex, ey0] = end, w = measure(e.label || "");
+      const ey = ey0 - 15 * (lift[k] || 0); // (labels on one side of a box: stacked)
       const label = lr
         ? { x: ex - 5, y: ey - 4, anchor: "end", box: [ex - 5 - w, ey - 16, w, 16] }
         : portIn[k] < 0.5

@@ -234,11 +234,19 @@ def _within_budget(frames: list[dict], chosen: list[int], default: int, make: An
 
 
 def _round_questions(view: dict) -> None:
+    """A neuron view's quiz, smaller: its numbers to 9 digits (the quiz checks to a thousandth),
+    and each question's line left out where the page finds it in its step's text (the page's
+    `lineOf`: the step's lines for that parent, in the order of its edges)."""
     for step in view["steps"]:
-        for edge in step["edges"]:
+        lines = [" ".join(line.split()) for line in step["text"].split("\n")]
+        for k, edge in enumerate(step["edges"]):
             for key in ("after", "local", "upstream", "before", "prior", "data"):
                 if isinstance(edge.get(key), float):
                     edge[key] = float(f"{edge[key]:.9g}")
+            mine = [line for line in lines if line.startswith(edge["name"] + ".grad ")]
+            before = sum(1 for q in step["edges"][:k] if q["name"] == edge["name"])
+            if before < len(mine) and mine[before] == edge["explain"]:
+                del edge["explain"]
 
 
 def _frame_steps(count: int, run: int) -> list[int]:

@@ -280,3 +280,22 @@ def test_each_demos_page_is_at_most_one_and_a_half_megabytes(name, tmp_path, mon
     assert size <= MAX_PAGE, f"{name}: {size:,} bytes"
     training = recording(page.read_text())["training"]
     assert training["about"][0].startswith("optimizer: ")  # it says how the run trains
+
+
+def test_the_quiz_works_in_a_training_pages_neuron_view(browser, tmp_path):  # noqa: F811
+    """The neuron view's questions carry no line of their own (for size): the page takes it
+    from the step's text, and the answers are checked as on any page."""
+    path, X, y = moons_page(tmp_path, steps=10)
+    data = recording(path.read_text())
+    traced = str(data["training"]["default"])
+    first = data["frames"][0]["samples"][traced]["neuron"]["steps"][0]
+    assert first["edges"] and "explain" not in first["edges"][0]
+    question = first["edges"][0]
+    open_page(browser, path, "#step=0&mode=quiz&frame=1&grain=neuron")
+    line = browser.find_element("css selector", "#quiz > div")
+    line.find_element("css selector", "input").send_keys("12345")
+    line.find_element("xpath", ".//button[text()='reveal']").click()
+    said = line.find_element("css selector", ".said").text
+    own = [" ".join(t.split()) for t in first["text"].split("\n")]
+    assert said == "revealed: " + next(t for t in own if t.startswith(question["name"] + ".grad "))
+    assert not severe(browser)

@@ -913,6 +913,7 @@
     const node = nameOf(s.node);
     s.edges.forEach((e, k) => {
       const key = questionKey(k);
+      const explain = e.explain || lineOf(s, e, k);
       const line = document.createElement("div");
       const label = document.createElement("label");
       label.textContent = e.name + ".grad" + (e.twice ? " after operand " + e.operand : "") + " = ";
@@ -953,9 +954,9 @@
         state.tries++;
         const ok = close(v, e.after, e);
         if (!state.scored) { state.scored = true; state.right = ok; }
-        if (ok) tell("right", "right" + (state.right ? "" : " (the first answer counts: this question was missed)") + ": " + e.explain);
+        if (ok) tell("right", "right" + (state.right ? "" : " (the first answer counts: this question was missed)") + ": " + explain);
         else if (state.tries === 1 && !state.revealed) tell("wrong", "not quite: " + nudge(v, e, node));
-        else tell("wrong", "not quite, the numbers: " + e.explain);
+        else tell("wrong", "not quite, the numbers: " + explain);
       };
       reveal.onclick = () => {
         if (!answers.has(key)) answers.set(key, { scored: false, right: false, tries: 0 });
@@ -963,12 +964,19 @@
         if (!state.scored) { state.scored = true; state.right = false; }
         state.revealed = true;
         input.value = e.shown.after;
-        tell("", "revealed: " + e.explain);
+        tell("", "revealed: " + explain);
       };
       input.addEventListener("keydown", (ev) => { if (ev.key === "Enter") check.onclick(); });
       for (const x of [label, check, reveal, said]) line.appendChild(x);
       $("quiz").appendChild(line);
     });
+  }
+  function lineOf(s, e, k) {
+    // a question's own line of its step's text, where the recording leaves it there only (a
+    // training page's, for size): the step's lines for this parent, in the order of its edges
+    const lines = s.text.split("\n").map((l) => l.trim().split(/\s+/).join(" ")).filter((l) => l.startsWith(e.name + ".grad "));
+    const before = s.edges.slice(0, k).filter((q) => q.name === e.name).length;
+    return lines[before] || "";
   }
   function showScore() {
     let right = 0, scored = 0;

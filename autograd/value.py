@@ -260,15 +260,20 @@ _FLOAT = {float}
 def make(data: Any, parents: tuple, local_grads: Any, op: str) -> Value:
     """A new node with its data, parents and local derivatives (a constant under `no_grad`)."""
     out = _new_value(Value)
-    out.data, out.grad, out.label = data, 0.0, ""
-    if modes.entered and not _modes.recording:  # inside no_grad() on this thread: a constant
-        out.requires_grad, out.op, out.parents, out.local_grads = False, "", (), ()
-        out._serial = LEAF
-    else:
-        out.requires_grad, out.op, out.parents, out.local_grads = True, op, parents, local_grads
-        out._serial = _next_serial()
-    if modes.entered and _modes.anomaly is not None:
-        _modes.anomaly.forward(op, parents, data, local_grads)
+    out.data = data
+    out.grad = 0.0
+    out.label = ""
+    out.requires_grad = True
+    out.op = op
+    out.parents = parents
+    out.local_grads = local_grads
+    out._serial = _next_serial()
+    if modes.entered:  # some thread is in a mode: is this one?
+        if not _modes.recording:  # inside no_grad(): a constant
+            out.requires_grad, out.op, out.parents, out.local_grads = False, "", (), ()
+            out._serial = LEAF
+        if _modes.anomaly is not None:
+            _modes.anomaly.forward(op, parents, data, local_grads)
     return out
 
 

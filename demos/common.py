@@ -29,6 +29,7 @@ import nn
 from autograd import Value
 from autograd.draw import RendererNotFoundError
 from autograd.files import atomic_write
+from autograd.ieee import quiet
 from nn.plot import REGION_COLOURS, class_legend
 
 AGREEMENT_TOLERANCE = 1e-9  # engine vs NumPy: final loss and every weight
@@ -98,7 +99,7 @@ def train(
     Returns the loss of each iteration (before its update). Prints it every `every` steps.
     """
     losses = []
-    with autograd.gc_paused(), timed("engine"):
+    with autograd.gc_paused(), quiet(), timed("engine"):  # (NumPy quiet once, not per node)
         for k in range(iterations):
             loss = loss_of()
             optimizer.zero_grad()

@@ -74,6 +74,7 @@ class Page:
 
     def __init__(self, text: str, title: str) -> None:
         self.html, self.title = text, title
+        self.training: dict | None = None  # a training page's exact numbers (nn.training_page)
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write the page (atomically); returns the path."""

@@ -663,7 +663,7 @@
     return svg;
   }
   function lossChart(parent, T, F) {
-    const W = 180, H = 160, left = 40, right = 8, top = 10, bottom = 30;
+    const W = 192, H = 160, left = 52, right = 10, top = 10, bottom = 30;
     const values = T.historyValues.slice(0, F.step).map(num);
     const svg = svgBox(parent, W, H, "the batch loss at each step up to step " + F.step);
     svg.classList.add("losschart");

@@ -209,10 +209,16 @@ def frames_page(frames: list, title: str, training: dict | None = None) -> Page:
         recorded = [{**f[0], "full": f[3][0] if len(f) > 3 and f[3] else None} for f in frames]
         everything = {"title": title, "frames": recorded}
     data = json.dumps(everything, allow_nan=False, separators=(",", ":"))
+    style, script = _asset("page.css"), _asset("page.js")
+    if training is not None:  # (the training panels' code and styles: its pages only)
+        style += _asset("page_training.css")
+        if _TRAINING not in script:
+            raise RuntimeError("page_assets/page.js lost the line where its training code goes")
+        script = script.replace(_TRAINING, _asset("page_training.js"), 1)
     parts = {
         "TITLE": html.escape(title),
-        "STYLE": _asset("page.css"),
-        "SCRIPT": _asset("page.js"),
+        "STYLE": style,
+        "SCRIPT": script,
         "DATA": base64.b64encode(zlib.compress(data.encode("utf-8"), 9)).decode("ascii"),
         "FRAMES": graphs,
         "EXTRAS": extras,
@@ -222,6 +228,7 @@ def frames_page(frames: list, title: str, training: dict | None = None) -> Page:
     return Page(text, title)
 
 
+_TRAINING = "  /* %TRAINING% */\n"  # (where page.js takes page_training.js)
 _MARKER = re.compile(r"%(TITLE|STYLE|SCRIPT|DATA|FRAMES|EXTRAS)%")
 
 

@@ -50,7 +50,13 @@ def detect_anomaly() -> Iterator[None]:
 
 
 def _finite(x: Any) -> bool:
-    return math.isfinite(x) if type(x) is float else bool(ops.use_numpy().isfinite(x).all())
+    """Is every number of x finite? A float, an array, or a layer's rule object (its numbers,
+    the layer's inputs and slope, are other nodes' and show in the gradients it gives)."""
+    if type(x) is float:
+        return math.isfinite(x)
+    if type(x).__name__ != "ndarray":
+        return True
+    return bool(ops.use_numpy().isfinite(x).all())
 
 
 def _describe(node: core.Value) -> str:

@@ -275,7 +275,9 @@ def layer(X: Any, W: Value, b: Value | None = None, activation: str = "linear") 
     `X` (samples x inputs) is a Value (a previous layer's node, or the data: a constant) or an
     array (made a constant); `W` (neurons x inputs) and `b` (neurons) are Values holding arrays.
     The local derivatives are the rules S W, S^T X and S^T 1 (see the module's docstring)."""
-    row = _LAYER_ROWS.get(activation) or _LAYER_ROWS[check_activation(activation)]
+    row = _LAYER_ROWS.get(activation) if type(activation) is str else None
+    if row is None:
+        row = _LAYER_ROWS[check_activation(activation)]
     X = X if isinstance(X, Value) else Value(X, "X", requires_grad=False)
     parents = (X, W) if b is None else (X, W, b)
     data = settled(parents)
@@ -523,6 +525,9 @@ class Row(tuple):
 
     def numbers(self) -> list[float]:
         return self.source.data[self.row].tolist()
+
+    def __reduce__(self) -> tuple:  # (copy and pickle make it again from its source)
+        return Row, (self.source, self.row, [entry.label for entry in self])
 
 
 def neurons(node: Value, sample: int = 0, label: str = "") -> list[Entry]:

@@ -159,8 +159,7 @@ class Step:
             held = ", ".join(f"{name}.grad = {_show(grad)}" for name, grad in self.carried)
             lines.append(
                 f"  (from an earlier pass: {held}; this pass adds to them, as backward() does."
-                f" {', '.join(f'{name}.zero_grad()' for name, _ in self.carried)} first for this"
-                " pass alone)"
+                f" {_zero_first([name for name, _ in self.carried])} first for this pass alone)"
             )
         rows = []
         layer_rules = [edge.local for edge in self.edges if hasattr(edge.local, "describe")]
@@ -686,3 +685,10 @@ def _attach() -> None:
 
 
 _attach()
+
+
+def _zero_first(names: list[str]) -> str:
+    """What to call first: each value's zero_grad(), or for many, every leaf's."""
+    if len(names) <= 3:
+        return ", ".join(f"{name}.zero_grad()" for name in names)
+    return f"zero_grad() on each of these {len(names)} leaves ({names[0]}, {names[1]}, ...)"

@@ -65,7 +65,7 @@ def pairs(predictions: Any, targets: Targets) -> tuple[list[tuple[Value, Any]], 
     with a column of targets. Shapes that do not match raise a ValueError saying so.
     """
     values = _flatten(predictions)
-    y = np.asarray(targets, dtype=float)
+    y = np.asarray(targets.data if isinstance(targets, Value) else targets, dtype=float)
     batched = [v.is_batched for v in values]
     if not any(batched):
         if y.size != len(values):

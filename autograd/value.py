@@ -260,14 +260,9 @@ _FLOAT = {float}
 def make(data: Any, parents: tuple, local_grads: Any, op: str) -> Value:
     """A new node with its data, parents and local derivatives (a constant under `no_grad`)."""
     out = _new_value(Value)
-    out.data = data
-    out.grad = 0.0
-    out.label = ""
-    out.requires_grad = True
-    out.op = op
-    out.parents = parents
-    out.local_grads = local_grads
-    out._serial = _next_serial()
+    out.data, out.grad, out.label = data, 0.0, ""  # (in threes: no tuple is built)
+    out.requires_grad, out.op, out.parents = True, op, parents
+    out.local_grads, out._serial = local_grads, _next_serial()
     if modes.entered:  # some thread is in a mode: is this one?
         if not _modes.recording:  # inside no_grad(): a constant
             out.requires_grad, out.op, out.parents, out.local_grads = False, "", (), ()

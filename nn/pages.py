@@ -178,7 +178,14 @@ def training_page(
         if lossy
         else "none has a loss at every recorded step: these have one at the most steps, "
         "nearest the decision boundary",
-        "about": _about(optimizer, settings, loss, l2, batches, len(X), length, recorded),
+        "about": _about(optimizer, settings, loss, l2, batches, len(X), length, recorded)
+        + [
+            f"this page keeps: at each recorded step the graphs of {len(chosen)} traced "
+            f"samples at layer grain (their neuron views {kept_note.removeprefix('kept ')}), "
+            + ("the decision regions, " if X.shape[1] == 2 else "")
+            + "every parameter's value, batch gradient and update; the "
+            "batch loss of every step; it leaves out the other steps' graphs and parameters"
+        ],
         "history": [f"{v:.4g}" for v in history],
         "historyValues": [_num(v) for v in history],
         "layers": _groups(numbers),

@@ -111,6 +111,7 @@
       g.addEventListener("keydown", (ev) => { if (ev.key === "Enter") trace(s); });
     }
   }
+  const openLayers = new Set(); // the table's layers a reader opened stay open from step to step
   function paramTable(T, F) {
     const box = $("paramtable");
     box.hidden = false;
@@ -131,6 +132,9 @@
           for (const text of [name, F.table[0][k], F.table[1][k], F.table[2][k]]) add(tr, "td", text);
         });
       };
-      details.addEventListener("toggle", () => { if (details.open) fill(); });
+      details.addEventListener("toggle", () => {
+        if (details.open) { openLayers.add(group.layer); fill(); } else openLayers.delete(group.layer);
+      });
+      if (openLayers.has(group.layer)) { details.open = true; fill(); }
     }
   }

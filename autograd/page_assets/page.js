@@ -601,6 +601,24 @@
     if (g === "layer") $("expand").checked = false;
     load(frame);
     go(end ? last : 0);
+    if (opened) focusOpened();
+  }
+  function focusOpened() {
+    // the view closer on what was opened (a layer's neurons, a neuron's weights), if the
+    // whole graph at "fit" shows them smaller
+    let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
+    for (const n of R.nodes) {
+      const item = drawing.items[n.id];
+      if (!item || !n.name.startsWith(opened + ".")) continue;
+      const b = item.box;
+      x0 = Math.min(x0, b.x); y0 = Math.min(y0, b.y); x1 = Math.max(x1, b.x + b.w); y1 = Math.max(y1, b.y + b.h);
+    }
+    if (!Number.isFinite(x0)) return;
+    const [W, H] = paneSize(), L = drawing.L, pad = 40;
+    const s = Math.min(W / (x1 - x0 + 2 * pad), H / (y1 - y0 + 2 * pad), FIT_MAX);
+    if (s <= fitScale(L, W, H) * 1.05) return;
+    setView((x0 + x1) / 2 + L.dx - W / (2 * s), (y0 + y1) / 2 + L.dy - H / (2 * s), s);
+    view.fitted = false;
   }
   function expandLayer(name) { setGrain("neuron", name); }
   function expandNeuron(name) {

@@ -301,3 +301,26 @@ def test_the_quiz_works_in_a_training_pages_neuron_view(browser, tmp_path):  # n
     own = [" ".join(t.split()) for t in first["text"].split("\n")]
     assert said == "revealed: " + next(t for t in own if t.startswith(question["name"] + ".grad "))
     assert not severe(browser)
+
+
+def test_a_training_page_on_a_narrow_screen(browser, tmp_path):  # noqa: F811
+    """At 400 px the graph is stacked over the panel, and the pictures fit the screen's width."""
+    from tests.test_page import NARROW, WIDE, viewport
+
+    path, X, y = moons_page(tmp_path, steps=10)
+    viewport(browser, *NARROW)
+    try:
+        open_page(browser, path, "#step=end")
+        boxes = browser.execute_script(
+            "const r = (id) => document.getElementById(id).getBoundingClientRect();"
+            "const p = [...document.querySelectorAll('.pictures svg')]"
+            "  .map((s) => s.getBoundingClientRect());"
+            "return {pane: r('graphpane'), side: r('side'),"
+            "  right: Math.max(...p.map((b) => b.right)),"
+            "  width: document.documentElement.clientWidth};"
+        )
+        assert boxes["pane"]["height"] >= 260 and boxes["side"]["top"] >= boxes["pane"]["bottom"]
+        assert boxes["right"] <= boxes["width"]  # (no picture runs off the screen)
+    finally:
+        viewport(browser, *WIDE)
+    assert not severe(browser)

@@ -443,7 +443,7 @@ class Explanation:
             lines += ["  " + _edge_rule(c, i, names) for _, i, c in rules]
         for k, path in enumerate(shown, 1):
             steps = list(zip(path.nodes, path.indices))
-            cut = len(steps) > _MAX_PATH_EDGES
+            cut = len(steps) > _MAX_PATH_EDGES + 1  # (hiding one edge would save nothing)
             if cut:
                 keep = _MAX_PATH_EDGES // 2
                 steps = steps[:keep] + steps[-keep:]
@@ -458,7 +458,7 @@ class Explanation:
                 gap = f"... {hidden} more factors ..."
                 for row in (symbols, formulas, numbers):
                     row.insert(keep, gap)
-                chain = chain[: keep + 1] + [f"... {hidden - 1} more nodes ..."] + chain[-keep:]
+                chain = chain[: keep + 1] + [f"... {hidden} more nodes ..."] + chain[-keep:]
             if len(steps) == 1:  # one edge: its derivative is the product, nothing to multiply
                 formulas = [formulas[0][1:-1]]
             lines += ["", f"path {k}: " + " <- ".join(chain), "  " + " * ".join(symbols)]

@@ -149,3 +149,26 @@ def test_fused_neuron_formula_names_its_pre_activation():
     assert e.total == pytest.approx((1 - math.tanh(z) ** 2) * 2.0, rel=1e-12)
     text = str(e)
     assert "(1 - tanh(z)^2) * x2" in text and "(z = b + w1*x1 + w2*x2)" in text
+
+
+def test_a_long_path_says_how_many_nodes_and_factors_it_hides():
+    import re as _re
+
+    for length in (13, 14, 20):  # 13 edges: printed whole; more: the middle elided
+        x = Value(0.5, "x")
+        v = x
+        for k in range(length):
+            v = v.tanh() if k % 2 else v * 1.01
+            v.label = f"n{k}"
+        text = str(v.explain(x))
+        path = next(line for line in text.splitlines() if line.startswith("path 1:"))
+        shown = path[len("path 1: ") :].split(" <- ")
+        hidden = _re.search(r"\.\.\. (\d+) more nodes \.\.\.", path)
+        nodes = length + 1  # the root, each node made, and x
+        if length == 13:
+            assert hidden is None and len(shown) == nodes
+        else:
+            count = int(hidden.group(1))
+            assert count >= 2 and len(shown) - 1 + count == nodes
+            factors = _re.search(r"\.\.\. (\d+) more factors \.\.\.", text)
+            assert factors is not None and int(factors.group(1)) == count

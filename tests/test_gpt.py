@@ -397,3 +397,23 @@ def test_the_attention_lessons_sessions_print_what_they_show():
     runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
     runner.run(test)
     assert runner.summarize(verbose=False).failed == 0
+
+
+def test_the_attention_lessons_printed_blocks_are_what_the_tools_print():
+    """Its ```text blocks (a path of `explain`, a step of the step-through) are lines the
+    tools print now for the lesson's own graph, word for word."""
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parent.parent / "docs" / "attention.md").read_text()
+    blocks = re.findall(r"```text\n(.*?)```", text, re.S)
+    assert len(blocks) == 2
+    config = gpt.GPTConfig(n_embd=8, n_head=2, n_layer=1, block_size=8)
+    model = gpt.GPT(config, seed=0)
+    names = ["emma", "olivia", "ava", "isabella", "sophia", "mia", "amelia", "harper"]
+    gpt.train(model, names, steps=100, lr=0.02)
+    root, wq = gpt.head_graph(model, gpt.encode("emma"), position=2, head=0)
+    printed = str(root.explain(wq[0][1], max_paths=2)).splitlines()
+    printed += [line for step in root.backward_steps() for line in str(step).splitlines()]
+    for block in blocks:
+        for line in block.strip("\n").splitlines():
+            assert line in printed, line

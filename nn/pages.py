@@ -212,32 +212,74 @@ def _size(thing: Any) -> int:
 
 
 def _within_budget(frames: list[dict], chosen: list[int], default: int, make: Any) -> str:
-    """Add the neuron views (and every-parameter views) that fit in BUDGET: the default
-    sample's at every step first, then the other samples' step by step, each made by
-    `make(frame, sample)` when its turn comes; the first that does not fit ends the adding.
-    Returns what is kept, in words."""
+    """Add the neuron views (and every-parameter views) that fit in BUDGET, each made by
+    `make(frame, sample)`: the default sample's at every step first; then the other samples'
+    step by step without their quiz and paths (a view to open at every step matters more);
+    then, while there is room, those with their quiz. Returns what is kept, in words."""
     used = sum(
         _size({k: v for k, v in frame.items() if k != "samples"})
         + sum(_size(views["layer"]) for views in frame["samples"].values())
         for frame in frames
     )
-    order = [(f, default) for f in range(len(frames))]
-    order += [(f, s) for f in range(len(frames)) for s in chosen if s != default]
+    steps = [frame["step"] for frame in frames]
     kept: dict[int, list[int]] = {}
-    for f, s in order:
-        views = make(f, s)
+    for f in range(len(frames)):
+        views = make(f, default)
         extra = sum(_size(view) for view in views.values())
         if used + extra > BUDGET:
             break
         used += extra
-        frames[f]["samples"][str(s)].update(views)
-        kept.setdefault(s, []).append(frames[f]["step"])
-    steps = [frame["step"] for frame in frames]
-    parts = [
-        f"sample {s} at {'every step' if got == steps else 'steps ' + ', '.join(map(str, got))}"
-        for s, got in kept.items()
-    ]
-    return "kept for " + "; ".join(parts) if parts else "none kept: the network is too large"
+        frames[f]["samples"][str(default)].update(views)
+        kept.setdefault(default, []).append(steps[f])
+    waiting = []  # (frame, sample, its full views, the size of its light one)
+    for f in range(len(frames)):
+        for s in chosen:
+            if s == default:
+                continue
+            views = make(f, s)
+            light = _without_quiz(views["neuron"], default)
+            extra = _size(light)
+            if used + extra > BUDGET:
+                break
+            used += extra
+            frames[f]["samples"][str(s)]["neuron"] = light
+            kept.setdefault(s, []).append(steps[f])
+            waiting.append((f, s, views, extra))
+        else:
+            continue
+        break
+    light_ones: dict[int, list[int]] = {}
+    for f, s, views, extra in waiting:  # the quiz back, where it fits
+        more = sum(_size(view) for view in views.values()) - extra
+        if used + more <= BUDGET:
+            used += more
+            frames[f]["samples"][str(s)].update(views)
+        else:
+            light_ones.setdefault(s, []).append(steps[f])
+
+    def at(got: list[int]) -> str:
+        return "every step" if got == steps else "steps " + ", ".join(map(str, got))
+
+    parts = [f"sample {s} at {at(got)}" for s, got in kept.items()]
+    said = "kept for " + "; ".join(parts) if parts else "none kept: the network is too large"
+    if light_ones:
+        said += (
+            " (without their quiz and paths: "
+            + "; ".join(f"sample {s} at {at(got)}" for s, got in light_ones.items())
+            + ")"
+        )
+    return said
+
+
+def _without_quiz(view: dict, default: int) -> dict:
+    """A neuron view for a page short of room: its steps without their questions, and no
+    paths (the page says where the quiz is)."""
+    light = dict(view, paths={}, steps=[dict(step, edges=[]) for step in view["steps"]])
+    light["noQuiz"] = (
+        "(this view keeps no quiz, to keep the page small: sample "
+        f"{default}'s neuron view has it at every step)"
+    )
+    return light
 
 
 def _round_questions(view: dict) -> None:

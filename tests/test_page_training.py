@@ -324,3 +324,30 @@ def test_a_training_page_on_a_narrow_screen(browser, tmp_path):  # noqa: F811
     finally:
         viewport(browser, *WIDE)
     assert not severe(browser)
+
+
+def test_short_of_room_a_neuron_view_comes_without_its_quiz_and_says_so(
+    browser,  # noqa: F811
+    tmp_path,
+    monkeypatch,
+):
+    import nn.pages
+
+    monkeypatch.setattr(nn.pages, "BUDGET", 60_000)  # (a page with room for a few views)
+    X, y = nn.data.xor()
+    model = nn.MLP(2, [3, 1], activation="tanh", output_activation="sigmoid", seed=1)
+    page = nn.training_page(model, X, y, "bce", nn.optim.SGD(model.parameters(), lr=0.5), 3, 1)
+    data = recording(page.html)
+    kept = data["training"]["neuronsKept"]
+    assert kept.startswith("kept for sample 1 at every step")  # the default sample's, with quiz
+    assert "without their quiz and paths: sample 0 at steps 1" in kept
+    views = data["frames"][0]["samples"]["0"]
+    assert views["neuron"]["noQuiz"] and not views["neuron"]["paths"]
+    assert "neuron" not in data["frames"][1]["samples"]["0"]  # (no room left for it)
+    path = page.save(tmp_path / "short.html")
+    open_page(browser, path, "#step=1&mode=quiz&frame=1&sample=0&grain=neuron")
+    assert text(browser, "quiz").startswith("(this view keeps no quiz, to keep the page small")
+    browser.find_element("id", "nextframe").click()  # step 2: no neuron view of sample 0
+    assert not browser.find_element("id", "grainneuron").is_enabled()
+    assert "not kept at this step" in browser.find_element("css selector", ".grainbar").text
+    assert not severe(browser)

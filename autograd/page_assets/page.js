@@ -668,7 +668,10 @@
     else where = "after step " + at + " of " + last;
     $("where").textContent = passName() + where;
     $("quiz").textContent = "";
-    if (quiz && now) {
+    if (quiz && now && R.noQuiz) {
+      $("step").textContent = now.text;
+      $("quiz").textContent = R.noQuiz;
+    } else if (quiz && now) {
       $("step").textContent = now.head + "\n  your turn: each parent's grad after this step";
       askQuiz(now);
     } else if (now) {

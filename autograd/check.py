@@ -545,7 +545,10 @@ def _intermediates(
         if child is not None:
             i = child.parents.index(nodes[0])
             formula = operation(child.op).derivative(i, [names[p] for p in child.parents])
-            rule = f"; the engine's passes through d{names[child]}/d{names[nodes[0]]} = {formula}"
+            rule = (
+                f"; the engine's local derivative d {names[child]} / d {names[nodes[0]]} = "
+                f"{formula}"
+            )
         bad = next(row for row in group if not row.ok)
         return rows, (
             f"your {key} is wrong ({right}): at {bad.input} expected {_num(bad.expected)}, got "

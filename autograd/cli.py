@@ -102,6 +102,8 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--eps", type=float, default=1e-6)
     check.add_argument("--atol", type=float, default=1e-5)
     check.add_argument("--rtol", type=float, default=1e-3)
+    # (`lab` is run before this parser reads anything: its own flags, `autograd lab --help`)
+    sub.add_parser("lab", help="the live lab in your browser: watch a network train, step in")
     return parser
 
 

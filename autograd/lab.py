@@ -60,6 +60,7 @@ MAX_HIDDEN_LAYERS = 4
 MAX_WIDTH = 32  # neurons in one hidden layer
 MAX_POINTS = 1000  # points in a lab's data
 MAX_STEPS_PER_REQUEST = 500  # "step" with a count
+SPEEDS = {"slow": 10, "normal": 100, "fast": None}  # training steps a second (None: no cap)
 MAX_TOTAL_STEPS = 1_000_000  # a lab's training pauses there
 MAX_SESSIONS = 32  # labs (tabs) open on one server
 MAX_TRAINING = 8  # labs training at once (each is a thread)
@@ -370,6 +371,7 @@ class Session:
         self.refilled = time.monotonic()
         self.message = ""
         self.trace: dict[str, Any] | None = None
+        self.speed = "normal"  # training steps a second: SPEEDS
         self.configure(config)
 
     # -- state
@@ -395,6 +397,20 @@ class Session:
             self.traced: int | None = 0
             self.data_version += 1
             self.reset()
+        with self.lock:  # the traced point: the one nearest the first network's boundary
+            self.traced = self._nearest_the_boundary()
+
+    def _nearest_the_boundary(self) -> int:
+        """The point the new network is least sure of (the smallest margin between its top two
+        scores, or its score's distance from 0): it has a loss to trace at the first steps."""
+        import nn
+
+        scores = nn.predict(self.model, self.X)
+        if scores.ndim == 1:
+            return int(abs(scores).argmin())
+        top = scores.argsort(axis=1)[:, -2:]
+        rows = range(len(scores))
+        return int((scores[rows, top[:, 1]] - scores[rows, top[:, 0]]).argmin())
 
     def reset(self) -> None:
         """The network and optimizer made again from the settings: the same seed, the same run."""
@@ -487,11 +503,13 @@ class Session:
             thread.join(timeout=5)
 
     def _train(self) -> None:
-        """The training thread: steps until paused. Whether to step is decided under the lock,
-        so no step follows a pause (or a reset), and a thread replaced by a newer play ends."""
+        """The training thread: steps until paused, at most `speed` steps a second (to watch
+        it). Whether to step is decided under the lock, so no step follows a pause (or a
+        reset), and a thread replaced by a newer play ends."""
         import autograd
 
         me = threading.current_thread()
+        due = time.monotonic()
         try:
             with autograd.gc_paused():
                 while not self.server.stopping.is_set():
@@ -499,7 +517,12 @@ class Session:
                         if not self.running or self.thread is not me:
                             break
                         self.train_step()
-                    time.sleep(0)  # let the page's requests in between steps
+                        rate = SPEEDS[self.speed]
+                    if rate is None:
+                        time.sleep(0)  # let the page's requests in between steps
+                        continue
+                    due = max(due + 1.0 / rate, time.monotonic() - 1.0)
+                    time.sleep(max(0.0, due - time.monotonic()))
         except Exception as error:  # noqa: BLE001 (shown in the page, training stopped)
             with self.lock:
                 self.running = False
@@ -512,6 +535,13 @@ class Session:
                 self.server.release_training(self)
 
     # -- the page's edits
+
+    def set_speed(self, speed: str) -> None:
+        if speed not in SPEEDS:
+            raise LabError(f"speed must be one of {', '.join(SPEEDS)}, got {speed!r:.20}")
+        with self.lock:
+            self.speed = speed
+            self._bump()
 
     def set_lr(self, lr: float) -> None:
         with self.lock:
@@ -695,6 +725,7 @@ class Session:
                 "losses": _rounded(shown, 6),
                 "loss_stride": stride * self.loss_every,
                 "lr": self.optimizer.lr,
+                "speed": self.speed,
                 "classes": self.classes,
                 "traced": self.traced,
                 "trace": None
@@ -1354,6 +1385,9 @@ class LabHandler(BaseHTTPRequestHandler):
             self._json(HTTPStatus.OK, {"frame": session.frame()})
         elif method == "POST" and path == "/api/control":
             self._control(session, body)
+        elif method == "POST" and path == "/api/speed":
+            session.set_speed(str(body.get("speed")))
+            self._json(HTTPStatus.OK, {"speed": session.speed})
         elif method == "POST" and path == "/api/lr":
             session.set_lr(_number(body, "lr", 0.0, 100.0))
             self._json(HTTPStatus.OK, {"lr": session.optimizer.lr})

@@ -72,6 +72,7 @@ class Client(threading.Thread):
                 self.error = reply.get("error", str(status))
                 return
             session = reply["session"]
+            post(self.port, self.token, "/api/speed", {"session": session, "speed": "fast"})
             sock = socket.create_connection(("127.0.0.1", self.port), timeout=30)
             query = urllib.parse.urlencode({"token": self.token, "session": session})
             sock.sendall(f"GET /api/events?{query} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
@@ -164,6 +165,7 @@ def lab_rate(server: lab.LabServer, seconds: float, with_page: bool) -> tuple[fl
     status, reply = post(server.port, server.token, "/api/session", {"demo": "moons"})
     session_id = reply["session"]
     session = server.sessions[session_id]
+    session.set_speed("fast")  # (the lab's default caps it, to watch it learn)
     reader = None
     if with_page:
         reader = PageReader(server.port, server.token, session_id)
@@ -218,9 +220,10 @@ def browser_rate(seconds: float) -> float:
     try:
         driver.get(server.url)
         wait(lambda: driver.execute_script("return document.body.dataset.ready") == "yes")
+        (session,) = server.sessions.values()
+        session.set_speed("fast")
         driver.find_element("id", "play").click()
         time.sleep(1.0)
-        (session,) = server.sessions.values()
         first, start = session.steps, time.perf_counter()
         time.sleep(seconds)
         return (session.steps - first) / (time.perf_counter() - start)

@@ -420,7 +420,7 @@ def test_downloads_csv_page_and_model(server, tmp_path):
     assert [int(r.split(",")[2]) for r in rows[1:]] == frame["points"]["y"]
     status, page = request(server, "GET", "/api/download/page", params=params)
     assert status == 200 and page.startswith(b"<!DOCTYPE html>") and b"x1" in page
-    assert b"point 0 at step 3 of the lab" in page
+    assert f"point {frame['traced']} at step 3 of the lab".encode() in page
     status, model = request(server, "GET", "/api/download/model", params=params)
     if status != 200:
         pytest.xfail(f"nn.save during the nn rewrite: {model}")
@@ -712,7 +712,8 @@ def test_the_traced_page_needs_the_token_its_lab_and_a_step_through(server):
     assert status == 400 and reply["error"].startswith("no step-through to show: pause, trace")
     assert post(server, "/api/trace", {"session": session, "grain": "neuron"})[0] == 200
     frame = request(server, "GET", "/api/frame", params={"session": session})[1]
-    assert frame["trace"] == {"point": 0, "step": 2, "grain": "neuron"}  # the pass kept
+    k = frame["traced"]  # (the point the first network is least sure of)
+    assert frame["trace"] == {"point": k, "step": 2, "grain": "neuron"}  # the pass kept
     bad = {"session": session, "grain": "<script>"}
     status, reply = request(server, "GET", "/api/trace/page", params=bad)
     assert status == 400 and reply["error"].startswith("grain must be one of layer, neuron")
@@ -728,7 +729,7 @@ def test_the_traced_page_needs_the_token_its_lab_and_a_step_through(server):
     policy = response.getheader("Content-Security-Policy")
     assert "default-src 'none'" in policy and "frame-ancestors 'self'" in policy
     assert "connect-src" not in policy  # the page loads nothing: its script only replays
-    assert b"point 0 at step 2 of the lab&#x27;s xor, at neuron grain" in html
+    assert f"point {k} at step 2 of the lab&#x27;s xor, at neuron grain".encode() in html
 
     # Its numbers: the page's pass ends with backward()'s grads of the same sample
     data = page_recording(html)["frames"][0]
@@ -841,3 +842,48 @@ def test_the_expressions_page_is_served_for_the_labs_frame(server):
     params["text"] = "__import__('os')"
     status, reply = request(server, "GET", "/api/expression/page", params=params)
     assert status == 400 and reply["error"].startswith("expression: ")
+
+
+# ---------------------------------------------------------------------------------------------
+# Watching it learn: a speed cap, and a traced point that has a loss to trace
+
+
+def test_the_speed_caps_training_steps_a_second_and_says_which_speeds_exist(server):
+    session, frame = new_lab(server)
+    assert frame["speed"] == "normal"
+    status, reply = post(server, "/api/speed", {"session": session, "speed": "warp"})
+    assert status == 400 and "slow, normal, fast" in reply["error"]
+    status, _ = post(server, "/api/speed", {"session": session, "speed": "slow"}, token="x")
+    assert status == 403
+    status, reply = post(server, "/api/speed", {"session": session, "speed": "slow"})
+    assert status == 200 and reply["speed"] == "slow"
+    post(server, "/api/control", {"session": session, "action": "play"})
+    assert wait_for(lambda: server.sessions[session].steps >= 3)
+    time.sleep(1.0)
+    post(server, "/api/control", {"session": session, "action": "pause"})
+    # at 10 a second, about 1.3 s of play is at most 13 steps and a second's catch-up
+    assert server.sessions[session].steps <= 10 * (1.3 + 1) + 3
+    post(server, "/api/speed", {"session": session, "speed": "fast"})
+    before = server.sessions[session].steps
+    post(server, "/api/control", {"session": session, "action": "play"})
+    assert wait_for(lambda: server.sessions[session].steps > before + 40, timeout=10)
+    post(server, "/api/control", {"session": session, "action": "pause"})
+    assert request(server, "GET", "/api/frame", params={"session": session})[1]["speed"] == "fast"
+
+
+@pytest.mark.parametrize("demo", ["moons", "xor", "spiral"])
+def test_the_first_traced_point_has_a_loss_to_trace(server, demo):
+    import nn
+
+    session, frame = new_lab(server, demo=demo)
+    lab_session = server.sessions[session]
+    k = frame["traced"]
+    scores = nn.predict(lab_session.model, lab_session.X)
+    if scores.ndim == 1:  # the margin of the least sure point is the smallest of all
+        assert abs(scores[k]) == abs(scores).min()
+    else:
+        top = np.sort(scores, axis=1)
+        assert (top[k, -1] - top[k, -2]) == (top[:, -1] - top[:, -2]).min()
+    targets = lab.loss_targets(lab_session.config["loss"], lab_session.labels)
+    outputs = nn.train.forward(lab_session.model, lab_session.X[k : k + 1])
+    assert lab_session.loss_fn(outputs, targets[k : k + 1]).data > 0.0

@@ -325,7 +325,8 @@ def test_the_traced_points_step_through_and_quiz_in_the_lab_at_both_grains(brows
     Select(browser.find_element("id", "trace-grain")).select_by_value("neuron")
     browser.find_element("id", "trace-page-open").click()  # one click: traced, its page shown
     assert wait_for(lambda: text(browser, "trace-where").startswith("step 0 of "))
-    assert frame_ready(browser, "point 0 at step 1 of the lab's moons, at neuron grain")
+    k = only_session(server).traced  # (the point the first network is least sure of)
+    assert frame_ready(browser, f"point {k} at step 1 of the lab's moons, at neuron grain")
     # a sandboxed frame: its script runs, but it cannot reach the lab's page (nor its token)
     assert in_frame(browser, "return String(window.origin)") == "null"
     assert (
@@ -492,3 +493,16 @@ def test_the_expressions_step_through_and_quiz_in_the_lab(browser, server):
     assert {n: shown[n] for n in ("x", "w", "b")} == {
         leaf.label: show(leaf.grad) for leaf in _leaves(root)
     }
+
+
+def test_the_speed_menu_sets_the_labs_speed(browser, server):
+    from selenium.webdriver.support.ui import Select
+
+    open_lab(browser, server)
+    assert (
+        Select(browser.find_element("id", "speed")).first_selected_option.get_attribute("value")
+        == only_session(server).speed
+        == "normal"
+    )
+    Select(browser.find_element("id", "speed")).select_by_value("slow")
+    assert wait_for(lambda: only_session(server).speed == "slow")

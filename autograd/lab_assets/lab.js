@@ -90,6 +90,7 @@ function drawPending() {
   $("points-count").textContent = lab.points ? lab.points.y.length : 0;
   if (lab.connected) $("status").textContent = frame.running ? "training" : "paused";
   if (document.activeElement !== $("lr")) $("lr").value = frame.lr;
+  if (frame.speed && document.activeElement !== $("speed")) $("speed").value = frame.speed;
   if (frame.message) showMessage(frame.message);
   configToLink(frame.config);
   setModes(frame.classes);
@@ -838,6 +839,9 @@ $("apply").addEventListener("click", () => {
 });
 $("lr").addEventListener("change", () => {
   quietly(api("/api/lr", { session: lab.session, lr: $("lr").value }));
+});
+$("speed").addEventListener("change", () => {
+  quietly(api("/api/speed", { session: lab.session, speed: $("speed").value }));
 });
 $("plot").addEventListener("click", onPlotClick);
 $("trace-start").addEventListener("click", () => quietly(startTrace()));

@@ -88,6 +88,20 @@ def test_a_30_value_network_reads_at_12px_at_fit(wide, tmp_path):
     assert g["smallest"] >= 12
 
 
+def test_a_network_at_layer_grain_reads_at_12px_at_fit(wide, tmp_path):
+    import numpy as np
+
+    import nn
+
+    model = nn.MLP(2, [16, 16, 1], seed=1)  # the moons demo's network: 12 values at layer grain
+    out = model(Value(np.array([[0.98, -0.07]]), "x", requires_grad=False))
+    loss = nn.losses.hinge(out, np.array([-1.0]))
+    assert len(autograd.topological_order(loss)) == 12
+    path = autograd.page(loss).save(tmp_path / "layers.html")
+    g = geometry(open_page(wide, path))
+    assert g["smallest"] >= 12
+
+
 def view(browser) -> list[float]:
     return [float(v) for v in geometry(browser)["viewBox"].split()]
 

@@ -61,7 +61,7 @@
   }
   const reached = (id, k) => id === R.root || (id in firstTouch && firstTouch[id] <= k);
 
-  const BOX_TEXT = 32; // a matrix in a box: its first numbers (the table has the rest)
+  const BOX_TEXT = 24; // a matrix in a box: its first numbers (the table has the rest)
   function clip(text) {
     if (text.length <= BOX_TEXT) return text;
     let cut = text.lastIndexOf(", ", BOX_TEXT - 3);

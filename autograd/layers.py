@@ -517,6 +517,9 @@ class Row(tuple):
     """A neuron's weights: the entries of row `row` of `source` (a layer's W), in order, as a
     tuple of `Entry` leaves that also reads their numbers in one go."""
 
+    source: Value
+    row: int
+
     def __new__(cls, source: Value, row: int, labels: Sequence[str]) -> Row:
         n = source.data.shape[1]
         entries = super().__new__(cls, (Entry(source, row * n + i, labels[i]) for i in range(n)))

@@ -49,6 +49,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from .ieee import quiet
+from .value import Value
+
 ASSETS = Path(__file__).with_name("lab_assets")
 ASSET_FILES = ("lab.html", "lab.js", "lab.css")
 
@@ -452,9 +455,12 @@ class Session:
         let the optimizer move the parameters. Returns the loss."""
         import nn
 
-        with self.lock:
-            targets = loss_targets(self.config["loss"], self.labels)
-            loss, _ = nn.build_loss(self.model, self.X, targets, self.loss_fn, self.config["l2"])
+        with self.lock, quiet():  # (NumPy's quiet state entered once for the step, as fit)
+            X, targets = self._batch()
+            loss, _ = nn.build_loss(
+                self.model, X, targets, self.loss_fn, self.config["l2"], True,
+                self.model.parameters(),
+            )  # fmt: skip
             self.optimizer.zero_grad()
             loss.backward()
             value = float(loss.data)
@@ -479,6 +485,20 @@ class Session:
                 self.message = f"paused after {MAX_TOTAL_STEPS:,} steps (the lab's limit)"
             self._bump()
             return value
+
+    def _batch(self) -> tuple[Any, Any]:
+        """The data and its targets as the constants every step reads, made once per data set
+        and loss (as `nn.fit` makes them)."""
+        import nn
+
+        key = (self.data_version, self.config["loss"])
+        if getattr(self, "_batch_key", None) != key:
+            targets = loss_targets(self.config["loss"], self.labels)
+            if self.loss_fn in nn.losses.READS_CONSTANT_TARGETS:
+                targets = nn.train.constant_targets(targets)
+            self._batch_made = (Value(self.X, "X", requires_grad=False), targets)
+            self._batch_key = key
+        return self._batch_made
 
     def play(self) -> None:
         with self.lock:
@@ -627,7 +647,6 @@ class Session:
         import numpy as np
 
         import nn
-        from autograd import Value
 
         if grain not in GRAINS:
             raise LabError(f"grain must be one of {', '.join(GRAINS)}; got {str(grain)[:40]!r}")

@@ -119,14 +119,20 @@ def linear(
     op = LINEAR_OPS[check_activation(activation)]
     if len(weights) != len(inputs):
         raise ValueError(f"linear() got {len(weights)} weights but {len(inputs)} inputs")
-    parents = (*weights, *inputs, bias)
-    if not _VALUES.issuperset(map(type, parents)):  # numbers among them: constants
-        parents = tuple(map(_as_value, parents))
-    if type(weights) is Row:  # a neuron's row of W: its numbers read in one go
-        operands = [*weights.numbers(), *[p.data for p in parents[len(weights) :]]]
+    rest = (*inputs, bias)
+    if type(weights) is Row:  # a neuron's row of W: Entry leaves, their numbers read in one go
+        if not _VALUES.issuperset(map(type, rest)):  # numbers among them: constants
+            rest = tuple(map(_as_value, rest))
+        parents, operands = (*weights, *rest), [p.data for p in rest]
+        batch = not _FLOATS.issuperset(map(type, operands))
+        operands[:0] = weights.numbers()
     else:
+        parents = (*weights, *rest)
+        if not _VALUES.issuperset(map(type, parents)):
+            parents = tuple(map(_as_value, parents))
         operands = [p.data for p in parents]
-    if not _FLOATS.issuperset(map(type, operands)):  # a batch: elementwise, one shape
+        batch = not _FLOATS.issuperset(map(type, operands))
+    if batch:  # a batch: elementwise, one shape
         return _batch_node(ops.OPERATIONS[op], parents)
     data, local_grads = ops.OPERATIONS[op].compute(*operands)
     return make(data, parents, local_grads, op)

@@ -60,15 +60,6 @@ def quiet() -> Any:
     return _quiet()
 
 
-def already_quiet() -> bool:
-    """Is this thread inside `quiet()` already? (Then a node computes without entering it.)"""
-    return _quiet is not None and getattr(_quiet, "active", _never)()
-
-
-def _never() -> bool:
-    return False
-
-
 def _ignoring(np: Any) -> Any:
     try:
         from numpy._core._ufunc_config import (  # type: ignore[attr-defined]
@@ -83,15 +74,13 @@ def _ignoring(np: Any) -> Any:
     class Quiet:
         __slots__ = ("token",)
 
-        def __enter__(self) -> None:
-            self.token = _extobj_contextvar.set(ignore)
+        def __enter__(self) -> None:  # (already quiet, as inside a training step: nothing)
+            quiet = _extobj_contextvar.get() is ignore
+            self.token = None if quiet else _extobj_contextvar.set(ignore)
 
         def __exit__(self, *exc: Any) -> None:
-            _extobj_contextvar.reset(self.token)
-
-        @staticmethod
-        def active() -> bool:
-            return _extobj_contextvar.get() is ignore
+            if self.token is not None:
+                _extobj_contextvar.reset(self.token)
 
     return Quiet
 

@@ -28,7 +28,7 @@ from typing import Any
 from . import modes, ops
 from .data import as_data, settled
 from .graph import backward_order
-from .ieee import already_quiet, quiet
+from .ieee import quiet
 from .modes import is_recording, mode, no_grad  # noqa: F401 (the package's names)
 from .show import show
 
@@ -244,11 +244,8 @@ def array_node(row: ops.Operation, parents: tuple, operands: list | None = None)
     its data read-only (the engine's arrays are shared and never change in place)."""
     if operands is None:
         operands = settled(parents)
-    if already_quiet():  # (a training step enters it once)
+    with quiet():
         data, local_grads = row.compute(*operands)
-    else:
-        with quiet():
-            data, local_grads = row.compute(*operands)
     if type(data) is not float:
         data.flags.writeable = False
     return make(data, parents, local_grads, row.name)

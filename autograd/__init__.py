@@ -14,10 +14,11 @@ from .define import define
 from .draw import draw, render
 from .graph import edges, gc_paused, leaves, topological_order
 from .layers import Entry, layer, linear, sum_of_squares
+from .nary import mean, sum
 from .page import page
 from .softmax import log_softmax, logsumexp, softmax
 from .steps import backward_steps, explain, node_names
-from .value import Value, is_recording, mean, no_grad, sum
+from .value import Value, is_recording, no_grad
 
 __all__ = [
     "Entry",

@@ -33,8 +33,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from . import ops
+from .nary import sum_of_squares as scalar_sum_of_squares
 from .value import LEAF, Value, _as_value, _batch_node, array_node, make, settled
-from .value import sum_of_squares as scalar_sum_of_squares
 
 ACTIVATIONS = ("linear", "relu", "tanh", "sigmoid")
 SLOPE = {  # act'(z), as the activation's row writes it

@@ -27,7 +27,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from . import ops
-from .value import Value, _n_ary
+from .nary import n_ary
+from .value import Value
 
 
 def _logsumexp(*xs: Any) -> tuple[Any, tuple]:
@@ -68,7 +69,7 @@ LOGSUMEXP = ops.register(
 
 def logsumexp(values: Sequence[Any]) -> Value:
     """log(sum_i exp(v_i)) as one node, computed stably; d/dv_i = softmax_i."""
-    return _n_ary("logsumexp", values)
+    return n_ary("logsumexp", values)
 
 
 def shifted(values: Sequence[Any]) -> list[Value]:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import itertools
 import numbers
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 from . import modes, ops
@@ -278,33 +278,6 @@ def _batch(value: Value, what: str) -> Value:
     if type(value.data) is float:
         raise ValueError(f".{what}() reduces a batched Value; this one holds a single number")
     return value
-
-
-def sum(values: Iterable[Any]) -> Value:  # noqa: A001 - deliberately like builtins.sum
-    """One n-ary node for v_1 + v_2 + ... + v_n; every local derivative is 1."""
-    return _n_ary("sum", values)
-
-
-def sum_of_squares(values: Iterable[Any]) -> Value:
-    """One n-ary node for v_1**2 + ... + v_n**2 (an L2 penalty); d out/dv_i = 2 v_i."""
-    return _n_ary("sum_of_squares", values)
-
-
-def mean(values: Iterable[Any]) -> Value:
-    """(v_1 + ... + v_n) / n, as an n-ary sum node followed by one division."""
-    parents = tuple(values)
-    return sum(parents) / len(parents) if parents else sum(parents)
-
-
-def _n_ary(op: str, values: Iterable[Any]) -> Value:
-    parents = tuple(values)
-    if not parents:
-        raise ValueError(f"{op}() of no values: give at least one")
-    operands = [p.data for p in parents if type(p) is Value]  # the type test while reading
-    if len(operands) != len(parents):  # numbers or arrays among them: make them leaves
-        parents = tuple(map(_as_value, parents))
-        operands = [p.data for p in parents]
-    return _node(ops.OPERATIONS[op], parents, operands)
 
 
 def _as_value(x: Any) -> Value:

@@ -34,7 +34,7 @@ def test_line_counts_are_the_files_own():
 
 
 def test_the_core_stays_short_and_imports_no_room_of_speed():
-    assert len((ROOT / "autograd/value.py").read_text().splitlines()) <= 330
+    assert len((ROOT / "autograd/value.py").read_text().splitlines()) <= 300
     assert len((ROOT / "autograd/ops.py").read_text().splitlines()) <= 200
     for core in ("value.py", "ops.py", "graph.py", "ieee.py", "show.py", "layers.py"):
         text = (ROOT / "autograd" / core).read_text()

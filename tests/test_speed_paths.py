@@ -1,6 +1,6 @@
 """The engine's fast paths give the numbers the plain rules give.
 
-- `autograd.value.sum_of_squares` (the one-node L2 penalty): value and gradient 2 v_i, checked by
+- `autograd.nary.sum_of_squares` (the one-node L2 penalty): value and gradient 2 v_i, checked by
   hand, by central differences, with duplicates, numbers and batches;
 - `graph.backward_order(root)` (backward's order): each node before its non-leaf parents,
   and backward resets stale non-leaf grads while leaves accumulate;
@@ -22,8 +22,8 @@ import autograd
 import nn
 from autograd import Value
 from autograd.graph import backward_order, topological_order
+from autograd.nary import sum_of_squares
 from autograd.ops import operation
-from autograd.value import sum_of_squares
 
 finite = st.floats(-10.0, 10.0, allow_nan=False, allow_infinity=False)
 

@@ -213,23 +213,15 @@ def browser_rate(seconds: float) -> float:
     """The lab's steps a second with the page open in headless Chromium, drawing every frame
     it takes (the browser shares the machine's cores, as on a laptop)."""
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "docs"))
-    from lab_screenshots import browser, wait
+    from lab_screenshots import opened_lab
 
-    server = lab.serve("127.0.0.1", 0)
-    driver = browser()
-    try:
-        driver.get(server.url)
-        wait(lambda: driver.execute_script("return document.body.dataset.ready") == "yes")
-        (session,) = server.sessions.values()
+    with opened_lab() as (_, driver, session):
         session.set_speed("fast")
         driver.find_element("id", "play").click()
         time.sleep(1.0)
         first, start = session.steps, time.perf_counter()
         time.sleep(seconds)
         return (session.steps - first) / (time.perf_counter() - start)
-    finally:
-        driver.quit()
-        server.stop()
 
 
 class PageReader(threading.Thread):

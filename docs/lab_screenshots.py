@@ -17,7 +17,10 @@ import argparse
 import shutil
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -56,18 +59,29 @@ def wait(condition, timeout: float = 10.0) -> None:
     raise TimeoutError("the page did not get there in time")
 
 
+@contextmanager
+def opened_lab(width: int = 1300, height: int = 1150) -> Iterator[tuple[Any, Any, Any]]:
+    """A lab server on a free port of 127.0.0.1 and its page loaded in headless Chromium:
+    (server, driver, the page's lab session); both stopped after."""
+    server = lab.serve("127.0.0.1", 0)
+    driver = browser(width, height)
+    try:
+        driver.get(server.url)
+        wait(lambda: driver.execute_script("return document.body.dataset.ready") == "yes")
+        (session,) = server.sessions.values()
+        yield server, driver, session
+    finally:
+        driver.quit()
+        server.stop()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path(__file__).parent)
     parser.add_argument("--steps", type=int, default=60, help="training steps before the shot")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
-    server = lab.serve("127.0.0.1", 0)
-    driver = browser()
-    try:
-        driver.get(server.url)
-        wait(lambda: driver.execute_script("return document.body.dataset.ready") == "yes")
-        (session,) = server.sessions.values()
+    with opened_lab() as (_, driver, session):
         for _ in range(args.steps):  # (as play would, but a set number: a hard point's loss > 0)
             session.train_step()
         margins = nn.predict(session.model, session.X) * np.where(session.labels > 0, 1, -1)
@@ -94,9 +108,6 @@ def main(argv: list[str] | None = None) -> int:
         driver.find_element("id", "expr-next").click()
         time.sleep(0.5)
         driver.save_screenshot(str(args.out / "lab_expression.png"))
-    finally:
-        driver.quit()
-        server.stop()
     print(f"wrote {args.out / 'lab.png'}, lab_step_through.png and lab_expression.png")
     return 0
 

@@ -375,6 +375,7 @@ class Session:
         self.message = ""
         self.trace: dict[str, Any] | None = None
         self.speed = "normal"  # training steps a second: SPEEDS
+        self._batch_key: tuple | None = None  # what `_batch()` made its constants of
         self.configure(config)
 
     # -- state
@@ -492,7 +493,7 @@ class Session:
         import nn
 
         key = (self.data_version, self.config["loss"])
-        if getattr(self, "_batch_key", None) != key:
+        if self._batch_key != key:
             targets = loss_targets(self.config["loss"], self.labels)
             if self.loss_fn in nn.losses.READS_CONSTANT_TARGETS:
                 targets = nn.train.constant_targets(targets)

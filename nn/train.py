@@ -300,14 +300,14 @@ def fit(
         whole = batched and grain == "layer" and batch_size is None
         batches = [(Value(X, "X", requires_grad=False), y)] if whole else None
         constant = whole and loss_fn in losses_module.READS_CONSTANT_TARGETS
-        targets = {id(y): constant_targets(y)} if constant else {}
+        targets = constant_targets(y) if constant else y  # (the full batch's, made once)
         penalized = model.parameters() if l2 else None
         with autograd.gc_paused():
             for epoch in range(1, epochs + 1):
                 total, count, seen_scores, seen_y = 0.0, 0, [], []
                 for Xb, yb in batches or minibatches(X, y, batch_size, shuffle, rng):
                     loss_value, outputs = step(
-                        model, Xb, targets.get(id(yb), yb), loss_fn, opt, l2, batched, grain,
+                        model, Xb, targets if batches else yb, loss_fn, opt, l2, batched, grain,
                         penalized,
                     )  # fmt: skip
                     total += loss_value.data * len(yb)

@@ -415,9 +415,9 @@ def batch_loss(name: str, predictions: Value, targets: Any) -> Value:
     else:
         expected = P.shape
         if getattr(Y, "shape", None) == (len(P),) and P.shape == (len(P), 1):
-            Y = Y.reshape(-1, 1)  # a view of the read-only numbers: no copy
-            y = Value(0.0, y.label or "y", requires_grad=False)
-            y.data = Y
+            Y, label = Y.reshape(-1, 1), y.label or "y"  # a view of the read-only numbers
+            y = _as_value(0.0)  # (a constant leaf, made quickly, that holds the view)
+            y.data, y.label = Y, label
     if getattr(Y, "shape", None) != expected:
         raise ValueError(
             f"{name}: predictions of shape {P.shape} need targets of shape {expected}, got "
@@ -428,11 +428,10 @@ def batch_loss(name: str, predictions: Value, targets: Any) -> Value:
 
 def _squared_norms(*arrays: Any) -> tuple[float, tuple]:
     """sum over every array of every entry squared; d/dA = 2 A."""
-    total = 0.0
+    total, vdot = 0.0, ops.np.vdot
     for a in arrays:
-        flat = a.ravel()
-        total += float(flat @ flat)
-    return total, tuple(a + a for a in arrays)
+        total += float(vdot(a, a))  # (a's entries, flattened, times themselves, summed)
+    return total, tuple([a + a for a in arrays])
 
 
 SQUARED_NORMS = ops.register(

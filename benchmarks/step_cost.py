@@ -1,0 +1,177 @@
+"""What one `nn.fit` step costs beside its NumPy calls, counted rather than timed.
+
+    python benchmarks/step_cost.py                   # Python bytecodes, by part of the step
+    python benchmarks/step_cost.py --instructions    # and machine instructions (valgrind)
+    python benchmarks/step_cost.py --width 64 --batch 1000
+
+The step is `benchmarks/speed.py`'s (MLP(2, [w, w, 1]), relu, hinge + 1e-4 L2, SGD, layer
+grain, built as `nn.fit` builds it) beside the lean hand-written NumPy step of the same file.
+Both make about the same NumPy calls; what a timer cannot separate on a busy machine is the
+Python around them. Two counts that do not depend on the machine's load:
+
+- **bytecodes**: the Python instructions each part of the step executes (`sys.settrace` with
+  opcode events), by part (forward, loss, L2 penalty, zero_grad, backward, optimizer) and by
+  function, against the lean step's total;
+- **machine instructions** (`--instructions`, needs `valgrind`): the whole step's, NumPy and
+  BLAS included, under callgrind: a run of 2N steps minus a run of N, divided by N, for both
+  steps, and their ratio. Expect a minute or two.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from typing import Any
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.dirname(HERE))
+
+import speed  # noqa: E402  (this folder's: the step, the lean step, the data)
+
+PARTS = ("forward", "loss", "L2 penalty", "zero_grad", "backward", "optimizer")
+
+
+def engine_parts(width: int, batch: int) -> list[tuple[str, Callable[[], Any]]]:
+    """`nn.train.step`'s work for one step, part by part, as `nn.fit` runs it (its quiet
+    NumPy state entered once around the whole step by the caller)."""
+    from autograd import Value
+    from nn import losses, optim, train
+
+    X, y = speed.moons(batch)
+    Xc, yc = Value(X, "X", requires_grad=False), train.constant_targets(y)
+    model = speed.nn_model(width)
+    optimizer = optim.SGD(model.parameters(), lr=speed.LEARNING_RATE)
+    penalized = model.parameters()
+    graph: dict[str, Any] = {}
+
+    def forward() -> None:
+        graph["out"] = train.forward(model, Xc)
+
+    def loss() -> None:
+        graph["loss"] = losses.hinge(graph["out"], yc)
+
+    def penalty() -> None:
+        graph["loss"] = graph["loss"] + losses.l2(penalized, speed.L2)
+
+    def backward() -> None:
+        graph["loss"].backward()
+
+    steps = (forward, loss, penalty, optimizer.zero_grad, backward, optimizer.step)
+    return list(zip(PARTS, steps))
+
+
+def count_bytecodes(parts: list[tuple[str, Callable[[], Any]]]) -> tuple[dict, dict]:
+    """Bytecodes executed by each part, and by each function (file:name), in one step."""
+    by_part: dict[str, int] = collections.Counter()
+    by_function: dict[str, int] = collections.Counter()
+    part = [""]
+
+    def tracer(frame: Any, event: str, arg: Any) -> Any:
+        frame.f_trace_opcodes = True
+        if event == "opcode":
+            code = frame.f_code
+            by_part[part[0]] += 1
+            by_function[f"{os.path.basename(code.co_filename)}:{code.co_name}"] += 1
+        return tracer
+
+    for name, work in parts:
+        part[0] = name
+        sys.settrace(tracer)
+        try:
+            work()
+        finally:
+            sys.settrace(None)
+    return by_part, by_function
+
+
+def run_steps(which: str, width: int, batch: int, steps: int) -> None:
+    """`steps` steps of one kind, for the instruction count (run under callgrind)."""
+    from autograd.ieee import quiet
+
+    if which == "engine":
+        parts = [work for _, work in engine_parts(width, batch)]
+
+        def step() -> None:
+            with quiet():
+                for work in parts:
+                    work()
+    else:
+        X, y = speed.moons(batch)
+        step = speed.lean_numpy_step(width, X, y)[0]  # type: ignore[assignment]
+    for _ in range(10 + steps):
+        step()
+
+
+def instructions_per_step(which: str, width: int, batch: int, steps: int) -> float:
+    """Machine instructions of one step: callgrind's total for 2N steps minus N, over N."""
+    totals = []
+    for n in (steps, 2 * steps):
+        command = [
+            "valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
+            sys.executable, os.path.abspath(__file__), "--run", which,
+            "--width", str(width), "--batch", str(batch), "--steps", str(n),
+        ]  # fmt: skip
+        env = {**os.environ, "PYTHONHASHSEED": "0", "OPENBLAS_NUM_THREADS": "1"}
+        done = subprocess.run(command, capture_output=True, text=True, env=env, check=True)
+        found = re.search(r"Collected : (\d+)", done.stderr)
+        if found is None:
+            raise RuntimeError(f"callgrind printed no total:\n{done.stderr[-2000:]}")
+        totals.append(int(found.group(1)))
+    return (totals[1] - totals[0]) / steps
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--width", type=int, default=16)
+    parser.add_argument("--batch", type=int, default=100)
+    parser.add_argument("--instructions", action="store_true", help="count them (valgrind)")
+    parser.add_argument("--steps", type=int, default=200, help="N for the instruction count")
+    parser.add_argument("--top", type=int, default=15, help="functions listed")
+    parser.add_argument("--run", choices=("engine", "lean"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.run:
+        run_steps(args.run, args.width, args.batch, args.steps)
+        return 0
+
+    from autograd.ieee import quiet
+
+    parts = engine_parts(args.width, args.batch)
+    with quiet():
+        for _, work in parts:  # a first step: what is made once is made
+            work()
+        by_part, by_function = count_bytecodes(parts)
+    X, y = speed.moons(args.batch)
+    lean = speed.lean_numpy_step(args.width, X, y)[0]
+    lean()
+    lean_part, _ = count_bytecodes([("lean", lean)])
+    total = sum(by_part.values())
+    print(f"One step of MLP(2, [{args.width}, {args.width}, 1]) on {args.batch} samples.")
+    print("\nPython bytecodes executed (sys.settrace opcode events):")
+    for name in PARTS:
+        print(f"  {name:<12} {by_part[name]:>6}")
+    print(f"  {'the step':<12} {total:>6}   (the lean NumPy step: {lean_part['lean']})")
+    print(f"\nThe {args.top} functions that execute the most:")
+    for function, count in sorted(by_function.items(), key=lambda kv: -kv[1])[: args.top]:
+        print(f"  {count:>6}  {function}")
+    if args.instructions:
+        if shutil.which("valgrind") is None:
+            print("\n--instructions needs valgrind (apt-get install valgrind)")
+            return 1
+        ours = instructions_per_step("engine", args.width, args.batch, args.steps)
+        base = instructions_per_step("lean", args.width, args.batch, args.steps)
+        print(f"\nMachine instructions per step (callgrind, {args.steps} vs {2 * args.steps}):")
+        print(f"  nn.fit's step   {ours:>12,.0f}")
+        print(f"  lean NumPy step {base:>12,.0f}")
+        print(f"  ratio           {ours / base:>12.2f}   (the extra: {ours - base:,.0f})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

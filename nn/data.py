@@ -11,7 +11,7 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
-from .module import Seed, make_rng
+from .initial import Seed, make_rng
 
 Dataset = tuple[np.ndarray, np.ndarray]
 

@@ -23,7 +23,8 @@ from autograd.ieee import quiet
 
 from . import losses as losses_module
 from .data import minibatches
-from .module import Module, Seed, make_rng
+from .initial import Seed, make_rng
+from .module import Module
 from .optim import SGD, Adam, AdamW, Optimizer
 
 

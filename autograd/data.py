@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import numbers
 import sys
-from operator import attrgetter
 from typing import Any
 
 from .ops import use_numpy
@@ -49,19 +48,16 @@ def as_data(data: Any) -> Any:
 def settled(nodes: Any) -> list:
     """The nodes' data by the same rule: data you assigned yourself (`value.data = x`) is
     checked, and an array copied read-only, when an operation first reads it. Returns it."""
-    out = list(map(_data_of, nodes))
-    if _ARRAYS.issuperset(map(type, out)) and True not in map(_writeable, out):
-        return out  # (read-only arrays, as the engine makes them: nothing to settle)
     global _ndarray
     if _ndarray is None and "numpy" in sys.modules:
         _ndarray = sys.modules["numpy"].ndarray
-        _ARRAYS.add(_ndarray)
-    for i, x in enumerate(out):
+    out = []
+    for node in nodes:
+        x = node.data
         if type(x) is not float and (type(x) is not _ndarray or x.flags.writeable):
-            out[i] = nodes[i].data = as_data(x)
+            x = node.data = as_data(x)
+        out.append(x)
     return out
 
 
-_data_of, _writeable = attrgetter("data"), attrgetter("flags.writeable")
-_ARRAYS: set = set()  # {NumPy's array type}, once NumPy is imported
 _ndarray: Any = None  # NumPy's array type, once NumPy is imported

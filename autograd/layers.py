@@ -415,9 +415,9 @@ def batch_loss(name: str, predictions: Value, targets: Any) -> Value:
     else:
         expected = P.shape
         if getattr(Y, "shape", None) == (len(P),) and P.shape == (len(P), 1):
-            Y, label = Y.reshape(-1, 1), y.label or "y"  # a view of the read-only numbers
-            y = _as_value(0.0)  # (a constant leaf, made quickly, that holds the view)
-            y.data, y.label = Y, label
+            Y = Y.reshape(-1, 1)  # a view of the read-only numbers: no copy
+            y = Value(0.0, y.label or "y", requires_grad=False)
+            y.data = Y
     if getattr(Y, "shape", None) != expected:
         raise ValueError(
             f"{name}: predictions of shape {P.shape} need targets of shape {expected}, got "

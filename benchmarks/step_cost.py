@@ -92,19 +92,11 @@ def count_bytecodes(parts: list[tuple[str, Callable[[], Any]]]) -> tuple[dict, d
 
 
 def run_steps(which: str, width: int, batch: int, steps: int) -> None:
-    """`steps` steps of one kind, for the instruction count (run under callgrind)."""
-    from autograd.ieee import quiet
-
-    if which == "engine":
-        parts = [work for _, work in engine_parts(width, batch)]
-
-        def step() -> None:
-            with quiet():
-                for work in parts:
-                    work()
-    else:
-        X, y = speed.moons(batch)
-        step = speed.lean_numpy_step(width, X, y)[0]  # type: ignore[assignment]
+    """`steps` steps of one kind, for the instruction count (run under callgrind): `speed.py`'s
+    own steps (the engine's is `nn.train.step`, as `nn.fit` calls it)."""
+    X, y = speed.moons(batch)
+    make = speed.nn_step if which == "engine" else speed.lean_numpy_step
+    step = make(width, X, y)[0]
     for _ in range(10 + steps):
         step()
 

@@ -3,6 +3,7 @@
     python benchmarks/step_cost.py                   # Python bytecodes, by part of the step
     python benchmarks/step_cost.py --instructions    # and machine instructions (valgrind)
     python benchmarks/step_cost.py --width 64 --batch 1000
+    python benchmarks/step_cost.py --gpt             # also the plain-written GPT (issue 25)
 
 The step is `benchmarks/speed.py`'s (MLP(2, [w, w, 1]), relu, hinge + 1e-4 L2, SGD, layer
 grain, built as `nn.fit` builds it) beside the lean hand-written NumPy step of the same file.
@@ -91,6 +92,34 @@ def count_bytecodes(parts: list[tuple[str, Callable[[], Any]]]) -> tuple[dict, d
     return by_part, by_function
 
 
+def gpt_counts() -> None:
+    """The plain-written GPT of `benchmarks/gpt.py` on the classic Value and on this one:
+    bytecodes of one step's forward and backward, and of one product and one `x + 1`."""
+    import gpt
+    import plain_value
+
+    import autograd
+
+    print("\nThe plain-written GPT, one step (benchmarks/gpt.py's model, weights and name):")
+    for value_class in (plain_value.Value, autograd.Value):
+        print(f"  {value_class.__module__:<15} {gpt_row(gpt, value_class)}")
+
+
+def gpt_row(gpt: Any, value_class: type) -> str:
+    state, name = gpt.state_of(value_class, gpt.weights()), gpt.tokens()
+    loss: list[Any] = []
+    forward = count_bytecodes([("", lambda: loss.append(gpt.plain_loss(name, state)))])[0][""]
+    backward = count_bytecodes([("", lambda: loss[0].backward())])[0][""]
+    a, b, x, y = value_class(2.0), value_class(3.0), 2.0, 3.0
+    own = count_bytecodes([("", lambda: x * y)])[0][""]  # the lambda's own, on floats
+    product = count_bytecodes([("", lambda: a * b)])[0][""] - own
+    plus_one = count_bytecodes([("", lambda: a + 1)])[0][""] - own
+    return (
+        f"forward {forward:>10,}  backward {backward:>10,}  nodes {gpt.nodes(loss[0]):>7,}  "
+        f"a * b {product:>4}  a + 1 {plus_one:>4}"
+    )
+
+
 def run_steps(which: str, width: int, batch: int, steps: int) -> None:
     """`steps` steps of one kind, for the instruction count (run under callgrind): `speed.py`'s
     own steps (the engine's is `nn.train.step`, as `nn.fit` calls it)."""
@@ -126,6 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--instructions", action="store_true", help="count them (valgrind)")
     parser.add_argument("--steps", type=int, default=200, help="N for the instruction count")
     parser.add_argument("--top", type=int, default=15, help="functions listed")
+    parser.add_argument("--gpt", action="store_true", help="the plain-written GPT's counts")
     parser.add_argument("--run", choices=("engine", "lean"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.run:
@@ -152,6 +182,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nThe {args.top} functions that execute the most:")
     for function, count in sorted(by_function.items(), key=lambda kv: -kv[1])[: args.top]:
         print(f"  {count:>6}  {function}")
+    if args.gpt:
+        gpt_counts()
     if args.instructions:
         if shutil.which("valgrind") is None:
             print("\n--instructions needs valgrind (apt-get install valgrind)")

@@ -117,7 +117,9 @@ def recording(
     index, the local derivative as shown), `start` (every grad as the pass starts), `steps`
     (each: the node, its head line and text as the step-through prints them, the grads it
     changed as shown, and one question per edge: the numbers the parent's new grad is made of,
-    each as a float or "inf"/"-inf"/"nan" and as shown, and the step-through's line for it),
+    each as a float or "inf"/"-inf"/"nan" and as shown, and the step-through's line for it; at
+    layer grain, for one sample, one entry of each W.grad and b.grad, with its `entry`, the
+    `neuron` weight it is and the names of its two factors),
     `mistakes` (the same for the two classic bugs' passes), `paths` (explanations by id)."""
     if not isinstance(root, Value):
         raise TypeError(f"page() needs a Value, got {type(root).__name__}")
@@ -332,8 +334,12 @@ def _step(step: Any, ids: dict, shown: set, folded: bool, held: dict) -> dict:
         before = held[edge.parent]
         held[edge.parent] = edge.grad_after
         prior.setdefault(edge.parent, before)
-        if edge.parent not in shown or type(edge.grad_after) is not float:
-            continue  # (a layer's matrix: shown in the step's text, not asked in the quiz)
+        if edge.parent not in shown:
+            continue
+        if type(edge.grad_after) is not float:  # a layer's W or b: one entry of it, asked
+            asked = _entry_question(step, edge, ids[edge.parent], before, prior[edge.parent])
+            edges += [asked] if asked else []
+            continue
         edges.append(
             _question(
                 ids[edge.parent],
@@ -372,6 +378,51 @@ def _question(parent: str, name: str, index: int, twice: bool, numbers: dict, te
         "shown": {key: show(value) for key, value in numbers.items()},
         "explain": text,
     }
+
+
+def _entry_question(step: Any, edge: Any, parent: str, before: Any, prior: Any) -> dict | None:
+    """At layer grain, for one sample: the entry of W.grad (or b.grad) with the largest share,
+    asked as the neuron grain asks its weight, W.grad[j][i] += S[0][j] * X[0][i] (b's input is
+    1). None for a batch (an entry is then a sum over the samples) or another node's matrix."""
+    shares, part = getattr(edge.local, "shares", None), getattr(edge.local, "parent", "")
+    if shares is None or part not in ("W", "b") or shares.S is None or len(shares.X) != 1:
+        return None
+    S, X, G = shares.S.tolist()[0], shares.X.tolist()[0], step.grad.tolist()[0]
+    inputs = X if part == "W" else [1.0]
+
+    def size(at: tuple[int, int]) -> float:  # |the share| (a nan last)
+        share = S[at[0]] * inputs[at[1]]
+        return abs(share) if share == share else -1.0
+
+    j, i = max(((j, i) for j in range(len(S)) for i in range(len(inputs))), key=size)
+    at = (j, i) if part == "W" else (j,)
+    entry = "".join(f"[{k}]" for k in at)
+    x_name = next((e.parent_name for e in step.edges if e.index == 0), "X")
+    local_name = f"{x_name}[0][{i}]" if part == "W" else "1"
+    label = edge.parent.label
+    prefix = label[: -len(part) - 1] if label.endswith("." + part) else ""
+    neuron = f"{prefix}.N{j + 1}." + (f"w{i + 1}" if part == "W" else "b") if prefix else ""
+    numbers = {
+        "after": _entry(edge.grad_after, at),
+        "local": inputs[i],
+        "upstream": S[j],
+        "before": _entry(before, at),
+        "prior": _entry(prior, at),
+        "data": _entry(edge.parent.data, at),
+        "grad": G[j],
+    }
+    text = (
+        f"{edge.parent_name}.grad{entry} += S[0][{j}] * {local_name} = {show(S[j])} * "
+        f"{show(inputs[i])} = {show(S[j] * inputs[i])} -> {show(numbers['after'])}"
+    )
+    asked = _question(parent, edge.parent_name, edge.index, False, numbers, text)
+    names = {"upstreamName": f"S[0][{j}]", "localName": local_name}
+    return {**asked, "entry": entry, "neuron": neuron, **names}
+
+
+def _entry(x: Any, at: tuple) -> float:
+    """One entry of an array (a float stands for every entry)."""
+    return x if type(x) is float else float(x[at])
 
 
 def _rows(step: Any, text: str) -> dict[int, str]:

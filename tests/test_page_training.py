@@ -333,7 +333,7 @@ def test_short_of_room_a_neuron_view_comes_without_its_quiz_and_says_so(
 ):
     import nn.pages
 
-    monkeypatch.setattr(nn.pages, "BUDGET", 60_000)  # (a page with room for a few views)
+    monkeypatch.setattr(nn.pages, "BUDGET", 64_000)  # (a page with room for a few views)
     X, y = nn.data.xor()
     model = nn.MLP(2, [3, 1], activation="tanh", output_activation="sigmoid", seed=1)
     page = nn.training_page(model, X, y, "bce", nn.optim.SGD(model.parameters(), lr=0.5), 3, 1)

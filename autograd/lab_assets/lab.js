@@ -397,7 +397,7 @@ function openTracePage() {
   const trace = lab.trace;
   $("trace-page-title").textContent = "Point " + trace.point + "'s backward pass at training step " + trace.at_step +
     ", at " + trace.grain + " grain: step through it" +
-    (trace.grain === "neuron" ? ", or tick quiz and answer each gradient" : " (the quiz asks numbers at neuron grain)");
+    (trace.grain === "neuron" ? ", or tick quiz and answer each gradient" : ", or tick quiz and answer one entry of each W.grad and b.grad");
   $("trace-page-box").hidden = false;
   const link = new URL(pageLink(), location.href).href;
   if ($("trace-page").src !== link) $("trace-page").src = link;  // (not loaded twice)

@@ -796,6 +796,18 @@
     if (near(-(base + u * l)) || near(base - u * l)) return "a sign is off: check the signs of " + node + ".grad and of " + d;
     return "not quite: " + x + ".grad " + (which === "overwrite" ? "=" : "+=") + " " + node + ".grad * " + d + ", with the numbers on the page";
   }
+  function nudgeEntry(v, e, node) {
+    // one entry of a layer's W.grad or b.grad: the neuron grain's product inside S^T X
+    const b = num(e.before), u = num(e.upstream), l = num(e.local), g = num(e.grad);
+    const near = (x) => close(v, x, e);
+    const x = e.name + ".grad" + e.entry, S = e.upstreamName, X = e.localName;
+    if (b !== 0 && near(u * l)) return "= for +=: " + x + " already holds a share from another path (the L2 penalty's, in a loss that has one); the chain rule adds to it";
+    if (g !== u && (near(b + g * l) || near(g * l))) return "S is " + node + ".grad times the activation's slope act'(z), entry by entry: use " + S + ", not " + node + ".grad alone";
+    if (l !== 1 && (near(b + u) || near(u))) return "multiply " + S + " by " + X + ", the input this weight multiplies";
+    if (near(b + l) || near(l)) return "multiply " + X + " by " + S + ", this neuron's entry of S";
+    if (near(-(b + u * l)) || near(b - u * l)) return "a sign is off: check the signs of " + S + " and " + X;
+    return "not quite: " + x + " += " + S + " * " + X + ", with the numbers in the step's text";
+  }
   function questionKey(k) {
     return [frame, traced, $("expand").checked && views().full ? "full" : R === views().neuron ? "neuron" : "", which, at, k].join("/");
   }
@@ -806,7 +818,8 @@
       const explain = e.explain || lineOf(s, e, k);
       const line = document.createElement("div");
       const label = document.createElement("label");
-      label.textContent = e.name + ".grad" + (e.twice ? " after operand " + e.operand : "") + " = ";
+      const entry = e.entry ? e.entry + (e.neuron ? " (" + e.neuron + ".grad at neuron grain)" : "") : "";
+      label.textContent = e.name + ".grad" + entry + (e.twice ? " after operand " + e.operand : "") + " = ";
       const input = document.createElement("input");
       input.dataset.parent = e.parent;
       input.setAttribute("autocomplete", "off");
@@ -845,7 +858,7 @@
         const ok = close(v, e.after, e);
         if (!state.scored) { state.scored = true; state.right = ok; }
         if (ok) tell("right", "right" + (state.right ? "" : " (the first answer counts: this question was missed)") + ": " + explain);
-        else if (state.tries === 1 && !state.revealed) tell("wrong", "not quite: " + nudge(v, e, node));
+        else if (state.tries === 1 && !state.revealed) tell("wrong", "not quite: " + (e.entry ? nudgeEntry : nudge)(v, e, node));
         else tell("wrong", "not quite, the numbers: " + explain);
       };
       reveal.onclick = () => {

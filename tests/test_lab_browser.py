@@ -407,6 +407,17 @@ def test_the_traced_points_step_through_and_quiz_in_the_lab_at_both_grains(brows
         "L3.W": show(layered.layers[2].W.grad),
     }
     assert wait_for(lambda: shown_of(grads_in_frame(browser), want) == want)
+    # its quiz: at the last layer's step, one entry of L3.W.grad and of L3.b.grad is asked
+    assert "answer one entry of each W.grad and b.grad" in text(browser, "trace-page-title")
+    in_frame(browser, "document.getElementById('quizmode').click()")
+    for key in ("Home", "ArrowRight"):  # step 1 (the loss's node) done: step 2 is L3's
+        in_frame(browser, f"document.dispatchEvent(new KeyboardEvent('keydown', {{key: '{key}'}}))")
+    asked = in_frame(
+        browser, "return [...document.querySelectorAll('#quiz label')].map((l) => l.textContent)"
+    )
+    assert [a.split("[")[0] for a in asked] == ["L3.W.grad", "L3.b.grad"], asked
+    assert asked[1] == "L3.b.grad[0] (L3.N1.b.grad at neuron grain) = "
+    in_frame(browser, "document.getElementById('quizmode').click()")
     # another point traced: the pass shown is gone, and one click shows the new point's
     session.set_traced(3)
     assert wait_for(lambda: browser.execute_script("return lab.frame.traced === 3"))

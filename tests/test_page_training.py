@@ -63,6 +63,8 @@ def moons_twin(steps: int):
 
 
 def test_the_recorded_updates_are_the_demos_own_optimizers_step_for_step(browser, tmp_path):  # noqa: F811
+    from selenium.webdriver.support.ui import WebDriverWait
+
     from demos.moons import make_model
 
     path, X, y = moons_page(tmp_path)
@@ -91,9 +93,11 @@ def test_the_recorded_updates_are_the_demos_own_optimizers_step_for_step(browser
         assert browser.execute_script(
             "return document.querySelector('#paramtable details[data-layer=L3]').open"
         )
-        rows = browser.execute_script(
-            "return [...document.querySelectorAll('#paramtable details[data-layer=L3] tr')]"
-            ".slice(1).map((r) => [...r.children].map((c) => c.textContent))"
+        rows = WebDriverWait(browser, 10).until(  # (the table fills on `toggle`, a task later)
+            lambda b: b.execute_script(
+                "return [...document.querySelectorAll('#paramtable details[data-layer=L3] tr')]"
+                ".slice(1).map((r) => [...r.children].map((c) => c.textContent))"
+            )
         )
         start = names.index("L3.N1.w1")
         assert [r[0] for r in rows] == names[start:]

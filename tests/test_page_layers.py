@@ -108,6 +108,13 @@ def test_the_layer_quiz_in_the_browser_nudges_a_forgotten_slope(browser, tmp_pat
     question.find_element("xpath", ".//button[text()='check']").click()
     said = question.find_element("css selector", ".said").text
     assert said.startswith("not quite: S is L1.grad times the activation's slope"), said
+    b = next(e for e in step["edges"] if e["name"] == "L1.b")
+    box = browser.find_element("css selector", f"#quiz input[data-parent='{b['parent']}']")
+    box.send_keys(repr(-(b["before"] + b["upstream"])))  # the right product, its sign flipped
+    asked = box.find_element("xpath", "./../..")
+    asked.find_element("xpath", ".//button[text()='check']").click()
+    said = asked.find_element("css selector", ".said").text
+    assert said == f"not quite: a sign is off: check the signs of {b['upstreamName']}", said
     line.clear()
     line.send_keys(repr(q["after"]))
     question.find_element("xpath", ".//button[text()='check']").click()
@@ -130,3 +137,30 @@ def test_the_layer_quiz_shows_no_answer_before_it_is_given(browser, tmp_path):  
         given = {e["shown"][key] for e in asked for key in ("before", "upstream", "grad")}
         answers = {e["shown"]["after"] for e in asked} - given  # (b's is S's own entry)
         assert answers and not holds(document(browser), answers), step["head"]
+
+
+def test_a_wide_layer_asks_an_entry_the_page_shows_and_a_dead_unit_its_slope():
+    model = nn.MLP(2, [8, 8, 1], activation="relu", seed=2)
+    x = np.array([[0.7, -0.3]])
+    loss = nn.mse(model(x), np.array([[0.5]]))
+    data = recording(autograd.page(loss).html)["frames"][0]
+    asked = [e for step in data["steps"] for e in step["edges"] if "entry" in e]
+    assert sorted(e["name"] for e in asked) == ["L1.W", "L1.b", "L2.W", "L2.b", "L3.W", "L3.b"]
+    for q in asked:
+        at = [int(k) for k in q["entry"].strip("[]").split("][")]
+        if q["name"].endswith(".W"):
+            assert at[0] < 2 and at[1] < 4  # W.grad's rows and columns the page prints
+        else:
+            assert at[0] < 4
+    # a dead layer: every weight -1 on positive inputs, so relu's slope is 0 at both neurons;
+    # the question is then the entry where forgetting the slope would add the most
+    dead = nn.MLP(2, [2, 1], activation="relu", seed=0)
+    W = dead.layers[0].W.data.copy()
+    W[:] = -1.0
+    dead.layers[0].W.data = W
+    loss = nn.mse(dead(np.array([[1.0, 2.0]])), np.array([[1.0]]))
+    data = recording(autograd.page(loss).html)["frames"][0]
+    q = next(e for step in data["steps"] for e in step["edges"] if e["name"] == "L1.W")
+    assert q["upstream"] == 0.0 and q["after"] == q["before"]  # nothing passes a dead relu
+    assert q["grad"] * q["local"] != 0.0  # ... but G X would, if the slope were forgotten
+    assert q["local"] == 2.0 and q["entry"].endswith("[1]")  # the largest |G x|: x = 2

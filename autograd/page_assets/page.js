@@ -794,19 +794,20 @@
     if (near(base + u * num(e.data)) && num(e.data) !== l) return "the local derivative is off: " + d + " is the number on the edge " + x + " \u2192 " + node + ", not " + x + "'s own data";
     if (near(base + l) || near(l)) return "the upstream gradient is off: multiply " + d + " by " + node + ".grad, what the chain rule brought to " + node;
     if (near(-(base + u * l)) || near(base - u * l)) return "a sign is off: check the signs of " + node + ".grad and of " + d;
-    return "not quite: " + x + ".grad " + (which === "overwrite" ? "=" : "+=") + " " + node + ".grad * " + d + ", with the numbers on the page";
+    return x + ".grad " + (which === "overwrite" ? "=" : "+=") + " " + node + ".grad * " + d + ", with the numbers on the page";
   }
   function nudgeEntry(v, e, node) {
     // one entry of a layer's W.grad or b.grad: the neuron grain's product inside S^T X
     const b = num(e.before), u = num(e.upstream), l = num(e.local), g = num(e.grad);
     const near = (x) => close(v, x, e);
-    const x = e.name + ".grad" + e.entry, S = e.upstreamName, X = e.localName;
-    if (b !== 0 && near(u * l)) return "= for +=: " + x + " already holds a share from another path (the L2 penalty's, in a loss that has one); the chain rule adds to it";
+    const x = e.name + ".grad" + e.entry, S = e.upstreamName, X = e.localName, bias = X === "1";
+    const rule = x + " += " + (bias ? S + " (b's input is 1)" : S + " * " + X) + ", where S = " + node + ".grad * act'(z), entry by entry";
+    if (!near(b + u * l) && (near(-(b + u * l)) || near(b - u * l))) return "a sign is off: check the signs of " + S + (bias ? "" : " and " + X);
+    if (b !== 0 && near(u * l)) return "= for +=: " + x + " already holds what another node that reads it put there (the L2 penalty, in a loss with one); the chain rule adds to it";
     if (g !== u && (near(b + g * l) || near(g * l))) return "S is " + node + ".grad times the activation's slope act'(z), entry by entry: use " + S + ", not " + node + ".grad alone";
-    if (l !== 1 && (near(b + u) || near(u))) return "multiply " + S + " by " + X + ", the input this weight multiplies";
-    if (near(b + l) || near(l)) return "multiply " + X + " by " + S + ", this neuron's entry of S";
-    if (near(-(b + u * l)) || near(b - u * l)) return "a sign is off: check the signs of " + S + " and " + X;
-    return "not quite: " + x + " += " + S + " * " + X + ", with the numbers in the step's text";
+    if (!bias && Math.abs(l) !== 1 && (near(b + u) || near(u))) return "multiply " + S + " by " + X + ", the input this weight multiplies";
+    if (!bias && Math.abs(u) !== 1 && (near(b + l) || near(l))) return "multiply " + X + " by " + S + ", this neuron's entry of S";
+    return rule;
   }
   function questionKey(k) {
     return [frame, traced, $("expand").checked && views().full ? "full" : R === views().neuron ? "neuron" : "", which, at, k].join("/");

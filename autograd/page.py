@@ -58,7 +58,7 @@ from typing import Any
 from .files import atomic_write
 from .graph import backward_order, topological_order
 from .ops import operation
-from .show import SHOWN_ENTRIES, arithmetic, show
+from .show import arithmetic, show
 from .steps import backward_steps, explain, node_names
 from .value import Value
 
@@ -382,23 +382,22 @@ def _question(parent: str, name: str, index: int, twice: bool, numbers: dict, te
 
 def _entry_question(step: Any, edge: Any, parent: str, before: Any, prior: Any) -> dict | None:
     """At layer grain, for one sample: an entry of W.grad (or b.grad), asked as the neuron grain
-    asks its weight, W.grad[j][i] += S[0][j] * X[0][i] (b's input is 1). Of the entries whose
-    numbers the page shows (W.grad's first two rows, four columns), the one with the largest
-    share (a dead unit, S all 0: the largest G X, so that forgetting the slope shows). None for
-    a batch (an entry is then a sum over the samples) or another node's matrix."""
+    asks its weight, W.grad[j][i] += S[0][j] * X[0][i] with S = G * act'(z) (b's input is 1),
+    the entry with the largest share (a dead layer, S all 0: the largest G X, so that
+    forgetting the slope shows). The question gives the numbers it is made of (a matrix shows
+    only its first entries): G's entry, the layer's output there (act'(z) follows from it), the
+    input and the entry before. None for a batch (an entry is then a sum over the samples)."""
     shares, part = getattr(edge.local, "shares", None), getattr(edge.local, "parent", "")
     if shares is None or part not in ("W", "b") or shares.S is None or len(shares.X) != 1:
         return None
     S, X, G = shares.S.tolist()[0], shares.X.tolist()[0], step.grad.tolist()[0]
     inputs = X if part == "W" else [1.0]
-    rows = min(len(S), 2 if part == "W" else SHOWN_ENTRIES)  # (as `show` prints them)
 
     def size(at: tuple[int, int]) -> tuple[float, float]:  # |S x|, then |G x| (a nan last)
         x = inputs[at[1]]
         return _magnitude(S[at[0]] * x), _magnitude(G[at[0]] * x)
 
-    candidates = [(j, i) for j in range(rows) for i in range(min(len(inputs), SHOWN_ENTRIES))]
-    j, i = max(candidates, key=size)
+    j, i = max(((j, i) for j in range(len(S)) for i in range(len(inputs))), key=size)
     at = (j, i) if part == "W" else (j,)
     entry = "".join(f"[{k}]" for k in at)
     x_name = next((e.parent_name for e in step.edges if e.index == 0), "X")
@@ -421,7 +420,14 @@ def _entry_question(step: Any, edge: Any, parent: str, before: Any, prior: Any) 
     )
     asked = _question(parent, edge.parent_name, edge.index, False, numbers, text)
     names = {"upstreamName": f"S[0][{j}]", "localName": local_name}
-    return {**asked, "entry": entry, "neuron": neuron, **names}
+    act = step.node.op.partition("(layer)")[0] if "(layer)" in step.node.op else "linear"
+    given = [
+        f"{step.name}.grad[0][{j}] = {show(G[j])}",
+        f"{step.name}[0][{j}] = {show(_entry(step.node.data, (0, j)))} ({act})",
+        *([f"{local_name} = {show(inputs[i])}"] if part == "W" else []),
+        f"{edge.parent_name}.grad{entry} before this step = {show(numbers['before'])}",
+    ]
+    return {**asked, "entry": entry, "neuron": neuron, **names, "given": ", ".join(given)}
 
 
 def _magnitude(v: float) -> float:

@@ -6,9 +6,10 @@ docs/page.png is the README's neuron page (`web "tanh(x*w + b)" x=2 w=-3 b=6.88`
 of 3 at 1280x800; docs/page_quiz.png the same page in the quiz, a first wrong answer and its
 nudge on screen; docs/page_moons.png the moons demo's training page (`python -m demos moons`)
 at its third recorded optimizer step, at layer grain, and docs/page_moons_neurons.png the same
-step with its first layer opened into its neurons. Needs Chromium and its driver (Debian:
-chromium chromium-driver) and selenium (the dev extra); the pages are written by the commands a
-student runs, so the pictures show what they get.
+step with its first layer opened into its neurons, and docs/page_moons_quiz.png that step's
+quiz at layer grain (one entry of L2.W.grad and of L2.b.grad), a first guess nudged. Needs
+Chromium and its driver (Debian: chromium chromium-driver) and selenium (the dev extra); the
+pages are written by the commands a student runs, so the pictures show what they get.
 """
 
 from __future__ import annotations
@@ -88,9 +89,15 @@ def main() -> None:
                 ".dispatchEvent(new MouseEvent('click', {bubbles: true}))"
             )
             session.save_screenshot(str(DOCS / "page_moons_neurons.png"))
+            open_page(session, moons, "#step=2&frame=3&mode=quiz")  # your turn: L2's step
+            first = session.find_element("css selector", "#quiz > div")
+            first.find_element("css selector", "input").send_keys("0")  # a first guess
+            first.find_element("xpath", ".//button[text()='check']").click()
+            session.save_screenshot(str(DOCS / "page_moons_quiz.png"))
         finally:
             session.quit()
-    for name in ("page.png", "page_quiz.png", "page_moons.png", "page_moons_neurons.png"):
+    shots = ("page.png", "page_quiz.png", "page_moons.png", "page_moons_neurons.png")
+    for name in (*shots, "page_moons_quiz.png"):
         print(f"wrote {DOCS / name}")
 
 

@@ -139,19 +139,31 @@ def test_the_layer_quiz_shows_no_answer_before_it_is_given(browser, tmp_path):  
         assert answers and not holds(document(browser), answers), step["head"]
 
 
-def test_a_wide_layer_asks_an_entry_the_page_shows_and_a_dead_unit_its_slope():
-    model = nn.MLP(2, [8, 8, 1], activation="relu", seed=2)
+def test_a_wide_layers_question_gives_its_numbers_and_a_dead_unit_shows_its_slope():
+    model = nn.MLP(2, [8, 8, 1], activation="tanh", seed=2)
     x = np.array([[0.7, -0.3]])
-    loss = nn.mse(model(x), np.array([[0.5]]))
+    loss = nn.mse(model(x), np.array([[0.5]])) + nn.losses.l2(model, 1e-2)
     data = recording(autograd.page(loss).html)["frames"][0]
-    asked = [e for step in data["steps"] for e in step["edges"] if "entry" in e]
-    assert sorted(e["name"] for e in asked) == ["L1.W", "L1.b", "L2.W", "L2.b", "L3.W", "L3.b"]
-    for q in asked:
-        at = [int(k) for k in q["entry"].strip("[]").split("][")]
-        if q["name"].endswith(".W"):
-            assert at[0] < 2 and at[1] < 4  # W.grad's rows and columns the page prints
-        else:
-            assert at[0] < 4
+    asked = {e["name"]: e for step in data["steps"] for e in step["edges"] if "entry" in e}
+    assert sorted(asked) == ["L1.W", "L1.b", "L2.W", "L2.b", "L3.W", "L3.b"]
+    # the numbers an entry is made of are given (a matrix shows only its first entries)
+    model.zero_grad()
+    loss.backward()
+    L1 = np.tanh(x @ model.layers[0].W.data.T + model.layers[0].b.data)
+    L2 = np.tanh(L1 @ model.layers[1].W.data.T + model.layers[1].b.data)
+    q = asked["L2.W"]
+    j, i = (int(k) for k in q["entry"].strip("[]").split("]["))
+    assert q["given"] == (
+        f"L2.grad[0][{j}] = {show(q['grad'])}, L2[0][{j}] = {show(L2[0, j])} (tanh), "
+        f"L1[0][{i}] = {show(L1[0, i])}, L2.W.grad[{j}][{i}] before this step = "
+        f"{show(2e-2 * model.layers[1].W.data[j, i])}"
+    )
+    assert np.isclose(q["upstream"], q["grad"] * (1 - L2[0, j] ** 2), rtol=1e-12, atol=0)
+    b = asked["L3.b"]
+    assert b["given"] == f"L3.grad[0][0] = {show(b['grad'])}, L3[0][0] = " + (
+        f"{show(float(model(x).data[0, 0]))} (linear), L3.b.grad[0] before this step = "
+        f"{show(2e-2 * model.layers[2].b.data[0])}"
+    )
     # a dead layer: every weight -1 on positive inputs, so relu's slope is 0 at both neurons;
     # the question is then the entry where forgetting the slope would add the most
     dead = nn.MLP(2, [2, 1], activation="relu", seed=0)

@@ -872,6 +872,12 @@
       };
       input.addEventListener("keydown", (ev) => { if (ev.key === "Enter") check.onclick(); });
       for (const x of [label, check, reveal, said]) line.appendChild(x);
+      if (e.given) {
+        const given = document.createElement("div");
+        given.className = "given";
+        given.textContent = "given: " + e.given;
+        line.insertBefore(given, label);
+      }
       $("quiz").appendChild(line);
     });
   }

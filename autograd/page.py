@@ -169,7 +169,7 @@ def recording(
         },
         "mistakesNote": ""
         if replays or not mistakes or not recorded
-        else "(the mistakes' replays: graphs of numbers, not a network's layers)"
+        else "(the classic mistakes' replays are for graphs of numbers, not a network's layers)"
         if layers
         else f"(the mistakes' replays: graphs of at most {MISTAKES_MAX_NODES} values)",
         "paths": {ids[n]: text for n, text in paths.items()},
@@ -405,6 +405,7 @@ def _entry_question(step: Any, edge: Any, parent: str, before: Any, prior: Any) 
     label = edge.parent.label
     prefix = label[: -len(part) - 1] if label.endswith("." + part) else ""
     neuron = f"{prefix}.N{j + 1}." + (f"w{i + 1}" if part == "W" else "b") if prefix else ""
+    output = _entry(step.node.data, (0, j))
     numbers = {
         "after": _entry(edge.grad_after, at),
         "local": inputs[i],
@@ -413,21 +414,31 @@ def _entry_question(step: Any, edge: Any, parent: str, before: Any, prior: Any) 
         "prior": _entry(prior, at),
         "data": _entry(edge.parent.data, at),
         "grad": G[j],
+        "output": output,
     }
+    product = arithmetic([S[j], inputs[i]], S[j] * inputs[i])
     text = (
-        f"{edge.parent_name}.grad{entry} += S[0][{j}] * {local_name} = {show(S[j])} * "
-        f"{show(inputs[i])} = {show(S[j] * inputs[i])} -> {show(numbers['after'])}"
+        f"{edge.parent_name}.grad{entry} += S[0][{j}] * {local_name} = {product} -> "
+        f"{show(numbers['after'])}"
     )
     asked = _question(parent, edge.parent_name, edge.index, False, numbers, text)
     names = {"upstreamName": f"S[0][{j}]", "localName": local_name}
     act = step.node.op.partition("(layer)")[0] if "(layer)" in step.node.op else "linear"
     given = [
         f"{step.name}.grad[0][{j}] = {show(G[j])}",
-        f"{step.name}[0][{j}] = {show(_entry(step.node.data, (0, j)))} ({act})",
+        f"{step.name}[0][{j}] = {show(output)} ({act}: {SLOPES.get(act, act)})",
         *([f"{local_name} = {show(inputs[i])}"] if part == "W" else []),
         f"{edge.parent_name}.grad{entry} before this step = {show(numbers['before'])}",
     ]
     return {**asked, "entry": entry, "neuron": neuron, **names, "given": ", ".join(given)}
+
+
+SLOPES = {  # act'(z) from the activation's output a, as a student computes it
+    "linear": "slope 1",
+    "relu": "slope 1 where a > 0, else 0",
+    "tanh": "slope 1 - a^2",
+    "sigmoid": "slope a (1 - a)",
+}
 
 
 def _magnitude(v: float) -> float:

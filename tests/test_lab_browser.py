@@ -318,6 +318,7 @@ def test_the_traced_points_step_through_and_quiz_in_the_lab_at_both_grains(brows
 
     from autograd.show import show
 
+    browser.get("about:blank")  # (the last test's lab page stops polling its stopped server)
     browser.get_log("browser")  # (what earlier tests left in the log)
     open_lab(browser, server)
     browser.find_element("id", "step").click()

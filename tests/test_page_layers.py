@@ -120,6 +120,21 @@ def test_the_layer_quiz_in_the_browser_nudges_a_forgotten_slope(browser, tmp_pat
     question.find_element("xpath", ".//button[text()='check']").click()
     said = question.find_element("css selector", ".said").text
     assert said.startswith("right (the first answer counts") and q["explain"] in said, said
+    # the layer's own output for its input: a nudge of its own
+    k2, step2 = next((k, s) for k, s in enumerate(data["steps"]) if s["head"].startswith("step 5"))
+    w2 = next(e for e in step2["edges"] if e["name"] == "L2.W")
+    open_page(browser, path, f"#step={k2}&mode=quiz")
+    box = browser.find_element("css selector", f"#quiz input[data-parent='{w2['parent']}']")
+    box.send_keys(repr(w2["before"] + w2["upstream"] * w2["output"]))
+    box.find_element("xpath", "./../..//button[text()='check']").click()
+    said = box.find_element("xpath", "./../..").find_element("css selector", ".said").text
+    wanted = f"use {w2['localName']}, the input this weight multiplies, not L2's own output"
+    assert said == "not quite: " + wanted
+    # a step that passes on only matrices or to constants asks nothing, and says so
+    k3 = next(k for k, s in enumerate(data["steps"]) if s["head"].startswith("step 4"))
+    open_page(browser, path, f"#step={k3}&mode=quiz")
+    assert text(browser, "quiz") == "(nothing to answer at this step: press next)"
+    assert text(browser, "step") == data["steps"][k3]["text"]
     assert not severe(browser)
 
 
@@ -154,14 +169,15 @@ def test_a_wide_layers_question_gives_its_numbers_and_a_dead_unit_shows_its_slop
     q = asked["L2.W"]
     j, i = (int(k) for k in q["entry"].strip("[]").split("]["))
     assert q["given"] == (
-        f"L2.grad[0][{j}] = {show(q['grad'])}, L2[0][{j}] = {show(L2[0, j])} (tanh), "
+        f"L2.grad[0][{j}] = {show(q['grad'])}, L2[0][{j}] = {show(L2[0, j])} "
+        "(tanh: slope 1 - a^2), "
         f"L1[0][{i}] = {show(L1[0, i])}, L2.W.grad[{j}][{i}] before this step = "
         f"{show(2e-2 * model.layers[1].W.data[j, i])}"
     )
     assert np.isclose(q["upstream"], q["grad"] * (1 - L2[0, j] ** 2), rtol=1e-12, atol=0)
     b = asked["L3.b"]
     assert b["given"] == f"L3.grad[0][0] = {show(b['grad'])}, L3[0][0] = " + (
-        f"{show(float(model(x).data[0, 0]))} (linear), L3.b.grad[0] before this step = "
+        f"{show(float(model(x).data[0, 0]))} (linear: slope 1), L3.b.grad[0] before this step = "
         f"{show(2e-2 * model.layers[2].b.data[0])}"
     )
     # a dead layer: every weight -1 on positive inputs, so relu's slope is 0 at both neurons;

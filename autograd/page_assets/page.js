@@ -671,6 +671,9 @@
     if (quiz && now && R.noQuiz) {
       $("step").textContent = now.text;
       $("quiz").textContent = R.noQuiz;
+    } else if (quiz && now && !now.edges.length) {
+      $("step").textContent = now.text;
+      $("quiz").textContent = "(nothing to answer at this step: press next)";
     } else if (quiz && now) {
       $("step").textContent = now.head + "\n  your turn: each parent's grad after this step";
       askQuiz(now);
@@ -804,6 +807,7 @@
     const rule = x + " += " + (bias ? S + " (b's input is 1)" : S + " * " + X) + ", where S = " + node + ".grad * act'(z), entry by entry";
     if (!near(b + u * l) && (near(-(b + u * l)) || near(b - u * l))) return "a sign is off: check the signs of " + S + (bias ? "" : " and " + X);
     if (b !== 0 && near(u * l)) return "= for +=: " + x + " already holds what another node that reads it put there (the L2 penalty, in a loss with one); the chain rule adds to it";
+    if (!bias && num(e.output) !== l && (near(b + u * num(e.output)) || near(u * num(e.output)))) return "use " + X + ", the input this weight multiplies, not " + node + "'s own output";
     if (g !== u && (near(b + g * l) || near(g * l))) return "S is " + node + ".grad times the activation's slope act'(z), entry by entry: use " + S + ", not " + node + ".grad alone";
     if (!bias && Math.abs(l) !== 1 && (near(b + u) || near(u))) return "multiply " + S + " by " + X + ", the input this weight multiplies";
     if (!bias && Math.abs(u) !== 1 && (near(b + l) || near(l))) return "multiply " + X + " by " + S + ", this neuron's entry of S";

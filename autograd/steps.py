@@ -264,7 +264,8 @@ class BackwardSteps(Iterator[Step]):
         names = [self.names[p] for p in node.parents]
         row = operation(node.op)
         shown: list = []
-        chain_rule(node, shown)  # the core's update; `shown` gets what each edge added
+        with quiet():  # (an array's inf and nan without NumPy's warnings, as in backward())
+            chain_rule(node, shown)  # the core's update; `shown` gets what each edge added
         ran = {entry[0]: entry for entry in shown}
         edges = tuple(
             Edge(
@@ -629,8 +630,9 @@ def _backward_pass(root: Value, order: list[Value]) -> dict[Value, Any]:
     try:
         for node in order:
             node.grad = 0.0
-        for node in start_backward(root, "explain()"):
-            chain_rule(node)
+        with quiet():  # (as in backward())
+            for node in start_backward(root, "explain()"):
+                chain_rule(node)
         return {node: node.grad for node in order}
     finally:
         for node, grad in saved:

@@ -244,3 +244,24 @@ def test_explains_total_at_ieee_corners_with_many_paths(data, depth):
     x.zero_grad()
     v.backward()
     assert same(total, x.grad)
+
+
+@pytest.mark.parametrize("inputs", [[1e308, -1e308], [math.inf, 1.0], [math.nan, -1.0]])
+def test_the_tools_on_a_layer_grain_graph_warn_of_nothing(inputs):
+    """The step-through, explain and the page replay a layer-grain pass whose matrix products
+    overflow: IEEE results, no NumPy warning (as backward() itself gives)."""
+    import nn
+
+    model = nn.MLP(2, [3, 1], activation="relu", seed=0)
+    loss = nn.mse(model(np.array([inputs])), np.array([[1.0]]))
+    loss.backward()
+    expected = [np.array(p.grad) for p in model.parameters()]
+    model.zero_grad()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        steps = list(loss.backward_steps())
+        autograd.explain(loss, model.layers[0].W)
+        autograd.page(loss)
+    assert len(steps) == len(autograd.graph.backward_order(loss))
+    for p, want in zip(model.parameters(), expected):  # the step-through's pass: backward()'s
+        np.testing.assert_array_equal(p.grad, want)

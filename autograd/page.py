@@ -119,7 +119,7 @@ def recording(
     changed as shown, and one question per edge: the numbers the parent's new grad is made of,
     each as a float or "inf"/"-inf"/"nan" and as shown, and the step-through's line for it; at
     layer grain, for one sample, one entry of each W.grad and b.grad, with its `entry`, the
-    `neuron` weight it is and the names of its two factors),
+    `neuron` weight it is, the names of its two factors and the numbers it is made of, `given`),
     `mistakes` (the same for the two classic bugs' passes), `paths` (explanations by id)."""
     if not isinstance(root, Value):
         raise TypeError(f"page() needs a Value, got {type(root).__name__}")

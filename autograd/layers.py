@@ -273,6 +273,7 @@ def _layer_row(activation: str) -> ops.Operation:
 
 LAYER_OPS = {a: ops.register(_layer_row(a)).name for a in ACTIVATIONS}
 _LAYER_ROWS = {a: ops.OPERATIONS[name] for a, name in LAYER_OPS.items()}
+LAYER_ACTIVATION = {name: a for a, name in LAYER_OPS.items()}  # a layer node's op -> its act
 
 
 def layer(X: Any, W: Value, b: Value | None = None, activation: str = "linear") -> Value:

@@ -57,6 +57,7 @@ from typing import Any
 
 from .files import atomic_write
 from .graph import backward_order, topological_order
+from .layers import LAYER_ACTIVATION
 from .ops import operation
 from .show import arithmetic, show
 from .steps import backward_steps, explain, node_names
@@ -423,7 +424,7 @@ def _entry_question(step: Any, edge: Any, parent: str, before: Any, prior: Any) 
     )
     asked = _question(parent, edge.parent_name, edge.index, False, numbers, text)
     names = {"upstreamName": f"S[0][{j}]", "localName": local_name}
-    act = step.node.op.partition("(layer)")[0] if "(layer)" in step.node.op else "linear"
+    act = LAYER_ACTIVATION.get(step.node.op, "linear")
     given = [
         f"{step.name}.grad[0][{j}] = {show(G[j])}",
         f"{step.name}[0][{j}] = {show(output)} ({act}: {SLOPES.get(act, act)})",

@@ -46,6 +46,7 @@ from typing import Any
 
 from .graph import topological_order
 from .ieee import quiet
+from .layers import LAYER_ACTIVATION
 from .ops import operation
 from .show import arithmetic, product_text
 from .show import show as _show
@@ -164,8 +165,8 @@ class Step:
         rows = []
         layer_rules = [edge.local for edge in self.edges if hasattr(edge.local, "describe")]
         if layer_rules:  # a layer node: S = G * act'(Z) once, then each parent's share
-            act = self.node.op.partition("(layer)")[0] if "(layer)" in self.node.op else ""
-            slope = f" * {act}'(Z)" if act else ""
+            act = LAYER_ACTIVATION.get(self.node.op, "linear")
+            slope = "" if act == "linear" else f" * {act}'(Z)"
             lines.append(f"  S = {self.name}.grad{slope} = {_show(layer_rules[0].shares.S)}")
         operands = [edge.parent_name for edge in self.edges]
         for edge in self.edges:

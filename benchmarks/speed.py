@@ -15,16 +15,18 @@ the L2 penalty one node, `backward()`, `nn.optim.SGD`), with the cyclic collecto
 First table, 100 points, width 16 (ms per step): the classic closure engine
 (`benchmarks/classic.py`, one graph per sample), this engine at neuron grain one graph per
 sample (fused neurons, and the taught neurons of `*`, `+` and relu), `nn.fit`'s layer-grain
-step, the lean NumPy step, `nn.reference` and PyTorch; then each one's first-step gradient
-against the lean step's.
+step, the lean NumPy step, the bare design (`benchmarks/bare.py`), `nn.reference` and PyTorch;
+then each one's first-step gradient against the lean step's.
 
 The grid (issue 21): widths 16, 64, 256 by batches of 100 to 100,000 samples. In each cell the
-in-process steps (ours, lean NumPy, `nn.reference`) are interleaved, one step of each in turn,
-so a busy machine slows them alike; PyTorch (float64, one thread, its own Python via
-`--torch-python`: it is never a dependency of the project) runs the same cells in a
-subprocess. Medians per cell; ratios ours / PyTorch and ours / lean NumPy. The lean step is
-`lean_numpy_step` below: the samples x features layout of the layer nodes, the NumPy calls a
-careful hand-written step makes, gradients accumulated and SGD applied in place.
+in-process steps (ours, lean NumPy, the bare design, `nn.reference`) are interleaved, one step
+of each in turn, so a busy machine slows them alike; PyTorch (float64, one thread, its own
+Python via `--torch-python`: it is never a dependency of the project) runs the same cells in a
+subprocess. Medians per cell; ratios ours / PyTorch, ours / lean NumPy, and the split of the
+latter: bare design / lean NumPy (what a node per layer costs at all) and ours / bare design
+(what the engine adds around each node). The lean step is `lean_numpy_step` below: the samples
+x features layout of the layer nodes, the NumPy calls a careful hand-written step makes,
+gradients accumulated and SGD applied in place.
 
 Also printed: the BLAS library and kernel NumPy runs (`OPENBLAS_CORETYPE` and threadpoolctl's
 report when it is installed, else `np.show_config()`'s). NumPy's BLAS runs one thread, as
@@ -173,6 +175,19 @@ def lean_numpy_step(width: int, X: np.ndarray, y: np.ndarray):
     fresh = [a.copy() for W, b in initial_weights(width) for a in (W, b)]
     _, grads = loss_and_grads(fresh)
     return step, np.concatenate([g.ravel() for g in grads])
+
+
+def bare_design_step(width: int, X: np.ndarray, y: np.ndarray):
+    """The same step by `bare.py`: issue 21's design (a node per layer, the core's loop) with
+    none of what the engine adds around its nodes (checks, records, modes, modules)."""
+    import bare
+
+    activations = ["relu", "relu", "linear"]
+    step = bare.bare_step(initial_weights(width), X, y, activations, L2, LEARNING_RATE)[0]
+    _, params, loss_of = bare.bare_step(initial_weights(width), X, y, activations, L2, 0.0)
+    with np.errstate(all="ignore"):
+        bare.backward(loss_of())
+    return step, np.concatenate([p.grad.ravel() for p in params])
 
 
 def reference_step(width: int, X: np.ndarray, y: np.ndarray):
@@ -325,7 +340,7 @@ def paused(step: Step) -> Step:
 
 
 def measure_grid(batches: tuple[int, ...], budget: float) -> dict[str, dict[str, float]]:
-    """{cell: {"ours", "lean", "reference": ms}} with the three interleaved in each cell."""
+    """{cell: {"ours", "lean", "bare", "reference": ms}}, the four interleaved in each cell."""
     even_out_the_allocator()
     cells = {}
     for width in WIDTHS:
@@ -334,6 +349,7 @@ def measure_grid(batches: tuple[int, ...], budget: float) -> dict[str, dict[str,
             steps = {
                 "ours": paused(nn_step(width, X, y)[0]),
                 "lean": lean_numpy_step(width, X, y)[0],
+                "bare": bare_design_step(width, X, y)[0],
                 "reference": reference_step(width, X, y)[0],
             }
             cells[f"{width}x{batch}"] = interleaved_ms(steps, budget)
@@ -424,6 +440,7 @@ def first_table(torch: dict | None, steps: int, budget: float, quick: bool) -> N
         ),
         "nn.fit's step, layer grain (the default)": nn_step(width, X, y),
         "lean NumPy step": lean_numpy_step(width, X, y),
+        "issue 21's design, bare (benchmarks/bare.py)": bare_design_step(width, X, y),
         "NumPy reference (nn.reference, textbook)": reference_step(width, X, y),
     }
     ms = {}
@@ -467,7 +484,8 @@ def print_grid(batches: tuple[int, ...], budget: float, torch: dict | None, bega
 
     print(
         "\nThe grid: nn.fit's step (MLP(2, [w, w, 1]), layer grain, hinge + 1e-4 L2, SGD) by "
-        "width and batch;\nours, the lean NumPy step and nn.reference interleaved in each cell"
+        "width and batch;\nours, the lean NumPy step, the bare design (bare.py) and nn.reference "
+        "interleaved in each cell"
         + (
             f"; PyTorch {torch['version']} eager (float64, 1 thread) in its own process"
             if torch
@@ -482,6 +500,8 @@ def print_grid(batches: tuple[int, ...], budget: float, torch: dict | None, bega
         table("PyTorch, ms per step", lambda key: f"{torch['cells'][key]:.3f}")
         table("ours / PyTorch", lambda key: f"{cells[key]['ours'] / torch['cells'][key]:.2f}x")
     table("ours / lean NumPy", lambda key: f"{cells[key]['ours'] / cells[key]['lean']:.2f}x")
+    table("bare design / lean NumPy", lambda k: f"{cells[k]['bare'] / cells[k]['lean']:.2f}x")
+    table("ours / bare design", lambda key: f"{cells[key]['ours'] / cells[key]['bare']:.2f}x")
     table("ours / nn.reference", lambda key: f"{cells[key]['ours'] / cells[key]['reference']:.2f}x")
     if torch is None:
         print("\n(PyTorch not importable here; pass --torch-python PATH to add its cells.)")

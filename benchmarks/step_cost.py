@@ -6,16 +6,17 @@
     python benchmarks/step_cost.py --gpt             # also the plain-written GPT (issue 25)
 
 The step is `benchmarks/speed.py`'s (MLP(2, [w, w, 1]), relu, hinge + 1e-4 L2, SGD, layer
-grain, built as `nn.fit` builds it) beside the lean hand-written NumPy step of the same file.
+grain, built as `nn.fit` builds it) beside the lean hand-written NumPy step of the same file
+and the bare design (`bare.py`: the same nodes and loop, nothing around them).
 Both make about the same NumPy calls; what a timer cannot separate on a busy machine is the
 Python around them. Two counts that do not depend on the machine's load:
 
 - **bytecodes**: the Python instructions each part of the step executes (`sys.settrace` with
   opcode events), by part (forward, loss, L2 penalty, zero_grad, backward, optimizer) and by
-  function, against the lean step's total;
+  function, against the lean step's total and the bare design's;
 - **machine instructions** (`--instructions`, needs `valgrind`): the whole step's, NumPy and
-  BLAS included, under callgrind: a run of 2N steps minus a run of N, divided by N, for both
-  steps, and their ratio. Expect a minute or two.
+  BLAS included, under callgrind: a run of 2N steps minus a run of N, divided by N, for the
+  three steps, and their ratios to the lean step's. Expect two or three minutes.
 """
 
 from __future__ import annotations
@@ -124,8 +125,12 @@ def run_steps(which: str, width: int, batch: int, steps: int) -> None:
     """`steps` steps of one kind, for the instruction count (run under callgrind): `speed.py`'s
     own steps (the engine's is `nn.train.step`, as `nn.fit` calls it)."""
     X, y = speed.moons(batch)
-    make = speed.nn_step if which == "engine" else speed.lean_numpy_step
-    step = make(width, X, y)[0]
+    makers = {
+        "engine": speed.nn_step,
+        "lean": speed.lean_numpy_step,
+        "bare": speed.bare_design_step,
+    }
+    step = makers[which](width, X, y)[0]
     for _ in range(10 + steps):
         step()
 
@@ -156,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=200, help="N for the instruction count")
     parser.add_argument("--top", type=int, default=15, help="functions listed")
     parser.add_argument("--gpt", action="store_true", help="the plain-written GPT's counts")
-    parser.add_argument("--run", choices=("engine", "lean"), help=argparse.SUPPRESS)
+    parser.add_argument("--run", choices=("engine", "lean", "bare"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.run:
         run_steps(args.run, args.width, args.batch, args.steps)
@@ -173,12 +178,18 @@ def main(argv: list[str] | None = None) -> int:
     lean = speed.lean_numpy_step(args.width, X, y)[0]
     lean()
     lean_part, _ = count_bytecodes([("lean", lean)])
+    bare = speed.bare_design_step(args.width, X, y)[0]
+    bare()
+    bare_part, _ = count_bytecodes([("bare", bare)])
     total = sum(by_part.values())
     print(f"One step of MLP(2, [{args.width}, {args.width}, 1]) on {args.batch} samples.")
     print("\nPython bytecodes executed (sys.settrace opcode events):")
     for name in PARTS:
         print(f"  {name:<12} {by_part[name]:>6}")
-    print(f"  {'the step':<12} {total:>6}   (the lean NumPy step: {lean_part['lean']})")
+    print(
+        f"  {'the step':<12} {total:>6}   (the lean NumPy step: {lean_part['lean']}, the bare "
+        f"design: {bare_part['bare']})"
+    )
     print(f"\nThe {args.top} functions that execute the most:")
     for function, count in sorted(by_function.items(), key=lambda kv: -kv[1])[: args.top]:
         print(f"  {count:>6}  {function}")
@@ -189,11 +200,14 @@ def main(argv: list[str] | None = None) -> int:
             print("\n--instructions needs valgrind (apt-get install valgrind)")
             return 1
         ours = instructions_per_step("engine", args.width, args.batch, args.steps)
+        bare = instructions_per_step("bare", args.width, args.batch, args.steps)
         base = instructions_per_step("lean", args.width, args.batch, args.steps)
         print(f"\nMachine instructions per step (callgrind, {args.steps} vs {2 * args.steps}):")
-        print(f"  nn.fit's step   {ours:>12,.0f}")
-        print(f"  lean NumPy step {base:>12,.0f}")
-        print(f"  ratio           {ours / base:>12.2f}   (the extra: {ours - base:,.0f})")
+        for name, count in (("nn.fit's step", ours), ("bare design", bare), ("lean NumPy", base)):
+            print(
+                f"  {name:<14} {count:>12,.0f}   {count / base:.2f}x lean, "
+                f"extra {count - base:>9,.0f}"
+            )
     return 0
 
 

@@ -28,9 +28,9 @@ _created = itertools.count().__next__
 class Node:
     __slots__ = ("data", "grad", "parents", "local_grads", "serial", "requires_grad")
 
-    def __init__(self, data: Any, parents: tuple = (), local_grads: tuple = (), leaf_grad=True):
+    def __init__(self, data: Any, parents: tuple = (), local_grads: tuple = (), requires_grad=True):
         self.data, self.grad, self.parents, self.local_grads = data, 0.0, parents, local_grads
-        self.serial, self.requires_grad = _created(), leaf_grad
+        self.serial, self.requires_grad = _created(), requires_grad
 
 
 class Shares:
@@ -143,7 +143,7 @@ def bare_step(
     """One full-batch step's closure (forward, hinge + l2 * squared norms, backward, SGD) and
     its parameters, as `speed.py`'s other steps are made."""
     params = [Node(a.copy()) for W, b in weights for a in (W, b)]
-    data, targets = Node(X, leaf_grad=False), Node(y.reshape(-1, 1), leaf_grad=False)
+    data, targets = Node(X, requires_grad=False), Node(y.reshape(-1, 1), requires_grad=False)
 
     def loss_of() -> Node:
         h = data

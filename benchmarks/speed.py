@@ -495,10 +495,12 @@ def print_grid(batches: tuple[int, ...], budget: float, torch: dict | None, bega
     )
     table("ours, ms per step", lambda key: f"{cells[key]['ours']:.3f}")
     table("lean NumPy, ms per step", lambda key: f"{cells[key]['lean']:.3f}")
+    table("bare design, ms per step", lambda key: f"{cells[key]['bare']:.3f}")
     table("nn.reference, ms per step", lambda key: f"{cells[key]['reference']:.3f}")
     if torch:
         table("PyTorch, ms per step", lambda key: f"{torch['cells'][key]:.3f}")
         table("ours / PyTorch", lambda key: f"{cells[key]['ours'] / torch['cells'][key]:.2f}x")
+        table("lean NumPy / PyTorch", lambda k: f"{cells[k]['lean'] / torch['cells'][k]:.2f}x")
     table("ours / lean NumPy", lambda key: f"{cells[key]['ours'] / cells[key]['lean']:.2f}x")
     table("bare design / lean NumPy", lambda k: f"{cells[k]['bare'] / cells[k]['lean']:.2f}x")
     table("ours / bare design", lambda key: f"{cells[key]['ours'] / cells[key]['bare']:.2f}x")

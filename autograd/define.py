@@ -16,10 +16,14 @@ In a formula, `{0}`, `{1}`, ... stand for the operands' names; everything else i
 written, braces included (`"1/(1+e^{-{0}})"` shows `1/(1+e^{-x})`). What reads like a field of
 Python's `str.format` but names no operand (`{1}` for one operand, `{}`, `{x}`, `{0.real}`,
 `{0:>3}`) is refused when you define the operation, with the formula and what is wrong.
+
+Fixed a derivative? Define the operation again under the same name: your earlier row is
+replaced (the graphs built before keep their numbers). A built-in's name stays an error.
 """
 
 from __future__ import annotations
 
+import inspect
 import math
 import re
 from collections.abc import Callable, Sequence
@@ -40,18 +44,32 @@ def define(
     `value(*data)` computes the output from the operands' data (floats); `derivatives[i](*data)`
     computes d out/d operand i. `formulas[i]`, if given, writes that derivative in the operands'
     names `{0}`, `{1}`, ... (else it is shown as `d name/d operand i`). On a batch, the
-    functions run once per sample. A name the table already has is an error.
+    functions run once per sample. Your own earlier row of that name is replaced; a built-in's
+    name is an error.
     """
     if not isinstance(name, str) or not name.isidentifier():
         raise ValueError(f"define: the name must be an identifier such as 'softplus', got {name!r}")
-    if name in ops.OPERATIONS:
-        raise ValueError(f"define: the table of operations already has a row named {name!r}")
+    if name in ops.OPERATIONS and name not in _YOURS:
+        raise ValueError(
+            f"define: the table of operations already has a built-in row named {name!r}; "
+            "give your operation a name of its own"
+        )
     if not callable(value):
         raise TypeError(f"define: value must be a function of the operands' data, got {value!r}")
+    if (
+        callable(derivatives)
+        or isinstance(derivatives, str)
+        or not hasattr(derivatives, "__iter__")
+    ):
+        raise TypeError(
+            "define: derivatives must be a list of functions, one per operand, got "
+            f"{derivatives!r:.60} (for one operand: [its derivative])"
+        )
     derivatives = list(derivatives)
     if not derivatives or not all(map(callable, derivatives)):
         raise TypeError("define: derivatives must be a list of functions, one per operand")
     arity = len(derivatives)
+    _check_arity(name, value, derivatives)
     if formulas is not None:
         formulas = list(formulas) if not isinstance(formulas, str) else [formulas]
         if len(formulas) != arity or not all(isinstance(f, str) for f in formulas):
@@ -59,16 +77,21 @@ def define(
         for i, formula in enumerate(formulas):
             _check_formula(name, i, formula, arity)
 
+    yours = [(value, "value function")]
+    yours += [(d, f"derivatives[{i}] (d {name}/d operand {i})") for i, d in enumerate(derivatives)]
+
     def compute(*data: Any) -> tuple[Any, tuple]:
         if all(type(x) is float for x in data):
-            return _call(value, data), tuple(_call(d, data) for d in derivatives)
+            out, *slopes = [_call(f, data, name, what) for f, what in yours]
+            return out, tuple(slopes)
         np = ops.np  # a batch: your functions once per sample
         rows = list(zip(*(c.tolist() for c in np.broadcast_arrays(*map(np.asarray, data)))))
 
-        def each(f: Callable) -> Any:
-            return np.array([_call(f, row) for row in rows], dtype=float)
+        def each(f: Callable, what: str) -> Any:
+            return np.array([_call(f, row, name, what) for row in rows], dtype=float)
 
-        return each(value), tuple(each(d) for d in derivatives)
+        out, *slopes = [each(f, what) for f, what in yours]
+        return out, tuple(slopes)
 
     def write(names: list[str]) -> str:
         return f"{name}({', '.join(names)})"
@@ -78,7 +101,9 @@ def define(
             return fill(formulas[i], names)
         return f"d {name}/d {names[i]}"
 
+    ops.OPERATIONS.pop(name, None)  # (your earlier row of this name, replaced)
     ops.register(ops.Operation(name, write, derive, compute))
+    _YOURS.add(name)
 
     def operation(*operands: Any) -> Value:
         if len(operands) != arity:
@@ -121,12 +146,95 @@ def _check_formula(name: str, i: int, formula: str, arity: int) -> None:
         )
 
 
-def _call(f: Callable, data: Sequence[float]) -> float:
-    """Your function's result as a float, with IEEE's inf and nan where Python's math raises
-    (math.exp(1000) overflows, math.log(-1) is a domain error)."""
+_YOURS: set[str] = set()  # the rows `define` made (a name defined again replaces its row)
+
+
+def _check_arity(name: str, value: Callable, derivatives: list[Callable]) -> None:
+    """One derivative per operand, each a function of all the operands, as `value` is (checked
+    where the functions' signatures say how many operands they take)."""
+    arity = len(derivatives)
+    given = f"{arity} derivative was" if arity == 1 else f"{arity} derivatives were"
+    takes = _operands_taken(value)
+    if takes is not None and not takes[0] <= arity <= takes[1]:
+        raise TypeError(
+            f"define {name!r}: value takes {_count(takes)} but {given} given: give one "
+            "derivative per operand, each a function of all the operands"
+        )
+    for i, derivative in enumerate(derivatives):
+        takes = _operands_taken(derivative)
+        if takes is not None and not takes[0] <= arity <= takes[1]:
+            raise TypeError(
+                f"define {name!r}: derivatives[{i}] takes {_count(takes)}, but the operation "
+                f"has {arity} (one per derivative): each derivative is a function of all the "
+                "operands, as value is"
+            )
+
+
+def _count(takes: tuple[float, float]) -> str:
+    fewest, most = takes
+    if fewest == most:
+        return f"{int(fewest)} operand{'s' if fewest != 1 else ''}"
+    return (
+        f"{int(fewest)} or more operands"
+        if most == math.inf
+        else f"{int(fewest)} to {int(most)} operands"
+    )
+
+
+def _operands_taken(f: Callable) -> tuple[float, float] | None:
+    """(fewest, most) positional arguments `f` takes, or None if its signature cannot say."""
     try:
-        return float(f(*data))
+        parameters = inspect.signature(f).parameters.values()
+    except (TypeError, ValueError):  # (some built-ins have no signature)
+        return None
+    positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    fewest = sum(p.default is p.empty for p in positional)
+    if any(p.kind is p.VAR_POSITIONAL for p in parameters):
+        return fewest, math.inf
+    return fewest, len(positional)
+
+
+def _call(f: Callable, data: Sequence[float], name: str, what: str) -> float:
+    """Your function's result as a float, with IEEE's inf and nan where Python's math raises
+    (math.exp(1000) overflows, math.log(-1) is a domain error, 1/0); any other error it raises,
+    or a result that is not a number, is an error naming the operation and the function."""
+    try:
+        result = f(*data)
     except OverflowError:
         return math.inf
-    except (ValueError, ZeroDivisionError):
+    except ZeroDivisionError:
         return math.nan
+    except ValueError as error:
+        if _domain_error(error):
+            return math.nan
+        raise _yours(error, name, what, data) from error
+    except Exception as error:
+        raise _yours(error, name, what, data) from error
+    try:
+        return float(result)
+    except OverflowError:  # an int beyond float64's range
+        return math.inf if result > 0 else -math.inf
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"{name}: your {what} returned {result!r:.40} ({type(result).__name__}) at "
+            f"{_at(data)}, not a number"
+        ) from None
+
+
+def _domain_error(error: ValueError) -> bool:
+    """Python's math saying an input is outside the function's domain (math.log(-1))."""
+    text = str(error)
+    return text == "math domain error" or text.startswith("expected a ")  # (3.14's wording)
+
+
+def _yours(error: Exception, name: str, what: str, data: Sequence[float]) -> Exception:
+    """`error` as one that names your operation and which of its functions raised it."""
+    message = f"{name}: your {what} raised {type(error).__name__} at {_at(data)}: {error}"
+    try:
+        return type(error)(message)
+    except Exception:  # (an exception type that takes other arguments)
+        return RuntimeError(message)
+
+
+def _at(data: Sequence[float]) -> str:
+    return "operands (" + ", ".join(f"{x:.6g}" for x in data) + ")"

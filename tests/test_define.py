@@ -40,13 +40,9 @@ def test_your_operation_is_a_row_shown_like_a_built_in():
     assert np.isinf(softplus(1000.0).data)  # math.exp overflows: IEEE's inf, no exception
 
 
-def test_a_name_the_table_has_and_other_bad_rows_are_clear_errors():
-    with pytest.raises(ValueError, match="already has a row named 'tanh'"):
+def test_a_built_in_name_and_other_bad_rows_are_clear_errors():
+    with pytest.raises(ValueError, match="already has a built-in row named 'tanh'"):
         autograd.define("tanh", math.tanh, [lambda x: 1 - math.tanh(x) ** 2])
-    twice = next(_names)
-    autograd.define(twice, abs, [lambda x: 1.0])
-    with pytest.raises(ValueError, match=f"already has a row named '{twice}'"):
-        autograd.define(twice, abs, [lambda x: 1.0])
     with pytest.raises(ValueError, match="identifier"):
         autograd.define("2x", abs, [abs])
     with pytest.raises(TypeError, match="one per operand"):
@@ -56,6 +52,61 @@ def test_a_name_the_table_has_and_other_bad_rows_are_clear_errors():
     two = autograd.define(next(_names), lambda a, b: a * b, [lambda a, b: b, lambda a, b: a])
     with pytest.raises(TypeError, match="takes 2 operand"):
         two(Value(1.0))
+
+
+def test_defining_your_operation_again_replaces_it_as_a_fix_in_a_repl_would():
+    name = next(_names)
+    wrong = autograd.define(name, lambda x: x * x, [lambda x: x])  # the slip: x for 2x
+    assert not gradcheck(lambda x: wrong(x), [1.5], raise_exception=False).passed
+    fixed = autograd.define(name, lambda x: x * x, [lambda x: 2 * x], ["2 * {0}"])
+    x = Value(1.5, "x")
+    y = fixed(x)
+    y.backward()
+    assert x.grad == 3.0 and y.op == name
+    assert gradcheck(lambda x: fixed(x), [1.5]).passed
+    assert "2 * x" in str(autograd.explain(y, x))
+    assert autograd.ops.OPERATIONS[name].derivative(0, ["x"]) == "2 * x"
+
+
+def test_a_count_of_derivatives_that_is_not_one_per_operand_is_refused_when_defined():
+    with pytest.raises(TypeError, match=r"value takes 2 operands but 1 derivative was given"):
+        autograd.define(next(_names), lambda x, y: x * y, [lambda x, y: y])
+    with pytest.raises(TypeError, match=r"value takes 1 operand but 2 derivatives were given"):
+        autograd.define(next(_names), lambda x: x * x, [lambda x: 2 * x, lambda x: 0.0])
+    with pytest.raises(TypeError, match=r"derivatives\[0\] takes 0 operands, but the operation"):
+        autograd.define(next(_names), lambda x: x * x, [lambda: 2.0])
+    with pytest.raises(TypeError, match=r"derivatives\[1\] takes 1 operand, but the operation"):
+        autograd.define(next(_names), lambda x, y: x * y, [lambda x, y: y, lambda x: x])
+    with pytest.raises(TypeError, match=r"derivatives must be a list of functions.*\[its deriv"):
+        autograd.define(next(_names), lambda x: x * x, lambda x: 2 * x)
+    # signatures that cannot say, or say "any number", are taken at their word
+    biggest = autograd.define(next(_names), max, [lambda a, b: float(a > b), lambda *v: 1.0])
+    assert biggest(Value(1.0), Value(2.0)).data == 2.0
+
+
+def test_an_error_inside_your_function_names_the_operation_the_function_and_the_operands():
+    name = next(_names)
+    slip = autograd.define(name, lambda x: x * x, [lambda x: int("2x") * x])
+    with pytest.raises(
+        ValueError,
+        match=rf"{name}: your derivatives\[0\] .* raised ValueError at "
+        r"operands \(3\): invalid literal",
+    ):
+        slip(Value(3.0))
+    with pytest.raises(ValueError, match=rf"{name}: your derivatives\[0\]"):
+        gradcheck(lambda x: slip(x), [3.0])
+    nothing = autograd.define(next(_names), lambda x: x * x, [lambda x: None])
+    with pytest.raises(TypeError, match=r"returned None \(NoneType\) at operands \(3\), not a "):
+        nothing(Value(3.0))
+    broken = autograd.define(next(_names), lambda x: x.nope, [lambda x: 1.0])
+    with pytest.raises(AttributeError, match=r"your value function raised AttributeError"):
+        broken(Value(np.array([1.0, 2.0])))  # a batch too: once per sample
+    # Python's math outside its domain, and 1/0, are IEEE's nan and inf, as before
+    log = autograd.define(next(_names), lambda x: math.log(x), [lambda x: 1 / x])
+    assert math.isnan(log(Value(-1.0)).data) and math.isnan(log(Value(0.0)).local_grads[0])
+    assert math.isinf(
+        autograd.define(next(_names), lambda x: 10**400 * x, [lambda x: 1.0])(Value(2.0)).data
+    )
 
 
 def test_a_wrong_derivative_is_named_by_gradcheck():

@@ -62,6 +62,7 @@ class GradcheckReport:
     columns: tuple[str, str] = ("analytic", "numeric")
     hints: tuple[str, ...] = ()  # where the math explains a mismatch (a kink at 0, ...)
     first_wrong: str | None = None  # the first node, in backward order, whose own rule is off
+    title: str = "gradcheck"  # what checked (check_gradient_function: your gradients)
 
     @property
     def passed(self) -> bool:
@@ -98,7 +99,7 @@ class GradcheckReport:
             else f"FAILED: {_count(len(self.mismatches), 'mismatch', 'mismatches')}"
         )
         head = (
-            f"gradcheck {verdict} ({len(self.rows)} gradient{'s' * (len(self.rows) != 1)}; "
+            f"{self.title} {verdict} ({len(self.rows)} gradient{'s' * (len(self.rows) != 1)}; "
             f"{step}atol={self.atol:g}, "
             f"rtol={self.rtol:g}; max difference {_num(self.max_difference)})"
         )
@@ -450,6 +451,7 @@ def check_gradient_function(
             f"gradient must return a mapping of names to gradients, got {type(given).__name__}"
         )
     yours: list[float] = []
+    keys: list[str] = []  # your key of each entry (`dw` for every entry of w)
     for name, inp in zip(inputs, arguments.inputs):
         key = name if name in given else f"d{name}"
         if key not in given:
@@ -464,6 +466,7 @@ def check_gradient_function(
                 f"{inp.shape}"
             )
         yours.extend(float(x) for x in g.ravel())
+        keys.extend([key] * g.size)
     rows = []
     for name, mine, reference in zip(arguments.names, yours, engine):
         diff = abs(mine - reference) if mine == mine and reference == reference else math.nan
@@ -476,10 +479,26 @@ def check_gradient_function(
     }
     first_wrong = None
     if asked:
-        middle, first_wrong = _intermediates(arguments.last_output, given, asked, atol, rtol)
+        middle, first_wrong, nearest = _intermediates(
+            arguments.last_output, given, asked, atol, rtol
+        )
+        bad = next((k for k, row in enumerate(rows) if not row.ok), None)
+        if first_wrong is None and bad is not None:  # every intermediate right, a result wrong
+            first_wrong = (
+                f"your {keys[bad]} is wrong, though every intermediate you gave is right: at "
+                f"{rows[bad].input} expected {_num(rows[bad].expected)}, got "
+                f"{_num(rows[bad].actual)}; look at the step from your {nearest} to {keys[bad]}"
+            )
         rows = middle + rows
     report = GradcheckReport(
-        tuple(rows), atol, rtol, None, value, ("yours", "engine"), first_wrong=first_wrong
+        tuple(rows),
+        atol,
+        rtol,
+        None,
+        value,
+        ("yours", "engine"),
+        first_wrong=first_wrong,
+        title="check_gradient_function",
     )
     if raise_exception and not report.passed:
         raise GradcheckError(report)
@@ -501,8 +520,9 @@ def label(values: Any, name: str) -> Any:
 
 def _intermediates(
     out: Value, given: Mapping[str, Any], asked: Mapping[str, str], atol: float, rtol: float
-) -> tuple[list[GradientRow], str | None]:
-    """Rows for your intermediate gradients, and which is the first wrong in backward order."""
+) -> tuple[list[GradientRow], str | None, str]:
+    """Rows for your intermediate gradients, which is the first wrong in backward order, and
+    the last in that order (the nearest to the inputs)."""
     from .graph import topological_order
     from .ops import operation
     from .steps import node_names
@@ -550,11 +570,15 @@ def _intermediates(
                 f"{formula}"
             )
         bad = next(row for row in group if not row.ok)
-        return rows, (
-            f"your {key} is wrong ({right}): at {bad.input} expected {_num(bad.expected)}, got "
-            f"{_num(bad.actual)}{rule}"
+        return (
+            rows,
+            (
+                f"your {key} is wrong ({right}): at {bad.input} expected {_num(bad.expected)}, got "
+                f"{_num(bad.actual)}{rule}"
+            ),
+            found[-1][1],
         )
-    return rows, None
+    return rows, None, found[-1][1]
 
 
 def _count(n: int, one: str, many: str) -> str:

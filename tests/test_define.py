@@ -168,6 +168,14 @@ def test_the_first_wrong_step_of_your_backprop_is_located():
     assert "sigmoid(Z1[0,0]) * (1 - sigmoid(Z1[0,0]))" in report.first_wrong
     fixed = lambda **w: backprop(**w, bug=False)  # noqa: E731
     assert check_gradient_function(fixed, loss, start).passed
+    # every intermediate right, one result wrong (dW1 without X's transpose's sum: halved)
+    halved = lambda **w: {**fixed(**w), "dW1": fixed(**w)["dW1"] / 2}  # noqa: E731
+    report = check_gradient_function(halved, loss, start, raise_exception=False)
+    assert report.first_wrong.startswith("your dW1 is wrong, though every intermediate you ")
+    expected = fixed(**start)["dW1"][0, 0]
+    assert f"at W1[0,0] expected {expected:.6g}, got {expected / 2:.6g}" in report.first_wrong
+    assert report.first_wrong.endswith("look at the step from your dZ1 to dW1")
+    assert str(report).startswith("check_gradient_function FAILED: 6 mismatches (")
     with pytest.raises(KeyError, match="no nodes labelled 'H'"):
         check_gradient_function(lambda **w: {**fixed(**w), "dH": 0.0}, loss, start)
 

@@ -499,7 +499,12 @@ class Explanation:
                 f"  {head} is nan: a local derivative on some path is nan (log or a power of "
                 "a negative number, 0/0), or inf meets 0 in a product"
             )
-        if _nonzero(self.held):
+        if _nonzero(self.held) and self.held == self.total:  # (backward() of this root ran)
+            lines.append(
+                f"  ({x}.grad already holds this total, from the backward() pass that ran; "
+                "another pass would add it again)"
+            )
+        elif _nonzero(self.held):
             lines.append(
                 f"  ({x}.grad holds {_show(self.held)} from an earlier pass: backward() adds "
                 f"this total to it; {x}.zero_grad() first to see this total alone)"

@@ -186,8 +186,13 @@ def test_a_second_pass_names_the_leaves_it_starts_from():
     o.backward()
     first = next(o.backward_steps())
     assert "from an earlier pass" in str(first) and "b.grad = 0.5" in str(first)
-    text = str(autograd.explain(o, w))
-    assert re.search(r"w.grad holds [\d.]+ from an earlier pass", text)
+    text = str(autograd.explain(o, w))  # after the one pass: the total it put there
+    assert "w.grad already holds this total, from the backward() pass that ran" in text
+    assert "from an earlier pass" not in text
+    o.backward()  # a second pass: twice the total, and the note says what backward() does
+    explained = autograd.explain(o, w)
+    assert re.search(r"w.grad holds [-\d.]+ from an earlier pass", str(explained))
+    assert w.grad == 2 * explained.total != 0
 
 
 # -- 9. hints where the math has one ---------------------------------------------------------------

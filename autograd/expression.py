@@ -106,13 +106,19 @@ class Expression:
         return self.text
 
 
-def _fail(node: ast.AST | None, message: str) -> ExpressionError:
-    where = (
-        f" (column {node.col_offset + 1})"
-        if node is not None and hasattr(node, "col_offset")
-        else ""
-    )
-    return ExpressionError(message + where)
+def _fail(node: ast.AST | None, message: str, column: int | None = None) -> ExpressionError:
+    if column is None and node is not None and hasattr(node, "col_offset"):
+        column = node.col_offset + 1
+    return ExpressionError(message + (f" (column {column})" if column is not None else ""))
+
+
+def _operator_column(node: ast.BinOp, source: str, symbol: str) -> int | None:
+    """The column of a binary operator's own symbol (between its operands), if one line."""
+    left, right = node.left, node.right
+    if left.end_lineno != right.lineno or left.end_col_offset is None or node.lineno != 1:
+        return None
+    found = source.find(symbol, left.end_col_offset, right.col_offset)
+    return found + 1 if found >= 0 else None
 
 
 def parse(text: str) -> Expression:
@@ -137,7 +143,7 @@ def parse(text: str) -> Expression:
         raise ExpressionError(f"not a valid expression: {detail}{column}") from None
     except (RecursionError, MemoryError, ValueError, OverflowError) as error:
         raise ExpressionError(f"not a valid expression: {type(error).__name__}") from None
-    variables = _check(tree.body)
+    variables = _check(tree.body, text.strip())
     return Expression(text, tree.body, variables)
 
 
@@ -152,8 +158,9 @@ def _paren_depth(text: str) -> int:
     return deepest
 
 
-def _check(root: ast.expr) -> tuple[str, ...]:
-    """Walk the tree (iteratively) and reject anything outside the whitelist."""
+def _check(root: ast.expr, source: str = "") -> tuple[str, ...]:
+    """Walk the tree (iteratively) and reject anything outside the whitelist (`source`: the
+    text parsed, for the column of an operator)."""
     variables: dict[str, None] = {}
     stack: list[tuple[ast.AST, int]] = [(root, 1)]
     while stack:
@@ -167,7 +174,11 @@ def _check(root: ast.expr) -> tuple[str, ...]:
                     type(node.op), type(node.op).__name__
                 )
                 hint = "; for a power write x**2, not x^2" if symbol == "^" else ""
-                raise _fail(node, f"operator {symbol!r} is not allowed (use + - * / **){hint}")
+                raise _fail(
+                    node,
+                    f"operator {symbol!r} is not allowed (use + - * / **){hint}",
+                    _operator_column(node, source, symbol),
+                )
             children = [node.left, node.right]
         elif isinstance(node, ast.UnaryOp):
             if not isinstance(node.op, (ast.USub, ast.UAdd)):

@@ -208,6 +208,11 @@ def test_a_check_at_a_kink_says_so(capsys):
 def test_a_caret_suggests_the_power_operator():
     with pytest.raises(ExpressionError, match=r"x\*\*2, not x\^2"):
         parse("x^2")
+    # the column is the operator's own, not its left operand's
+    with pytest.raises(ExpressionError, match=r"x\^2 \(column 14\)"):
+        parse("tanh(x*w) + b^2")
+    with pytest.raises(ExpressionError, match=r"'//' is not allowed .* \(column 9\)"):
+        parse("(a + b) // 2")
 
 
 def test_detect_anomaly_names_the_operands_label():

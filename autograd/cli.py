@@ -50,7 +50,10 @@ _FLAGS = {"-h", "--help", "--no-grads", "--no-local-grads", "--formulas", "--no-
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
-        _fail(f"{message} (see: {self.prog} --help)")
+        hint = ""
+        if "unrecognized arguments" in message and "--wrt" in message.split(":", 1)[1].split():
+            hint = "; --wrt NAME belongs to explain (autograd explain EXPRESSION ... --wrt x)"
+        _fail(f"{message}{hint} (see: {self.prog} --help)")
 
 
 def _fail(message: str, status: int = EXIT_BAD_INPUT) -> NoReturn:
@@ -97,11 +100,19 @@ def _parser() -> argparse.ArgumentParser:
     web.add_argument("-o", "--output", default="backprop.html", help="the .html file to write")
     explain = command("explain", "explain d out/d x as a sum over paths")
     explain.add_argument("--wrt", metavar="NAME", help="the variable (default: every variable)")
-    explain.add_argument("--max-paths", type=int, default=12, help="paths printed at most")
+    explain.add_argument(
+        "--max-paths", type=int, default=12, help="paths printed at most (default 12)"
+    )
     check = command("check", "compare gradients with central differences")
-    check.add_argument("--eps", type=float, default=1e-6)
-    check.add_argument("--atol", type=float, default=1e-5)
-    check.add_argument("--rtol", type=float, default=1e-3)
+    check.add_argument(
+        "--eps", type=float, default=1e-6, help="the nudge of central differences (default 1e-6)"
+    )
+    check.add_argument(
+        "--atol", type=float, default=1e-5, help="absolute tolerance of a match (default 1e-5)"
+    )
+    check.add_argument(
+        "--rtol", type=float, default=1e-3, help="relative tolerance of a match (default 1e-3)"
+    )
     # (`lab` is run before this parser reads anything: its own flags, `autograd lab --help`)
     sub.add_parser("lab", help="the live lab in your browser: watch a network train, step in")
     return parser

@@ -1611,11 +1611,15 @@ def main(argv: list[str] | None = None) -> int:
     """`python -m autograd.lab [--host H] [--port P] [--no-browser] [--demo NAME]`: serve the
     lab until Ctrl-C or SIGTERM."""
     parser = argparse.ArgumentParser(
-        prog="python -m autograd lab",
-        description="The live lab: train a network and step through backprop in your browser.",
+        prog="autograd lab",
+        description="The live lab: train a network and step through backprop in your browser. "
+        "It prints its address, with a fresh token in it that every request must carry, and "
+        "opens it; it serves until Ctrl-C.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8765, help="port (0 picks a free one)")
+    parser.add_argument(
+        "--port", type=int, default=8765, help="port (default 8765; 0 picks a free one)"
+    )
     parser.add_argument("--no-browser", action="store_true", help="do not open a browser")
     parser.add_argument(
         "--demo", default=DEFAULT_DEMO, choices=sorted(DEMOS), help="the training lab's start"

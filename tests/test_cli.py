@@ -76,6 +76,7 @@ def test_expression_starting_with_minus_is_not_an_option(capsys):
         (["graph", "x", "x=1", "--max-nodes", "0"], "at least 1"),
         (["check", "2*3"], "no variables"),
         (["frobnicate", "x"], "invalid choice"),
+        (["steps", "x*y", "x=1", "y=2", "--wrt", "x"], "--wrt NAME belongs to explain"),
         ([], "required"),
     ],
 )

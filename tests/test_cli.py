@@ -59,6 +59,15 @@ def test_graph_writes_an_svg(capsys, tmp_path):
     assert "out" in text and "tanh" in text
 
 
+def test_steps_says_where_a_nan_began(capsys):
+    status, out, _ = run(capsys, "steps", "log(x)*2 + y", "x=-1", "y=3")
+    assert status == 0 and "out = log(x)*2 + y = nan" in out
+    assert "(v1 = log(x) is nan at x = -1.0: not defined there; the chain rule runs" in out
+    assert "dout/dx = -2.0" in out  # 2 * d log(x)/dx = 2 * (1 / -1)
+    status, out, _ = run(capsys, "steps", "log(x)*2 + y", "x=1", "y=3")
+    assert "not defined" not in out
+
+
 def test_expression_starting_with_minus_is_not_an_option(capsys):
     status, out, _ = run(capsys, "steps", "-x*y", "x=1", "y=2")
     assert status == 0 and "out = -x*y = -2.0" in out

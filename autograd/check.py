@@ -352,6 +352,15 @@ def _kinks(out: Any) -> tuple[str, ...]:
                 + (" (0.5)" if node.op == "relu" else " (0)")
                 + "; check at a point off the kink"
             )
+    if type(out.data) is float and out.data != out.data:  # nan: where it began
+        from .steps import node_names, where_nan_began
+
+        began = where_nan_began(out, node_names(out))
+        if began:
+            hints.append(
+                f"{began}, and so neither is the function here nor its gradients: check at a "
+                "point inside its domain"
+            )
     return tuple(dict.fromkeys(hints))
 
 

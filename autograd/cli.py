@@ -235,11 +235,11 @@ def _graph(args: argparse.Namespace, root: Value) -> int:
 
 
 def _steps(expression: Expression, root: Value, values: dict[str, float]) -> int:
-    from .steps import backward_steps
+    from .steps import backward_steps, where_nan_began
 
     steps = backward_steps(root)
     print(f"{steps.names[root]} = {expression.text} = {_show(root.data)}")
-    undefined = _first_undefined(root, steps.names)
+    undefined = where_nan_began(root, steps.names)
     if undefined:
         print(f"  ({undefined}; the chain rule runs all the same)")
     plural = "step" if steps.total == 1 else "steps"
@@ -254,19 +254,6 @@ def _steps(expression: Expression, root: Value, values: dict[str, float]) -> int
     )
     print(f"gradients: {found or 'none: the expression has no variables'}")
     return 0
-
-
-def _first_undefined(root: Value, names: dict) -> str:
-    """Where a nan began: the first node, in graph order, that is nan though no operand is."""
-    from .graph import topological_order
-    from .ops import operation
-
-    for node in topological_order(root):
-        if node.parents and node.data != node.data and all(p.data == p.data for p in node.parents):
-            written = operation(node.op).expression([names[p] for p in node.parents])
-            at = ", ".join(dict.fromkeys(f"{names[p]} = {_show(p.data)}" for p in node.parents))
-            return f"{names[node]} = {written} is nan at {at}: not defined there"
-    return ""
 
 
 def _leaf(root: Value, name: str) -> Value:

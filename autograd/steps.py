@@ -518,6 +518,19 @@ class Explanation:
         return _html(str(self))
 
 
+def where_nan_began(root: Value, names: dict) -> str:
+    """Where a nan began: the first node, in graph order, that is nan though none of its operands
+    is, written with them (`v1 = log(x) is nan at x = -1.0: not defined there`); "" if none."""
+    for node in topological_order(root):
+        data = node.data
+        if node.parents and type(data) is float and data != data:
+            if all(type(p.data) is float and p.data == p.data for p in node.parents):
+                written = operation(node.op).expression([names[p] for p in node.parents])
+                at = ", ".join(dict.fromkeys(f"{names[p]} = {_show(p.data)}" for p in node.parents))
+                return f"{names[node]} = {written} is nan at {at}: not defined there"
+    return ""
+
+
 _SUMMARY_PATHS = 3  # paths printed when not all of them are
 _MAX_RULES = 24  # local-derivative rules listed at most
 _MAX_THROUGH = 10  # edges into x listed at most in a summary

@@ -11,6 +11,7 @@ from examples import run_cli as run
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import autograd
 from autograd.draw import find_renderer
 
 NEURON = ["tanh(x*w + b)", "x=2", "w=-3", "b=6.88"]
@@ -66,6 +67,12 @@ def test_steps_says_where_a_nan_began(capsys):
     assert "dout/dx = -2.0" in out  # 2 * d log(x)/dx = 2 * (1 / -1)
     status, out, _ = run(capsys, "steps", "log(x)*2 + y", "x=1", "y=3")
     assert "not defined" not in out
+    status, out, _ = run(capsys, "check", "log(x)*2 + y", "x=-1", "y=3")
+    assert status == 1 and "hint: v1 = log(x) is nan at x = -1.0: not defined there" in out
+    mine = autograd.define("log_of_mine", math.log, [lambda x: 1 / x])
+    report = autograd.gradcheck(lambda x: mine(x) * 2.0, [-1.0], raise_exception=False)
+    assert "v1 = log_of_mine(x) is nan at x = -1.0: not defined there" in str(report)
+    assert not any("nan" in h for h in autograd.gradcheck(lambda x: mine(x), [2.0]).hints)
 
 
 def test_expression_starting_with_minus_is_not_an_option(capsys):

@@ -395,6 +395,7 @@ def torch_grid(python: str | None, batches: tuple[int, ...], budget: float) -> d
         return None
     command = [python, os.path.abspath(__file__), "--torch-grid", "--budget", str(budget)]
     command += ["--batches", ",".join(map(str, batches))]
+    command += ["--widths", ",".join(map(str, WIDTHS))]
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=3600, check=True)
         return json.loads(done.stdout.strip().splitlines()[-1])
@@ -452,7 +453,7 @@ def first_table(torch: dict | None, steps: int, budget: float, quick: bool) -> N
             label
         ]
     grads = {label: g for label, (_, g) in made.items()}
-    if torch is not None:
+    if torch is not None and f"{width}x100" in torch["cells"]:
         label = f"PyTorch {torch['version']} eager, float64, 1 thread"
         ms[label] = torch["cells"][f"{width}x100"]
         grads[label] = np.array(torch["grads"])
@@ -517,11 +518,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-grid", action="store_true", help="only the first table")
     parser.add_argument("--budget", type=float, default=None, help="seconds per cell (default 1)")
     parser.add_argument("--batches", default=None, help="batch sizes, e.g. 100,1000")
+    parser.add_argument("--widths", default=None, help="the grid's widths, e.g. 2,4 (16,64,256)")
     parser.add_argument("--torch-grid", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     batches = QUICK_BATCHES if args.quick else BATCHES
     if args.batches:
         batches = tuple(int(b) for b in args.batches.split(","))
+    if args.widths:  # (a demo's size, e.g. XOR's [2, 2] on 4 samples: --widths 2 --batches 4)
+        global WIDTHS
+        WIDTHS = tuple(int(w) for w in args.widths.split(","))
     budget = args.budget if args.budget is not None else (0.05 if args.quick else 1.0)
     if args.torch_grid:
         print(json.dumps(measure_torch_grid(batches, budget)))

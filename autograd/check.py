@@ -296,6 +296,7 @@ class _Arguments:
         self.names = [n for inp in self.inputs for n in inp.entry_names()]
         self.flat = [x for inp in self.inputs for x in inp.data]
         self.last_output: Any = None  # f's output in the engine's run (for the report's hints)
+        self.last_leaves: list[Value] = []  # and its leaves, one per entry of the inputs
 
     def call(self, f: Callable[..., Any], flat: Sequence[float]) -> tuple[Any, list[Value]]:
         args, leaves, start = [], [], 0
@@ -358,8 +359,8 @@ def _kinks(out: Any) -> tuple[str, ...]:
         began = where_nan_began(out, node_names(out))
         if began:
             hints.append(
-                f"{began}, and so neither is the function here nor its gradients: check at a "
-                "point inside its domain"
+                f"{began}; the function and its gradients are nan from there: check at a point "
+                "where every value on the way is defined and finite"
             )
     return tuple(dict.fromkeys(hints))
 
@@ -375,7 +376,7 @@ def _engine_gradients(f: Callable[..., Any], arguments: _Arguments) -> tuple[flo
     if not isinstance(out, Value):
         raise TypeError("f returned a plain number, so it does not depend on its inputs' Values")
     out.backward()
-    arguments.last_output = out
+    arguments.last_output, arguments.last_leaves = out, leaves
     return value, arguments.grads(leaves)
 
 
@@ -488,16 +489,12 @@ def check_gradient_function(
     }
     first_wrong = None
     if asked:
-        middle, first_wrong, nearest = _intermediates(
+        middle, first_wrong, ordered = _intermediates(
             arguments.last_output, given, asked, atol, rtol
         )
-        bad = next((k for k, row in enumerate(rows) if not row.ok), None)
-        if first_wrong is None and bad is not None:  # every intermediate right, a result wrong
-            first_wrong = (
-                f"your {keys[bad]} is wrong, though every intermediate you gave is right: at "
-                f"{rows[bad].input} expected {_num(rows[bad].expected)}, got "
-                f"{_num(rows[bad].actual)}; look at the step from your {nearest} to {keys[bad]}"
-            )
+        bad = [k for k, row in enumerate(rows) if not row.ok]
+        if first_wrong is None and bad:  # every intermediate right, a result wrong
+            first_wrong = _wrong_result(bad, rows, keys, arguments.last_leaves, ordered)
         rows = middle + rows
     report = GradcheckReport(
         tuple(rows),
@@ -529,9 +526,9 @@ def label(values: Any, name: str) -> Any:
 
 def _intermediates(
     out: Value, given: Mapping[str, Any], asked: Mapping[str, str], atol: float, rtol: float
-) -> tuple[list[GradientRow], str | None, str]:
+) -> tuple[list[GradientRow], str | None, list[tuple[str, list[Value]]]]:
     """Rows for your intermediate gradients, which is the first wrong in backward order, and
-    the last in that order (the nearest to the inputs)."""
+    (your key, the engine's nodes) of each, in that order."""
     from .graph import topological_order
     from .ops import operation
     from .steps import node_names
@@ -585,9 +582,48 @@ def _intermediates(
                 f"your {key} is wrong ({right}): at {bad.input} expected {_num(bad.expected)}, got "
                 f"{_num(bad.actual)}{rule}"
             ),
-            found[-1][1],
+            [],
         )
-    return rows, None, found[-1][1]
+    return rows, None, [(key, nodes) for _, key, _, nodes in found]
+
+
+def _wrong_result(
+    bad: list[int],
+    rows: list[GradientRow],
+    keys: list[str],
+    leaves: list[Value],
+    ordered: list[tuple[str, list[Value]]],
+) -> str:
+    """Every intermediate right, a result wrong: which, and the step to look at, from the
+    nearest of your intermediates (in backward order, the last) that the result depends on."""
+    first = bad[0]
+    key, row = keys[first], rows[first]
+    reaching = [k for k, nodes in ordered if _reaches(nodes, leaves[first])]
+    step = (
+        f"look at the step from your {reaching[-1]} to {key}"
+        if reaching
+        else f"none of your intermediates depends on it: look at how you compute {key}"
+    )
+    others = list(dict.fromkeys(keys[k] for k in bad if keys[k] != key))
+    also = f" (also wrong: {', '.join(others)})" if others else ""
+    return (
+        f"your {key} is wrong, though every intermediate you gave is right: at {row.input} "
+        f"expected {_num(row.expected)}, got {_num(row.actual)}; {step}{also}"
+    )
+
+
+def _reaches(nodes: list[Value], leaf: Value) -> bool:
+    """Does one of `nodes` depend on `leaf` (is it among their ancestors)?"""
+    stack, seen = list(nodes), set()
+    while stack:
+        node = stack.pop()
+        if node is leaf:
+            return True
+        for parent in node.parents:
+            if id(parent) not in seen:
+                seen.add(id(parent))
+                stack.append(parent)
+    return False
 
 
 def _count(n: int, one: str, many: str) -> str:

@@ -51,7 +51,8 @@ _FLAGS = {"-h", "--help", "--no-grads", "--no-local-grads", "--formulas", "--no-
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         hint = ""
-        if "unrecognized arguments" in message and "--wrt" in message.split(":", 1)[1].split():
+        tokens = message.split(":", 1)[-1].split()
+        if "unrecognized arguments" in message and any(t.startswith("--wrt") for t in tokens):
             hint = "; --wrt NAME belongs to explain (autograd explain EXPRESSION ... --wrt x)"
         _fail(f"{message}{hint} (see: {self.prog} --help)")
 

@@ -17,8 +17,10 @@ written, braces included (`"1/(1+e^{-{0}})"` shows `1/(1+e^{-x})`). What reads l
 Python's `str.format` but names no operand (`{1}` for one operand, `{}`, `{x}`, `{0.real}`,
 `{0:>3}`) is refused when you define the operation, with the formula and what is wrong.
 
-Fixed a derivative? Define the operation again under the same name: your earlier row is
-replaced (the graphs built before keep their numbers). A built-in's name stays an error.
+Fixed a derivative? Define the operation again under the same name, with as many operands:
+your earlier row is replaced, and the function the earlier `define` returned refuses to run.
+Graphs built before keep their numbers, but the tools then write them with the new row's
+formulas: build them again. A built-in's name stays an error.
 """
 
 from __future__ import annotations
@@ -44,8 +46,8 @@ def define(
     `value(*data)` computes the output from the operands' data (floats); `derivatives[i](*data)`
     computes d out/d operand i. `formulas[i]`, if given, writes that derivative in the operands'
     names `{0}`, `{1}`, ... (else it is shown as `d name/d operand i`). On a batch, the
-    functions run once per sample. Your own earlier row of that name is replaced; a built-in's
-    name is an error.
+    functions run once per sample. Your own earlier row of that name is replaced (with as many
+    operands); a built-in's name is an error.
     """
     if not isinstance(name, str) or not name.isidentifier():
         raise ValueError(f"define: the name must be an identifier such as 'softplus', got {name!r}")
@@ -70,6 +72,12 @@ def define(
         raise TypeError("define: derivatives must be a list of functions, one per operand")
     arity = len(derivatives)
     _check_arity(name, value, derivatives)
+    if _YOURS.get(name, arity) != arity:
+        raise ValueError(
+            f"define: you defined {name!r} before with {_YOURS[name]} operand(s); defined again "
+            f"it keeps that count (graphs built with it read its row): give this one, of "
+            f"{arity}, a name of its own"
+        )
     if formulas is not None:
         formulas = list(formulas) if not isinstance(formulas, str) else [formulas]
         if len(formulas) != arity or not all(isinstance(f, str) for f in formulas):
@@ -102,10 +110,15 @@ def define(
         return f"d {name}/d {names[i]}"
 
     ops.OPERATIONS.pop(name, None)  # (your earlier row of this name, replaced)
-    ops.register(ops.Operation(name, write, derive, compute))
-    _YOURS.add(name)
+    row = ops.register(ops.Operation(name, write, derive, compute))
+    _YOURS[name] = arity
 
     def operation(*operands: Any) -> Value:
+        if ops.OPERATIONS.get(name) is not row:
+            raise TypeError(
+                f"{name} was defined again after this function was made: use the function the "
+                "newer define() returned"
+            )
         if len(operands) != arity:
             raise TypeError(f"{name}() takes {arity} operand(s), got {len(operands)}")
         return apply(name, *operands)
@@ -146,7 +159,7 @@ def _check_formula(name: str, i: int, formula: str, arity: int) -> None:
         )
 
 
-_YOURS: set[str] = set()  # the rows `define` made (a name defined again replaces its row)
+_YOURS: dict[str, int] = {}  # the rows `define` made, and their operand counts
 
 
 def _check_arity(name: str, value: Callable, derivatives: list[Callable]) -> None:
@@ -183,6 +196,8 @@ def _count(takes: tuple[float, float]) -> str:
 
 def _operands_taken(f: Callable) -> tuple[float, float] | None:
     """(fewest, most) positional arguments `f` takes, or None if its signature cannot say."""
+    if type(f).__name__ == "ufunc":  # NumPy's (np.exp): its inputs, not its `out`
+        return f.nin, f.nin
     try:
         parameters = inspect.signature(f).parameters.values()
     except (TypeError, ValueError):  # (some built-ins have no signature)
@@ -195,9 +210,11 @@ def _operands_taken(f: Callable) -> tuple[float, float] | None:
 
 
 def _call(f: Callable, data: Sequence[float], name: str, what: str) -> float:
-    """Your function's result as a float, with IEEE's inf and nan where Python's math raises
-    (math.exp(1000) overflows, math.log(-1) is a domain error, 1/0); any other error it raises,
-    or a result that is not a number, is an error naming the operation and the function."""
+    """Your function's result as a float, with inf and nan where Python raises instead: an
+    overflow (math.exp(1000)) is inf, a division by zero or math's domain error (math.log(-1))
+    nan, as is what a nan operand makes raise (math.floor(nan)). Any other error your function
+    raises, or a result that is not a number, is an error naming the operation, the function
+    and the operands."""
     try:
         result = f(*data)
     except OverflowError:
@@ -205,11 +222,15 @@ def _call(f: Callable, data: Sequence[float], name: str, what: str) -> float:
     except ZeroDivisionError:
         return math.nan
     except ValueError as error:
-        if _domain_error(error):
+        if _domain_error(error) or any(x != x for x in data):
             return math.nan
         raise _yours(error, name, what, data) from error
     except Exception as error:
         raise _yours(error, name, what, data) from error
+    if isinstance(result, str | bytes):
+        raise TypeError(
+            f"{name}: your {what} returned the text {result!r:.40} at {_at(data)}, not a number"
+        )
     try:
         return float(result)
     except OverflowError:  # an int beyond float64's range
@@ -224,16 +245,23 @@ def _call(f: Callable, data: Sequence[float], name: str, what: str) -> float:
 def _domain_error(error: ValueError) -> bool:
     """Python's math saying an input is outside the function's domain (math.log(-1))."""
     text = str(error)
-    return text == "math domain error" or text.startswith("expected a ")  # (3.14's wording)
+    return text == "math domain error" or bool(_MATH_DOMAIN.fullmatch(text))
+
+
+# Python 3.14's wording of math's domain errors: "expected a positive input, got -1.0"
+_MATH_DOMAIN = re.compile(r"expected a (positive|nonnegative|nonzero|finite) input(, got .*)?")
 
 
 def _yours(error: Exception, name: str, what: str, data: Sequence[float]) -> Exception:
     """`error` as one that names your operation and which of its functions raised it."""
     message = f"{name}: your {what} raised {type(error).__name__} at {_at(data)}: {error}"
-    try:
-        return type(error)(message)
-    except Exception:  # (an exception type that takes other arguments)
-        return RuntimeError(message)
+    kind = type(error)
+    if kind.__module__ == "builtins" and not issubclass(kind, KeyError):
+        try:
+            return kind(message)  # (ValueError stays ValueError, TypeError TypeError)
+        except Exception:
+            pass
+    return RuntimeError(message)  # (your own exception type: yours is chained as the cause)
 
 
 def _at(data: Sequence[float]) -> str:

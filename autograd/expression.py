@@ -117,8 +117,9 @@ def _operator_column(node: ast.BinOp, source: str, symbol: str) -> int | None:
     left, right = node.left, node.right
     if left.end_lineno != right.lineno or left.end_col_offset is None or node.lineno != 1:
         return None
-    found = source.find(symbol, left.end_col_offset, right.col_offset)
-    return found + 1 if found >= 0 else None
+    raw = source.encode()  # (the offsets count UTF-8 bytes: `θ^2`)
+    found = raw.find(symbol.encode(), left.end_col_offset, right.col_offset)
+    return len(raw[:found].decode()) + 1 if found >= 0 else None
 
 
 def parse(text: str) -> Expression:

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import html
 import itertools
+import math
 import numbers
 import re
 import weakref
@@ -520,14 +521,21 @@ class Explanation:
 
 def where_nan_began(root: Value, names: dict) -> str:
     """Where a nan began: the first node, in graph order, that is nan though none of its operands
-    is, written with them (`v1 = log(x) is nan at x = -1.0: not defined there`); "" if none."""
+    is, written with its operands' values (constants are in the formula already): `v1 = log(x)
+    is nan at x = -1.0: not defined there`, or, after an overflow, `... at v1 = inf, v2 = inf:
+    an overflow to inf on the way`. "" if no scalar node is."""
     for node in topological_order(root):
         data = node.data
         if node.parents and type(data) is float and data != data:
-            if all(type(p.data) is float and p.data == p.data for p in node.parents):
-                written = operation(node.op).expression([names[p] for p in node.parents])
-                at = ", ".join(dict.fromkeys(f"{names[p]} = {_show(p.data)}" for p in node.parents))
-                return f"{names[node]} = {written} is nan at {at}: not defined there"
+            operands = node.parents
+            if all(type(p.data) is float and p.data == p.data for p in operands):
+                written = operation(node.op).expression([names[p] for p in operands])
+                shown = [p for p in operands if p.parents or p.requires_grad]
+                at = ", ".join(dict.fromkeys(f"{names[p]} = {_show(p.data)}" for p in shown))
+                head = f"{names[node]} = {written} is nan" + (f" at {at}" if at else "")
+                if any(p.data in (math.inf, -math.inf) for p in operands):
+                    return f"{head}: an overflow to inf on the way (inf - inf, 0 * inf, ...)"
+                return f"{head}: not defined there"
     return ""
 
 

@@ -72,7 +72,13 @@ def test_steps_says_where_a_nan_began(capsys):
     mine = autograd.define("log_of_mine", math.log, [lambda x: 1 / x])
     report = autograd.gradcheck(lambda x: mine(x) * 2.0, [-1.0], raise_exception=False)
     assert "v1 = log_of_mine(x) is nan at x = -1.0: not defined there" in str(report)
-    assert not any("nan" in h for h in autograd.gradcheck(lambda x: mine(x), [2.0]).hints)
+    wrong = autograd.define("log_wrong", math.log, [lambda x: 2 / x])  # fails, and is finite
+    report = autograd.gradcheck(lambda x: wrong(x), [2.0], raise_exception=False)
+    assert not report.passed and not any("nan" in h for h in report.hints)
+    status, out, _ = run(capsys, "steps", "exp(x) - exp(x)", "x=1000")  # inf - inf
+    assert "is nan at v1 = inf, v2 = inf: an overflow to inf on the way" in out
+    status, out, _ = run(capsys, "steps", "x*0/0", "x=1")  # a constant is in the formula
+    assert "(out = v1 / 0 is nan at v1 = 0.0: not defined there;" in out
 
 
 def test_expression_starting_with_minus_is_not_an_option(capsys):
@@ -93,6 +99,7 @@ def test_expression_starting_with_minus_is_not_an_option(capsys):
         (["check", "2*3"], "no variables"),
         (["frobnicate", "x"], "invalid choice"),
         (["steps", "x*y", "x=1", "y=2", "--wrt", "x"], "--wrt NAME belongs to explain"),
+        (["steps", "x*y", "x=1", "y=2", "--wrt=x"], "--wrt NAME belongs to explain"),
         ([], "required"),
     ],
 )

@@ -66,6 +66,11 @@ def test_defining_your_operation_again_replaces_it_as_a_fix_in_a_repl_would():
     assert gradcheck(lambda x: fixed(x), [1.5]).passed
     assert "2 * x" in str(autograd.explain(y, x))
     assert autograd.ops.OPERATIONS[name].derivative(0, ["x"]) == "2 * x"
+    with pytest.raises(TypeError, match=f"{name} was defined again after this function was"):
+        wrong(x)  # the earlier function does not quietly run the new row
+    with pytest.raises(ValueError, match=f"defined '{name}' before with 1 operand"):
+        autograd.define(name, lambda a, b: a * b, [lambda a, b: b, lambda a, b: a])
+    assert fixed(x).data == 2.25  # (refused: the row stays the fixed one)
 
 
 def test_a_count_of_derivatives_that_is_not_one_per_operand_is_refused_when_defined():
@@ -95,12 +100,41 @@ def test_an_error_inside_your_function_names_the_operation_the_function_and_the_
         slip(Value(3.0))
     with pytest.raises(ValueError, match=rf"{name}: your derivatives\[0\]"):
         gradcheck(lambda x: slip(x), [3.0])
+
+    def own_message(x):
+        raise ValueError("expected a positive learning rate")  # yours, not math's domain
+
+    with pytest.raises(ValueError, match="your derivatives.*expected a positive learning rate"):
+        autograd.define(next(_names), lambda x: x * x, [own_message])(Value(1.0))
     nothing = autograd.define(next(_names), lambda x: x * x, [lambda x: None])
     with pytest.raises(TypeError, match=r"returned None \(NoneType\) at operands \(3\), not a "):
         nothing(Value(3.0))
     broken = autograd.define(next(_names), lambda x: x.nope, [lambda x: 1.0])
     with pytest.raises(AttributeError, match=r"your value function raised AttributeError"):
         broken(Value(np.array([1.0, 2.0])))  # a batch too: once per sample
+
+    class Coded(Exception):  # an exception of your own, whose constructor takes a code
+        def __init__(self, code):
+            super().__init__(f"error code {code}")
+            self.code = code
+
+    def raises(x):
+        raise Coded(7)
+
+    coded = autograd.define(next(_names), raises, [lambda x: 1.0])
+    with pytest.raises(RuntimeError, match="your value function raised Coded .*code 7") as caught:
+        coded(Value(1.0))
+    assert caught.value.__cause__.code == 7  # yours, untouched, as the cause
+    text = autograd.define(next(_names), lambda x: "1.5", [lambda x: 1.0])
+    with pytest.raises(TypeError, match=r"returned the text '1.5' at operands \(1\), not a nu"):
+        text(Value(1.0))
+    # NumPy's ufuncs: their inputs count, not their `out`
+    with pytest.raises(TypeError, match="value takes 1 operand but 2 derivatives were given"):
+        autograd.define(next(_names), np.exp, [np.exp, np.exp])
+    assert autograd.define(next(_names), np.exp, [np.exp])(Value(0.0)).data == 1.0
+    # a nan operand that makes your function raise gives nan, as the built-in rows pass it on
+    floor = autograd.define(next(_names), lambda x: float(math.floor(x)), [lambda x: 0.0])
+    assert math.isnan(floor(Value(math.nan)).data)
     # Python's math outside its domain, and 1/0, are IEEE's nan and inf, as before
     log = autograd.define(next(_names), lambda x: math.log(x), [lambda x: 1 / x])
     assert math.isnan(log(Value(-1.0)).data) and math.isnan(log(Value(0.0)).local_grads[0])
@@ -176,6 +210,15 @@ def test_the_first_wrong_step_of_your_backprop_is_located():
     assert f"at W1[0,0] expected {expected:.6g}, got {expected / 2:.6g}" in report.first_wrong
     assert report.first_wrong.endswith("look at the step from your dZ1 to dW1")
     assert str(report).startswith("check_gradient_function FAILED: 6 mismatches (")
+    # the step named is from the nearest intermediate the wrong result depends on: dW2 reads
+    # dZ2, not dZ1 (which comes after it in backward order); a second wrong result is listed
+    halved = lambda **w: {**fixed(**w), "dW2": fixed(**w)["dW2"] / 2}  # noqa: E731
+    report = check_gradient_function(halved, loss, start, raise_exception=False)
+    assert report.first_wrong.endswith("look at the step from your dZ2 to dW2")
+    both = lambda **w: {**halved(**w), "dW1": fixed(**w)["dW1"] * 3}  # noqa: E731
+    report = check_gradient_function(both, loss, start, raise_exception=False)
+    assert report.first_wrong.startswith("your dW1 is wrong")
+    assert report.first_wrong.endswith("from your dZ1 to dW1 (also wrong: dW2)")
     with pytest.raises(KeyError, match="no nodes labelled 'H'"):
         check_gradient_function(lambda **w: {**fixed(**w), "dH": 0.0}, loss, start)
 

@@ -213,6 +213,8 @@ def test_a_caret_suggests_the_power_operator():
         parse("tanh(x*w) + b^2")
     with pytest.raises(ExpressionError, match=r"'//' is not allowed .* \(column 9\)"):
         parse("(a + b) // 2")
+    with pytest.raises(ExpressionError, match=r"x\^2 \(column 12\)"):
+        parse("tanh(θ) + b^2")  # columns count characters, not UTF-8 bytes
 
 
 def test_detect_anomaly_names_the_operands_label():

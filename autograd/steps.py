@@ -522,8 +522,8 @@ class Explanation:
 def where_nan_began(root: Value, names: dict) -> str:
     """Where a nan began: the first node, in graph order, that is nan though none of its operands
     is, written with its operands' values (constants are in the formula already): `v1 = log(x)
-    is nan at x = -1.0: not defined there`, or, after an overflow, `... at v1 = inf, v2 = inf:
-    an overflow to inf on the way`. "" if no scalar node is."""
+    is nan at x = -1.0: not defined there`, or `... at v1 = inf, v2 = inf: inf reached it (an
+    overflow or an inf input), ...`. "" if no scalar node is."""
     for node in topological_order(root):
         data = node.data
         if node.parents and type(data) is float and data != data:
@@ -534,7 +534,10 @@ def where_nan_began(root: Value, names: dict) -> str:
                 at = ", ".join(dict.fromkeys(f"{names[p]} = {_show(p.data)}" for p in shown))
                 head = f"{names[node]} = {written} is nan" + (f" at {at}" if at else "")
                 if any(p.data in (math.inf, -math.inf) for p in operands):
-                    return f"{head}: an overflow to inf on the way (inf - inf, 0 * inf, ...)"
+                    return (
+                        f"{head}: inf reached it (an overflow or an inf input), and inf - inf, "
+                        "0 * inf, inf / inf are nan"
+                    )
                 return f"{head}: not defined there"
     return ""
 

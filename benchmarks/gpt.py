@@ -9,7 +9,8 @@ Rows, all on the same weights (`nn.gpt.GPT(GPTConfig(), seed=0)`: embedding 16, 
 - `classic Value`: the model written as the single file writes it (plain functions over lists
   of Values, `sum()` from 0, `-probs[t].log()`), on `benchmarks/plain_value.py`'s Value;
 - `this Value`: the very same functions on `autograd.Value`, as a learner runs them (no
-  context manager);
+  context manager); and both again with Python's cyclic collector paused (`gc paused`), the
+  collector's share of the step (it walks every live node at each full collection);
 - `nn.gpt plain` / `nn.gpt fused`: the engine's own model at neuron grain, each neuron of `*`
   and a sum, or one `autograd.linear` node; `nn.gpt fused, gc paused`: as `nn.gpt.train` runs it;
 - `nn.gpt layer grain`: the same model (the same matrices) read a name at a time, one node per
@@ -149,10 +150,17 @@ def state_of(value_class, w: dict) -> dict:
     return {name: [[value_class(x) for x in row] for row in rows] for name, rows in w.items()}
 
 
-def plain_row(value_class, w: dict, token_ids: list[int], steps: int) -> dict:
+def plain_row(value_class, w: dict, token_ids: list[int], steps: int, paused=False) -> dict:
+    """The plain-written model on `value_class`; `paused`: with Python's cyclic collector paused
+    (`gc.disable()`, for the classic Value too), to show the collector's share of the step."""
     state = state_of(value_class, w)
     leaves = [p for name in MATRICES for row in state[name] for p in row]
-    row = timed(lambda: plain_loss(token_ids, state), leaves, steps)
+    if paused:
+        gc.disable()
+    try:
+        row = timed(lambda: plain_loss(token_ids, state), leaves, steps)
+    finally:
+        gc.enable()
     row["nodes"] = nodes(plain_loss(token_ids, state))
     return row
 
@@ -308,6 +316,10 @@ def main(argv: list[str] | None = None) -> int:
     rows = {}
     rows["classic Value, plain-written"] = plain_row(plain_value.Value, w, token_ids, steps)
     rows["this Value, plain-written"] = plain_row(autograd.Value, w, token_ids, steps)
+    rows["classic Value, plain, gc paused"] = plain_row(
+        plain_value.Value, w, token_ids, steps, True
+    )
+    rows["this Value, plain, gc paused"] = plain_row(autograd.Value, w, token_ids, steps, True)
     rows["nn.gpt plain neurons"] = nn_row(False, token_ids, steps)
     rows["nn.gpt fused neurons"] = nn_row(True, token_ids, steps)
     rows["nn.gpt fused, gc paused"] = nn_row(True, token_ids, steps, paused=True)

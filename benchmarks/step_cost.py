@@ -4,6 +4,8 @@
     python benchmarks/step_cost.py --instructions    # and machine instructions (valgrind)
     python benchmarks/step_cost.py --width 64 --batch 1000
     python benchmarks/step_cost.py --gpt             # also the plain-written GPT (issue 25)
+    python benchmarks/step_cost.py --by-phase        # instructions of ours and the bare design
+                                                     # by phase: forward, backward, optimizer
 
 The step is `benchmarks/speed.py`'s (MLP(2, [w, w, 1]), relu, hinge + 1e-4 L2, SGD, layer
 grain, built as `nn.fit` builds it) beside the lean hand-written NumPy step of the same file
@@ -121,29 +123,79 @@ def gpt_row(gpt: Any, value_class: type) -> str:
     )
 
 
-def run_steps(which: str, width: int, batch: int, steps: int) -> None:
+PHASES = ("forward", "backward", "optimizer")
+
+
+def run_steps(which: str, width: int, batch: int, steps: int, upto: str = "") -> None:
     """`steps` steps of one kind, for the instruction count (run under callgrind): `speed.py`'s
-    own steps (the engine's is `nn.train.step`, as `nn.fit` calls it)."""
+    own steps (the engine's is `nn.train.step`, as `nn.fit` calls it); with `upto`, the
+    engine's or the bare design's step up to the end of that phase only."""
     X, y = speed.moons(batch)
     makers = {
         "engine": speed.nn_step,
         "lean": speed.lean_numpy_step,
         "bare": speed.bare_design_step,
     }
-    step = makers[which](width, X, y)[0]
+    step = phase_step(which, width, X, y, upto) if upto else makers[which](width, X, y)[0]
     for _ in range(10 + steps):
         step()
 
 
-def instructions_per_step(which: str, width: int, batch: int, steps: int) -> float:
-    """Machine instructions of one step: callgrind's total for 2N steps minus N, over N."""
+def phase_step(which: str, width: int, X: Any, y: Any, upto: str) -> Callable[[], None]:
+    """One step up to the end of phase `upto` (forward: the loss graph with the penalty;
+    backward: and zero_grad and backward(); optimizer: and SGD), in NumPy's quiet state."""
+    import bare
+    import numpy as np
+
+    from autograd import Value
+    from autograd.ieee import quiet
+    from nn import losses, optim, train
+
+    last = PHASES.index(upto)
+    if which == "bare":
+        params, loss_of = bare.bare_step(
+            speed.initial_weights(width), X, y, ["relu", "relu", "linear"], speed.L2, 0.0
+        )[1:]
+
+        def step() -> None:
+            with np.errstate(all="ignore"):
+                loss = loss_of()
+                if last >= 1:
+                    for p in params:
+                        p.grad = 0.0
+                    bare.backward(loss)
+                if last >= 2:
+                    for p in params:
+                        p.data = p.data - speed.LEARNING_RATE * p.grad
+
+        return step
+    model = speed.nn_model(width)
+    optimizer = optim.SGD(model.parameters(), lr=speed.LEARNING_RATE)
+    penalized = model.parameters()
+    Xc, yc = Value(X, "X", requires_grad=False), train.constant_targets(y)
+
+    def ours() -> None:
+        with quiet():
+            loss = train.build_loss(model, Xc, yc, losses.hinge, speed.L2, True, penalized)[0]
+            if last >= 1:
+                optimizer.zero_grad()
+                loss.backward()
+            if last >= 2:
+                optimizer.step()
+
+    return ours
+
+
+def instructions_per_step(which: str, width: int, batch: int, steps: int, upto: str = "") -> float:
+    """Machine instructions of one step (up to phase `upto`, if given): callgrind's total for
+    2N steps minus N, over N."""
     totals = []
     for n in (steps, 2 * steps):
         command = [
             "valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
             sys.executable, os.path.abspath(__file__), "--run", which,
             "--width", str(width), "--batch", str(batch), "--steps", str(n),
-        ]  # fmt: skip
+        ] + (["--upto", upto] if upto else [])  # fmt: skip
         env = {**os.environ, "PYTHONHASHSEED": "0", "OPENBLAS_NUM_THREADS": "1"}
         done = subprocess.run(command, capture_output=True, text=True, env=env, check=True)
         found = re.search(r"Collected : (\d+)", done.stderr)
@@ -161,10 +213,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=200, help="N for the instruction count")
     parser.add_argument("--top", type=int, default=15, help="functions listed")
     parser.add_argument("--gpt", action="store_true", help="the plain-written GPT's counts")
+    parser.add_argument("--by-phase", action="store_true", help="instructions by phase")
     parser.add_argument("--run", choices=("engine", "lean", "bare"), help=argparse.SUPPRESS)
+    parser.add_argument("--upto", choices=PHASES, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.run:
-        run_steps(args.run, args.width, args.batch, args.steps)
+        run_steps(args.run, args.width, args.batch, args.steps, args.upto or "")
         return 0
 
     from autograd.ieee import quiet
@@ -208,6 +262,20 @@ def main(argv: list[str] | None = None) -> int:
                 f"  {name:<14} {count:>12,.0f}   {count / base:.2f}x lean, "
                 f"extra {count - base:>9,.0f}"
             )
+    if args.by_phase:
+        if shutil.which("valgrind") is None:
+            print("\n--by-phase needs valgrind (apt-get install valgrind)")
+            return 1
+        print(f"\nMachine instructions by phase (callgrind, {args.steps} vs {2 * args.steps}):")
+        print(f"  {'phase':<12} {'nn.fit':>10} {'bare':>10} {'ours - bare':>12}")
+        done = {"engine": 0.0, "bare": 0.0}
+        for phase in PHASES:
+            counts = {}
+            for which in done:
+                upto = instructions_per_step(which, args.width, args.batch, args.steps, phase)
+                counts[which], done[which] = upto - done[which], upto
+            ours, bare = counts["engine"], counts["bare"]
+            print(f"  {phase:<12} {ours:>10,.0f} {bare:>10,.0f} {ours - bare:>12,.0f}")
     return 0
 
 

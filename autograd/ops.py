@@ -71,7 +71,8 @@ def _log(x):
 def tanh_slope(x):
     """1 - tanh(x)**2 as 4e / (1 + e)**2, e = exp(-2|x|): exact where 1 - tanh**2 cancels to 0."""
     e = math.exp(-2.0 * abs(x)) if type(x) is float else np.exp(-2.0 * np.abs(x))
-    return 4.0 * e / ((1.0 + e) * (1.0 + e))
+    d = 1.0 + e
+    return 4.0 * e / (d * d)
 
 
 def sigmoid_slope(x):
@@ -89,8 +90,9 @@ def _sigmoid(x):
     if type(x) is float:
         e = math.exp(-abs(x))  # (nan stays nan)
         return (1.0 / (1.0 + e) if x >= 0.0 else e / (1.0 + e)), (sigmoid_slope(x),)
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e)), (sigmoid_slope(x),)
+    e = np.exp(-np.abs(x))  # an array: the same numbers, e and 1 + e computed once for both
+    d = 1.0 + e
+    return np.where(x >= 0, 1.0, e) / d, (e / (d * d),)
 
 
 def _relu(x):

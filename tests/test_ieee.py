@@ -150,6 +150,26 @@ def test_a_batch_of_one_is_the_scalar_at_every_row(row, arity):
             assert same(local, batched), (row.name, args, i, local, batched)
 
 
+@pytest.mark.parametrize("name", ["sigmoid", "tanh"])
+def test_an_array_of_many_is_the_scalar_sample_by_sample(name):
+    """The array path of these rows computes exp(-|x|) and 1 + exp(-|x|) once for the value and
+    the slope: the same bits as the scalar path, sample by sample (tanh's value is NumPy's
+    np.tanh against math.tanh, which differ by up to 3 units in the last place here: 4 allowed)."""
+    rng = np.random.default_rng(1)
+    x = np.concatenate([rng.normal(0.0, scale, 2_000) for scale in (0.1, 1.0, 10.0, 300.0)])
+    x = np.concatenate([x, SPECIAL])
+    ops.use_numpy()
+    with np.errstate(all="ignore"):
+        out, (slope,) = ops.OPERATIONS[name].compute(x)
+    for k, value in enumerate(x.tolist()):
+        one, (one_slope,) = ops.OPERATIONS[name].compute(value)
+        assert same(one_slope, slope[k]), (name, value, one_slope, slope[k])
+        if name == "tanh" and one == one:
+            assert abs(one - out[k]) <= 4 * math.ulp(one), (name, value, one, out[k])
+        else:
+            assert same(one, out[k]), (name, value, one, out[k])
+
+
 def test_the_report_examples_of_batch_against_scalar():
     assert math.isnan(np.sign(math.nan)) and math.isnan(Value(math.nan).abs().local_grads[0])
     for x, n in ((-math.inf, 0.5), (-0.0, 0.5), (-math.inf, 1.5)):

@@ -350,9 +350,10 @@ def _bce(P: Any, Y: Any) -> tuple[float, tuple]:
     dL/dP = (q - Y) / (N q (1 - q)) where eps < P <= 1 - eps, else 0 (as the clamp's relus)."""
     np = ops.np
     q = np.clip(P, EPS, 1.0 - EPS)
-    loss = -float((Y * np.log(q) + (1.0 - Y) * np.log(1.0 - q)).sum()) / P.size
+    r = 1.0 - q  # (once, for the loss and its gradient)
+    loss = -float((Y * np.log(q) + (1.0 - Y) * np.log(r)).sum()) / P.size
     inside = (P > EPS) & (P <= 1.0 - EPS)
-    return loss, (np.where(inside, (q - Y) / (P.size * q * (1.0 - q)), 0.0), 0.0)
+    return loss, (np.where(inside, (q - Y) / (P.size * q * r), 0.0), 0.0)
 
 
 def _bce_with_logits(Z: Any, Y: Any) -> tuple[float, tuple]:

@@ -29,6 +29,7 @@ timed test.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import json
 import math
@@ -152,15 +153,13 @@ def state_of(value_class, w: dict) -> dict:
 
 def plain_row(value_class, w: dict, token_ids: list[int], steps: int, paused=False) -> dict:
     """The plain-written model on `value_class`; `paused`: with Python's cyclic collector paused
-    (`gc.disable()`, for the classic Value too), to show the collector's share of the step."""
+    (`autograd.gc_paused()`, for the classic Value too), to show the collector's share."""
     state = state_of(value_class, w)
     leaves = [p for name in MATRICES for row in state[name] for p in row]
-    if paused:
-        gc.disable()
-    try:
+    import autograd
+
+    with autograd.gc_paused() if paused else contextlib.nullcontext():
         row = timed(lambda: plain_loss(token_ids, state), leaves, steps)
-    finally:
-        gc.enable()
     row["nodes"] = nodes(plain_loss(token_ids, state))
     return row
 

@@ -151,6 +151,8 @@ def phase_step(which: str, width: int, X: Any, y: Any, upto: str) -> Callable[[]
     from autograd.ieee import quiet
     from nn import losses, optim, train
 
+    if which not in ("engine", "bare"):
+        raise ValueError(f"phases are counted for the engine and the bare design, not {which!r}")
     last = PHASES.index(upto)
     if which == "bare":
         params, loss_of = bare.bare_step(

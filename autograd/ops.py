@@ -3,8 +3,9 @@
 The one place that knows a derivative. A row's `compute(*data)` returns the output and d out/d
 operand for each operand, as numbers; its formulas write the same derivatives for `explain`, the
 step-through and the pictures. IEEE float64 throughout (`autograd.ieee`): 1/0 is inf, log(-1) nan.
-Data is a float, or for a batched value a 1-D NumPy array (imported with the first array). Rows
-made elsewhere (the fused neuron of `autograd.fast`) join the table through `register`.
+Data is a float, or a NumPy array (a batch, or a layer's matrix; NumPy is imported with the
+first array). Rows made elsewhere (the neuron and the layer of `autograd.layers`, the GPT's rows,
+your own `autograd.define`) join the table through `register`.
 """
 
 import math
@@ -75,24 +76,19 @@ def tanh_slope(x):
     return 4.0 * e / (d * d)
 
 
-def sigmoid_slope(x):
-    """s (1 - s) as e / (1 + e)**2, e = exp(-|x|): exact and symmetric for every finite x."""
-    e = math.exp(-abs(x)) if type(x) is float else np.exp(-np.abs(x))
-    return e / ((1.0 + e) * (1.0 + e))
-
-
 def _tanh(x):
     return (math.tanh(x) if type(x) is float else np.tanh(x)), (tanh_slope(x),)
 
 
 def _sigmoid(x):
-    """Written with exp of a non-positive number only, so it never overflows."""
-    if type(x) is float:
-        e = math.exp(-abs(x))  # (nan stays nan)
-        return (1.0 / (1.0 + e) if x >= 0.0 else e / (1.0 + e)), (sigmoid_slope(x),)
-    e = np.exp(-np.abs(x))  # an array: the same numbers, e and 1 + e computed once for both
+    """s = 1 / (1 + e) for x >= 0, e / (1 + e) below, with e = exp(-|x|) (exp of a non-positive
+    number only, so it never overflows), and s (1 - s) as e / (1 + e)**2: exact and symmetric
+    for every finite x. e and 1 + e are computed once for both."""
+    scalar = type(x) is float
+    e = math.exp(-abs(x)) if scalar else np.exp(-np.abs(x))  # (nan stays nan)
     d = 1.0 + e
-    return np.where(x >= 0, 1.0, e) / d, (e / (d * d),)
+    s = (1.0 / d if x >= 0.0 else e / d) if scalar else np.where(x >= 0, 1.0, e) / d
+    return s, (e / (d * d),)
 
 
 def _relu(x):

@@ -5,9 +5,8 @@ non-leaf grad reset to 0, then d root/d root = 1) and returns an iterator; each 
 the chain rule at one node with the core's own `chain_rule`, in backward's order
 (`graph.backward_order`), and shows the sums it made. Only nodes with parents are steps: at a
 leaf the chain rule has nothing to pass on. Between steps every `.grad` holds what it holds at
-that point of the real pass; after the last step, exactly what `backward()` leaves (bit for bit
-on scalar graphs; on batched graphs `backward()` takes the bulk path of `autograd.fast`, so the
-two agree to rounding, ~1e-16).
+that point of the real pass; after the last step, exactly what `backward()` leaves, bit for bit,
+at both grains (the same `chain_rule` on the same nodes in the same order).
 
     step 3/7  c = a * b   (c.grad = -2.0)
       a.grad += c.grad * dc/da = -2.0 * -3.0 = 6.0   -> a.grad = 6.0

@@ -308,3 +308,20 @@ def test_the_tools_show_a_layer_grain_pass():
     assert "total: d loss/d L1.W = 3x2" in str(explanation)
     source = autograd.draw(loss).source
     assert "tanh(layer)" in source and "L1.W" in source and "3x2" in source
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh", "sigmoid", "linear"])
+def test_the_step_through_leaves_backwards_bits_at_layer_grain(activation):
+    """Stepping through a layer-grain pass runs the same `chain_rule` on the same nodes: every
+    gradient it leaves is backward()'s, bit for bit (the sign of a zero included)."""
+    model = nn.MLP(3, [5, 4, 1], activation=activation, seed=3)
+    X = np.random.default_rng(3).standard_normal((6, 3))
+    X[0, 0] = 0.0  # (a relu at exactly 0 somewhere)
+    loss = nn.mse(model(X), np.linspace(-1.0, 1.0, 6))
+    loss.backward()
+    expected = [np.array(p.grad, copy=True) for p in model.parameters()]
+    model.zero_grad()
+    steps = list(loss.backward_steps())
+    assert len(steps) == 4  # three layers and the loss
+    for p, want in zip(model.parameters(), expected, strict=True):
+        assert p.grad.tobytes() == want.tobytes(), p.label

@@ -28,6 +28,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from .graph import backward_order
 from .value import Value, is_recording, no_grad
 
 __all__ = [
@@ -613,17 +614,9 @@ def _wrong_result(
 
 
 def _reaches(nodes: list[Value], leaf: Value) -> bool:
-    """Does one of `nodes` depend on `leaf` (is it among their ancestors)?"""
-    stack, seen = list(nodes), set()
-    while stack:
-        node = stack.pop()
-        if node is leaf:
-            return True
-        for parent in node.parents:
-            if id(parent) not in seen:
-                seen.add(id(parent))
-                stack.append(parent)
-    return False
+    """Does one of `nodes` depend on `leaf` (is it one of them, or a parent of a node they
+    depend on)?"""
+    return any(n is leaf or leaf in n.parents for n in [*nodes, *backward_order(*nodes)])
 
 
 def _count(n: int, one: str, many: str) -> str:

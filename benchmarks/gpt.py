@@ -9,8 +9,12 @@ Rows, all on the same weights (`nn.gpt.GPT(GPTConfig(), seed=0)`: embedding 16, 
 - `classic Value`: the model written as the single file writes it (plain functions over lists
   of Values, `sum()` from 0, `-probs[t].log()`), on `benchmarks/plain_value.py`'s Value;
 - `this Value`: the very same functions on `autograd.Value`, as a learner runs them (no
-  context manager); and both again with Python's cyclic collector paused (`gc paused`), the
-  collector's share of the step (it walks every live node at each full collection);
+  context manager);
+- `leanest Value`: the same functions on `benchmarks/lean_value.py`'s Value, one Python object
+  per operation (parents and local derivatives in its slots, no tuples): how fast a scalar
+  Value can be here (the issue asks the plain-written model for 3x the classic's speed);
+- the first two again with Python's cyclic collector paused (`gc paused`): the collector's
+  share of the step (it walks every live node at each full collection);
 - `nn.gpt plain` / `nn.gpt fused`: the engine's own model at neuron grain, each neuron of `*`
   and a sum, or one `autograd.linear` node; `nn.gpt fused, gc paused`: as `nn.gpt.train` runs it;
 - `nn.gpt layer grain`: the same model (the same matrices) read a name at a time, one node per
@@ -307,6 +311,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(found))
         return 0
 
+    import lean_value
     import plain_value
 
     import autograd
@@ -315,6 +320,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = {}
     rows["classic Value, plain-written"] = plain_row(plain_value.Value, w, token_ids, steps)
     rows["this Value, plain-written"] = plain_row(autograd.Value, w, token_ids, steps)
+    rows["leanest Value, plain-written"] = plain_row(lean_value.Value, w, token_ids, steps)
     rows["classic Value, plain, gc paused"] = plain_row(
         plain_value.Value, w, token_ids, steps, True
     )

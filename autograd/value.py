@@ -191,13 +191,15 @@ def chain_rule(node: Value, shown: list | None = None) -> None:
         if not parent.requires_grad:
             continue  # a constant: no gradient to track
         contribution = local * grad
-        if type(contribution) is not float:
-            if type(parent.data) is float:  # a number every sample reads: the batch's sum
-                contribution = float(contribution.sum())
-            elif not watched and type(parent.grad) is float and not parent.grad:
-                parent.grad = contribution  # an array's first share, adopted: 0.0 + it
-                continue  # would copy it (each rule makes a fresh one)
-        parent.grad += contribution
+        if type(contribution) is float:
+            parent.grad += contribution
+        elif type(parent.data) is float:  # a number every sample reads: the batch's sum
+            contribution = float(contribution.sum())
+            parent.grad += contribution
+        elif type(parent.grad) is float and not parent.grad:  # an array's first share:
+            parent.grad = contribution  # adopted (each rule makes a fresh one; 0.0 + it copies)
+        else:
+            parent.grad += contribution
         if watched:
             _watch(index, node, parent, local, contribution, shown)
 
@@ -206,9 +208,9 @@ def _watch(index: int, node: Value, parent: Value, local: Any, share: Any, shown
     """What the step-through (`shown`) and `detect_anomaly()` see of one edge."""
     if modes.entered and _modes.anomaly is not None:
         _modes.anomaly.backward(node, parent, local)
-    if shown is not None:
-        after = parent.grad
-        shown.append((index, parent, local, share, after if type(after) is float else +after))
+    if shown is not None:  # (copies of arrays: an adopted share is the grad, which changes)
+        after, copy = parent.grad, (lambda x: x if type(x) is float else +x)
+        shown.append((index, parent, local, copy(share), copy(after)))
 
 
 def apply(op: str, *operands: Any) -> Value:

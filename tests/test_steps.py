@@ -222,3 +222,27 @@ def test_steps_read_well_at_the_repl():
     step = next(steps)
     assert repr(step) == str(step) and repr(step).startswith("step 1/1  c = a * b")
     assert repr(steps) == "<backward steps from c: 1 of 1 done>"
+
+
+def test_the_step_through_leaves_backwards_bits_the_sign_of_a_zero_included():
+    """backward() adopts an array's first share; the step-through must leave the same bits,
+    so a share of -0.0 stays -0.0 there too (0.0 + -0.0 would make it +0.0)."""
+    x = Value(np.array([1.0, 2.0, -3.0]), "x")
+    loss = (x * Value(-2.0)).relu().sum()  # relu's slope 0 times -2: shares of -0.0 into x
+    loss.backward()
+    expected = x.grad.copy()
+    assert np.signbit(expected[:2]).all()  # (the case this test is about)
+    x.grad = 0.0
+    list(loss.backward_steps())
+    assert x.grad.tobytes() == expected.tobytes()
+
+
+def test_a_shown_share_keeps_its_numbers_after_later_shares_arrive():
+    """The first share into an array parent is adopted as its grad, and later shares are added
+    to that grad in place: what a step showed must not change with them."""
+    x = Value(np.array([1.0, 2.0]), "x")
+    loss = (x * x + x.exp()).sum()
+    steps = list(loss.backward_steps())
+    exp_step = next(s for s in steps if "exp(x)" in str(s))
+    assert "= [2.7183, 7.3891]   -> x.grad = [2.7183, 7.3891]" in str(exp_step)
+    assert np.allclose(x.grad, 2 * np.array([1.0, 2.0]) + np.exp([1.0, 2.0]))

@@ -7,7 +7,9 @@ as in NumPy and PyTorch, so no exception ever comes out of the math of `autograd
 
 from __future__ import annotations
 
+import functools
 import math
+import operator
 import sys
 from contextlib import nullcontext
 from typing import Any
@@ -45,6 +47,16 @@ def exp(x: float) -> float:
 
 def log(x: float) -> float:
     return math.log(x) if x > 0.0 else (-INF if x == 0.0 else NAN)
+
+
+if sys.version_info >= (3, 12):  # from 3.12, sum() of floats compensates its roundings
+
+    def chain_sum(values: Any, start: Any = 0.0) -> Any:
+        """start + v_1 + v_2 + ...: added left to right, each sum rounded, as a chain of `+`."""
+        return functools.reduce(operator.add, values, start)
+
+else:  # sum() adds left to right, rounding each sum (its loop in C: quicker than reduce)
+    chain_sum = sum
 
 
 def quiet() -> Any:

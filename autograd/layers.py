@@ -33,6 +33,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from . import ops
+from .ieee import chain_sum
 from .nary import sum_of_squares as scalar_sum_of_squares
 from .value import LEAF, Value, _as_value, _batch_node, array_node, make, settled
 
@@ -70,7 +71,7 @@ def _neuron_compute(activation: str):
         n = (len(operands) - 1) // 2
         ws, xs, b = operands[:n], operands[n : 2 * n], operands[2 * n]
         # z = b + w_1 x_1 + ... + w_n x_n, left to right as the neuron of `*` and `+` adds it
-        z = sum(map(operator.mul, ws, xs), b)
+        z = chain_sum(map(operator.mul, ws, xs), b)
         if activation == "relu" and type(z) is float:  # (the scalar case in a few steps)
             if z > 0.0:
                 return z, (*xs, *ws, 1.0)

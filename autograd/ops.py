@@ -15,7 +15,7 @@ from functools import lru_cache
 from operator import mul
 from typing import Any
 
-from .ieee import divide, exp, log, power, power_of_arrays
+from .ieee import chain_sum, divide, exp, log, power, power_of_arrays
 
 np: Any = None  # NumPy, once `use_numpy()` has imported it
 
@@ -152,15 +152,15 @@ for _op in [
     _row("abs", _abs, "abs({0})", "sign({0})"),
     _row("batch_sum", lambda x: (float(x.sum()), (np.ones_like(x),)), "sum over batch of {0}", "1"),
     _row("batch_mean", _batch_mean, "mean over batch of {0}", "1/B"),
-    # n-ary: added left to right (the builtin sum: the loop in C); x + x is exactly 2x
+    # n-ary: added left to right, as the chain of + adds them; x + x is exactly 2x
     Operation(
-        "sum", " + ".join, lambda i, names: "1", lambda *xs: (sum(xs, 0.0), (1.0,) * len(xs))
+        "sum", " + ".join, lambda i, names: "1", lambda *xs: (chain_sum(xs, 0.0), (1.0,) * len(xs))
     ),
     Operation(
         "sum_of_squares",
         lambda names: " + ".join(f"{name}^2" for name in names),
         lambda i, names: f"2 * {names[i]}",
-        lambda *xs: (sum(map(mul, xs, xs), 0.0), tuple([x + x for x in xs])),
+        lambda *xs: (chain_sum(map(mul, xs, xs), 0.0), tuple([x + x for x in xs])),
     ),
 ]:
     register(_op)

@@ -7,8 +7,10 @@ Each class of failure found by trying the engine as an attacker would is run ove
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
+import operator
 import struct
 import warnings
 from decimal import Decimal, getcontext
@@ -300,3 +302,24 @@ def test_the_tools_on_a_layer_grain_graph_warn_of_nothing(inputs):
     assert len(steps) == len(autograd.graph.backward_order(loss))
     for p, want in zip(model.parameters(), expected):  # the step-through's pass: backward()'s
         np.testing.assert_array_equal(p.grad, want)
+
+
+@pytest.mark.parametrize(
+    "numbers",
+    [[1e16, 1.0, -1e16], [0.1] * 10, [1.0, 1e100, 1.0, -1e100], [3.0, -0.0, 1e-300, -3.0]],
+)
+def test_the_n_ary_rows_add_as_the_chain_of_plus_does(numbers):
+    """autograd.sum, sum_of_squares and the fused neuron give the chain's numbers: left to
+    right, each sum rounded (from Python 3.12 the builtin sum() of floats compensates, and
+    would give 1.0 for 1e16 + 1 - 1e16 where the chain gives 0.0)."""
+    xs = [Value(x) for x in numbers]
+    chain = functools.reduce(operator.add, xs)
+    assert autograd.sum(xs).data == chain.data
+    squares = functools.reduce(operator.add, [x * x for x in xs])
+    assert autograd.sum_of_squares(xs).data == squares.data
+    ones = [Value(1.0)] * len(xs)
+    neuron = autograd.linear(ones[1:], xs[1:], xs[0], "linear")
+    assert (
+        neuron.data
+        == functools.reduce(operator.add, [w * x for w, x in zip(ones, xs)][1:], xs[0]).data
+    )

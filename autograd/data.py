@@ -1,4 +1,4 @@
-"""What a `Value` holds: a float, or for a batch a 1-D float array with one entry per sample.
+"""What a `Value` holds: a float, or a float array (a batch, one entry per sample, or a matrix).
 
 One rule, `as_data`, for `Value(data)` and for data you assign yourself (`value.data = x`),
 which is settled by it when an operation first reads it (`settled`).

@@ -250,9 +250,9 @@ def draw(
     inside box `L1`), or give a function node -> scope name; False for none. max_nodes: a graph
     with more values is collapsed: boxes become single nodes, deepest first, and if still too
     large only the `max_nodes` values nearest the root are drawn, the rest as one node.
-    rankdir: "LR" (left to right) or "TB". parameters: False folds the parameters (leaves
-    whose label names a scope, like `L1.N3.w2`) into the node that reads them, one box per
-    neuron: they and their edges are not drawn, and that node's box says how many it reads.
+    rankdir: "LR" (left to right), "RL", "TB" or "BT". parameters: False folds the parameters
+    (leaves whose label names a scope, like `L1.N3.w2`) into the node that reads them, one box
+    per neuron: they and their edges are not drawn, and that node's box says how many it reads.
     """
     if not isinstance(root, Value):
         raise TypeError(f"draw() needs a Value, got {type(root).__name__}")

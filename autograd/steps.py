@@ -375,9 +375,18 @@ def _html(text: str) -> str:
 def backward_steps(root: Value) -> BackwardSteps:
     """Start a backward pass from `root` that runs one chain-rule step per `next()`.
 
+    >>> a, b = Value(2.0, "a"), Value(-3.0, "b")
+    >>> c = a * b; c.label = "c"
+    >>> out = c + a; out.label = "out"
     >>> steps = out.backward_steps()
-    >>> print(next(steps))       # the chain rule at the root's node
+    >>> print(next(steps))  # the chain rule at the root's node
+    step 1/2  out = c + a   (out.grad = 1.0)
+      c.grad += out.grad * dout/dc = 1.0 * 1.0 = 1.0   -> c.grad = 1.0
+      a.grad += out.grad * dout/da = 1.0 * 1.0 = 1.0   -> a.grad = 1.0
     >>> for step in steps: print(step)
+    step 2/2  c = a * b   (c.grad = 1.0)
+      a.grad += c.grad * dc/da = 1.0 * -3.0 = -3.0   -> a.grad = -2.0
+      b.grad += c.grad * dc/db = 1.0 * 2.0 = 2.0     -> b.grad = 2.0
     """
     return BackwardSteps(root)
 

@@ -10,9 +10,9 @@ step k, for 100 steps; it reaches 100% accuracy. The NumPy form (X of shape (2, 
     loss = mean(max(0, 1 - y S)) + alpha sum(W**2 + b**2)
     dS = -y (1 - y S > 0) / m;  dW3 = dS @ A2.T + 2 alpha W3;  dZ2 = (W3.T @ dS) (Z2 > 0); ...
 
-On the engine a step is five nodes: the three layers, act(X W^T + b) on the whole batch (X of
-shape (100, 2)), the hinge loss over the batch, and the L2 penalty of every W and b, with
-the sum of the last two (and its scaling) as scalar nodes.
+On the engine a step is seven nodes: the three layers, act(X W^T + b) on the whole batch (X
+of shape (100, 2)), the hinge loss over the batch, the L2 penalty of every W and b, its scaling
+by alpha, and the sum of the loss and the penalty.
 """
 
 from __future__ import annotations

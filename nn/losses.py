@@ -3,7 +3,7 @@
 Every loss takes `predictions` and `targets` in any of three forms:
 
 - layer grain: one Value holding (samples x outputs), a network's output on a batch
-  (`mlp(X)`): the loss is one node of the table (`autograd.layer`), its local derivative
+  (`mlp(X)`): the loss is one node of the table (`autograd.layers.batch_loss`), its local derivative
   dL/dP an array;
 - per sample: a list of scalar Values (one per sample, e.g. `[mlp(x) for x in X]`), or a list
   of lists for a network with several outputs, and targets of the same shape;
@@ -221,9 +221,10 @@ def cross_entropy(logits: Any, targets: Targets) -> Value:
         L = (1/N) sum_n -log_softmax(z_n)[t_n] = (1/N) sum_n (logsumexp(z_n) - z_n[t_n])
         dL/dz_n,i = (softmax(z_n)_i - [i == t_n]) / N          (the textbook's dZ = P - Y)
 
-    `logits`: per sample, a list of N lists of k scalar Values (`[mlp(x) for x in X]`); or
-    batched, a list of k batched Values (one per class, the outputs of `mlp(X)`). `targets`: N
-    integers (a list or an int array).
+    `logits`: a layer's output, one Value holding (samples x k), as `mlp(X)` gives it; or k
+    batched Values (one per class, as `mlp(X, grain="neuron")` gives them); or per sample, a list
+    of N lists of k scalar Values (`[mlp(x) for x in X]`). `targets`: N integers (a list or an
+    int array).
     """
     if _layer_grain(logits):
         y = np.asarray(targets)
@@ -282,7 +283,7 @@ def cross_entropy(logits: Any, targets: Targets) -> Value:
 
 LossFunction = Callable[[Any, Targets], Value]
 
-#: Losses by name: (function, decision threshold on the output for accuracy, label values).
+#: Losses by name: (function, decision threshold on the output for accuracy).
 #: A threshold of None means "half-way between the two label values" (0.5 for 0/1 labels).
 LOSSES: dict[str, tuple[LossFunction, float | None]] = {
     "mse": (mse, None),

@@ -1,4 +1,4 @@
-"""Optimizers: `SGD` (with momentum) and `Adam`, PyTorch's names and update formulas.
+"""Optimizers: `SGD` (with momentum), `Adam` and `AdamW`, PyTorch's names and update formulas.
 
 Each keeps a list of parameters (leaf Values: numbers, or arrays such as a layer's W) and, on
 `step()`, changes every `p.data` using `p.grad`; `zero_grad()` sets the grads back to 0. The

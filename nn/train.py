@@ -247,8 +247,9 @@ def fit(
 ) -> History:
     """Train `model` on (X, y) and return the History (loss and accuracy per epoch).
 
-    - `loss`: a name from `nn.losses.LOSSES` ("mse", "sse", "bce", "bce_with_logits",
-      "hinge") or a function (outputs, targets) -> Value; `l2` adds l2 * sum p**2.
+    - `loss`: a name from `nn.losses.LOSSES` ("mse", "sse", "bce" or "binary_cross_entropy",
+      "bce_with_logits", "hinge", "cross_entropy") or a function (outputs, targets) -> Value;
+      `l2` adds l2 * sum p**2.
     - `optimizer`: an `nn.optim` optimizer (its lr schedule counts steps), or "sgd"/"adam"
       with learning rate `lr`.
     - `batch_size` None: one full batch per epoch (one step); else shuffled mini-batches

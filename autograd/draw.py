@@ -231,7 +231,7 @@ def _long_edge_ranks(drawn: list[Value], order: list[Value]) -> int:
 def draw(
     root: Value,
     *,
-    grads: bool = True,
+    grads: bool | None = None,
     local_grads: bool = True,
     formulas: bool = False,
     highlight: Iterable[Value | str] = (),
@@ -243,8 +243,10 @@ def draw(
 ) -> Any:
     """The graph of `root` as a `graphviz.Digraph`.
 
-    grads: show each value's grad. local_grads: label each edge with d child/d parent (the
-    number the node recorded); formulas: also the formula from the table of operations.
+    grads: show each value's grad (by default, once a backward pass from `root` has run: before,
+    every grad would read 0.0, so they are left off and the title says so). local_grads: label
+    each edge with d child/d parent (the number the node recorded); formulas: also the formula
+    from the table of operations.
     highlight: Values (or names) to mark; the nodes and edges on paths between them are marked
     too. clusters: True groups nodes into boxes by label prefix (`L1.N3.w2` is in box `L1.N3`
     inside box `L1`), or give a function node -> scope name; False for none. max_nodes: a graph
@@ -260,6 +262,10 @@ def draw(
         raise ValueError(f"rankdir must be LR, TB, RL or BT, got {rankdir!r}")
     if max_nodes < 1:
         raise ValueError(f"max_nodes must be at least 1, got {max_nodes}")
+    if grads is None:  # (a pass from root leaves root.grad at 1; none has run while it is 0.0)
+        grads = not (type(root.grad) is float and root.grad == 0.0)
+        if not grads:
+            title = (f"{title}\n" if title else "") + "(no backward() yet: grads not shown)"
     graphviz = _graphviz()
     order = topological_order(root)
     names = node_names(root, order)

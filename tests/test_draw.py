@@ -253,3 +253,16 @@ def test_parameters_false_keeps_unlabelled_number_inputs_and_orders_neurons_natu
         assert len(re.findall(rf"\b{ids[0]} -> ", src)) == 12  # read by all 12 hidden neurons
     numbers = [int(n) for n in re.findall(r'label="L1\.N(\d+)" style', src)]
     assert numbers == list(range(1, 13))  # clusters in natural order: N2 before N10
+
+
+def test_grads_are_left_off_until_a_backward_pass_has_run_and_the_title_says_so():
+    a = Value(2.0, "a")
+    b = a * a
+    b.label = "b"
+    before = draw(b).source
+    assert "| grad " not in before and "(no backward() yet: grads not shown)" in before
+    assert "| grad 0.0}" in draw(b, grads=True).source  # asked for: shown as they are
+    b.backward()
+    after = draw(b, title="x squared").source
+    assert "{a | data 2.0 | grad 4.0}" in after and "{b | data 4.0 | grad 1.0}" in after
+    assert "no backward" not in after

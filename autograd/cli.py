@@ -40,6 +40,7 @@ _VALUE_OPTIONS = {
     "--highlight",
     "--rankdir",
     "--max-nodes",
+    "--dpi",
     "--max-paths",
     "--eps",
     "--atol",
@@ -96,6 +97,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     graph.add_argument("--rankdir", default="LR", choices=["LR", "TB", "RL", "BT"])
     graph.add_argument("--max-nodes", type=int, default=150, help="collapse larger graphs")
+    graph.add_argument("--dpi", type=float, help="a .png's dots per inch (96; 200 for slides)")
     command("steps", "step through backward(), one node at a time")
     web = command("web", "write a page that replays backward() in the browser, step by step")
     web.add_argument("-o", "--output", default="backprop.html", help="the .html file to write")
@@ -226,7 +228,7 @@ def _graph(args: argparse.Namespace, root: Value) -> int:
         print(graph.source)
         return 0
     try:
-        path = render(graph, args.output)
+        path = render(graph, args.output, dpi=args.dpi)
     except RendererNotFoundError as error:
         _fail(str(error), EXIT_NO_RENDERER)
     except RuntimeError as error:

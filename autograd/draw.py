@@ -472,18 +472,34 @@ def _collapse(
 # Rendering to files
 
 
+def _raster_flags(dpi: float | None) -> list[str]:
+    """At most 60 inches a side at Graphviz's 96 dpi (a huge graph's PNG is otherwise 50,000 px
+    wide): at another dpi, as many pixels at most, the picture scaled down to fit if it must."""
+    if dpi is None:
+        return ["-Gsize=60,60"]
+    inches = 60 * 96 / dpi
+    return [f"-Gdpi={dpi:g}", f"-Gsize={inches:g},{inches:g}"]
+
+
 def render(
-    graph: Value | Any, path: str | os.PathLike, format: str | None = None, **options: Any
+    graph: Value | Any,
+    path: str | os.PathLike,
+    format: str | None = None,
+    dpi: float | None = None,
+    **options: Any,
 ) -> Path:
     """Write the picture of `graph` (a Value, drawn with `options`, or a Digraph) to `path`.
 
     The format is `format` or the file's suffix: svg, png, pdf (system Graphviz only), or
-    dot/gv for the DOT source. Written atomically (temp file, then os.replace).
+    dot/gv for the DOT source. `dpi`: a raster's dots per inch (Graphviz draws 96; 200 is sharp
+    on a slide). Written atomically (temp file, then os.replace).
     """
     path = Path(path)
     fmt = (format or path.suffix.lstrip(".")).lower()
     if not fmt:
         raise ValueError(f"cannot tell the format of {str(path)!r}: give a suffix such as .svg")
+    if dpi is not None and not (isinstance(dpi, int | float) and 10 <= dpi <= 600):
+        raise ValueError(f"dpi must be a number from 10 to 600, got {dpi!r}")
     digraph = draw(graph, **options) if isinstance(graph, Value) else graph
     source = digraph.source
     if fmt in ("dot", "gv"):
@@ -512,8 +528,7 @@ def render(
         )
     try:
         done = subprocess.run(
-            # (a raster at most 60 inches a side: a huge graph's PNG is otherwise 50,000 px wide)
-            [renderer.path, "-Kdot", f"-T{fmt}", *(["-Gsize=60,60"] if fmt in RASTER else [])],
+            [renderer.path, "-Kdot", f"-T{fmt}", *(_raster_flags(dpi) if fmt in RASTER else [])],
             input=source.encode(),
             capture_output=True,
             timeout=RENDER_TIMEOUT,

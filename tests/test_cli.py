@@ -170,3 +170,35 @@ def test_without_a_renderer_the_dot_file_is_written_and_exit_is_3(capsys, tmp_pa
     assert status == 3 and err.count("\n") == 1
     assert "pip install graphviz-pure" in err
     assert (tmp_path / "g.dot").read_text().startswith("digraph")
+
+
+def test_every_option_of_every_command_is_known_as_taking_a_value_or_not():
+    """Options are told apart from an expression that starts with "-" by two lists; an option
+    missing from them is read as a NAME=NUMBER (as --dpi once was)."""
+    import argparse
+
+    from autograd import cli
+
+    parser = cli._parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    for name, sub in commands.choices.items():
+        for action in sub._actions:
+            for option in action.option_strings:
+                known = cli._VALUE_OPTIONS if action.nargs != 0 else cli._FLAGS
+                assert option in known, f"{name} {option}"
+
+
+def test_graph_writes_a_sharper_png_at_a_higher_dpi(tmp_path, capsys):
+    import struct
+
+    sizes = []
+    for dpi in ([], ["--dpi", "192"]):  # (Graphviz draws 96 dots per inch)
+        path = tmp_path / f"g{len(dpi)}.png"
+        status, _, err = run(capsys, "graph", "a*b + a", "a=2", "b=3", "-o", str(path), *dpi)
+        assert status == 0, err
+        sizes.append(struct.unpack(">II", path.read_bytes()[16:24]))
+    assert sizes[1][0] == pytest.approx(2 * sizes[0][0], abs=2)
+    status, _, err = run(
+        capsys, "graph", "a*b", "a=2", "b=3", "-o", str(tmp_path / "x.png"), "--dpi", "5"
+    )
+    assert status == 2 and "dpi must be a number from 10 to 600" in err

@@ -142,26 +142,30 @@ def pictures(model: gpt.GPT, history, held_out, result: dict, args) -> list[tupl
     example = next(n for n in held_out if len(n) >= 3)
     tokens = gpt.encode(example)
     position = min(2, len(tokens) - 2, model.config.block_size - 1)
+    saved = [(w, w.grad) for w in model.matrices()]  # (the pictures' passes put them back)
     loss_t = model.position_losses(tokens[: position + 2])[position]
+    loss_t.backward()  # (so the picture shows the gradients)
     title = f"loss at position {position} of {example!r}, collapsed by block"
-    written.append(_render(loss_t, out / "graph.svg", title, gpt.blocks(loss_t)))
+    # parameters=False: each neuron's weights (and the fused neurons' one shared zero bias,
+    # read in every block) folded into it, so the boxes' edges are the blocks' own
+    written.append(_render(loss_t, out / "graph.svg", title, gpt.blocks(loss_t), False))
     if model.config.grain == "layer":  # what a training step runs: a node per layer
-        saved = [(w, w.grad) for w in model.matrices()]
         step = model.loss(tokens)
-        step.backward()  # (so the picture shows the gradients; the model's are put back)
+        step.backward()
         title = f"one training step on {example!r} at layer grain"
         written.append(_render(step, out / "layers.svg", title, True))
-        for w, grad in saved:
-            w.grad = grad
+    for w, grad in saved:
+        w.grad = grad
     root, _ = gpt.head_graph(model, tokens, position, layer=1, head=0)
     page = autograd.page(root, title=f"head 0 at position {position} of {example!r}")
     written.append((page.save(out / "head.html"), ""))
     return written
 
 
-def _render(root, path: Path, title: str, clusters) -> tuple[Path, str]:
+def _render(root, path: Path, title: str, clusters, parameters=True) -> tuple[Path, str]:
     try:
-        return autograd.render(root, path, title=title, max_nodes=40, clusters=clusters), ""
+        options = {"max_nodes": 40, "clusters": clusters, "parameters": parameters}
+        return autograd.render(root, path, title=title, **options), ""
     except RuntimeError as error:  # no renderer (the DOT source was written), or it failed
         return path.with_suffix(".dot"), str(error).splitlines()[0][:200]
 

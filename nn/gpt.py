@@ -541,27 +541,33 @@ def blocks(root: Value):
     """A function node -> block for `autograd.draw(root, clusters=blocks(root))`: a labelled
     node's block is its label's dotted prefix (`L1.attn.h0.q@3[1]` -> `L1.attn.h0`); a node
     that reads parameters is in their block (a neuron of W_o in `L1.attn`); any other node is
-    in the block of its newest parent (a residual sum joins the block it adds); a constant
-    joins the block of the node that reads it."""
+    in the block of its newest parent (a residual sum joins the block it adds). A leaf that is
+    not a parameter (a constant such as `max` or `0.5`) joins the block of its readers if they
+    are all in one block, and no block if they are not (the fused model's one zero bias, read
+    in every block): put in one of them, it would draw as an edge from that block to the others.
+    """
     order = autograd.topological_order(root)
     index = {node: k for k, node in enumerate(order)}
     scope: dict[Value, str] = {}
     for node in order:
-        if not node.parents and not node.requires_grad:
-            continue  # a constant (`max`, `0.5`): placed with its reader below
+        if not node.parents and not (node.label and node.requires_grad):
+            continue  # a constant or an unnamed leaf: placed with its readers below
         if node.label:
             scope[node] = node.label.rpartition(".")[0]
-        elif node.parents:
+        else:
             read = [p for p in node.parents if p.label and not p.parents and p.requires_grad]
             if read:
                 scope[node] = scope[read[0]]
             else:
                 made = [p for p in node.parents if p in scope] or [node]
                 scope[node] = scope.get(max(made, key=index.__getitem__), "")
-    for node in order:  # constants: the block of their first reader
+    readers: dict[Value, set[str]] = {}
+    for node in order:
         for parent in node.parents:
             if parent not in scope:
-                scope[parent] = scope[node]
+                readers.setdefault(parent, set()).add(scope[node])
+    for leaf, where in readers.items():
+        scope[leaf] = where.pop() if len(where) == 1 else ""
     return lambda node: scope.get(node, "")
 
 

@@ -2,13 +2,15 @@
 
 One small network, one batch, one loss, built twice by the same engine:
 
-- at **neuron grain**, one graph per sample, every number a Value; `explain` lists, for one
+- at neuron grain, one graph per sample, every number a Value; `explain` lists, for one
   weight w_ji, every path from the loss down to it: one path per sample s, through neuron j,
   whose product of local derivatives is S_sj x_si (S_sj: the gradient reaching neuron j's
   pre-activation in sample s);
-- at **layer grain**, each layer one node; the layer's rule gives W.grad = S^T X at once.
+- at layer grain, each layer one node; the layer's rule gives W.grad = S^T X at once.
 
 The demo prints both, and each sample's path beside its term of (S^T X)_ji: the same numbers.
+It writes, under out/grains/, both graphs (neuron.svg, the weight's paths marked; layer.svg)
+and a page of each backward pass (neuron.html, layer.html), for a slide or a class.
 
     python -m demos grains
 """
@@ -16,11 +18,13 @@ The demo prints both, and each sample's path beside its term of (S^T X)_ji: the 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import numpy as np
 
 import autograd
 import nn
+from autograd.draw import RendererNotFoundError
 
 
 def run(seed: int = 0, samples: int = 3, neuron: int = 2, weight: int = 1) -> dict:
@@ -61,9 +65,15 @@ def run(seed: int = 0, samples: int = 3, neuron: int = 2, weight: int = 1) -> di
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m demos grains", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m demos grains",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--samples", type=int, default=3)
+    parser.add_argument("--out", type=Path, default=Path("out") / "grains", help="where files go")
+    parser.add_argument("--no-pictures", action="store_true", help="write no files")
     args = parser.parse_args(argv)
     if not 1 <= args.samples <= 50:
         parser.error("--samples must be between 1 and 50")
@@ -86,7 +96,36 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  (S^T X)[1, 0]  = {found['layer_grad']!r}")
     difference = abs(found["neuron_grad"] - found["layer_grad"])
     print(f"  difference {difference:.1e}: the matrix rule is the chain rule summed over samples")
+    if not args.no_pictures:
+        print()
+        for path, note in pictures(found, args.out):
+            print(f"wrote {path}" + (f" ({note})" if note else ""))
     return 0 if difference <= 1e-12 * max(1.0, abs(found["layer_grad"])) else 1
+
+
+def pictures(found: dict, out: Path) -> list[tuple[Path, str]]:
+    """Both graphs and a page of each backward pass under `out`: [(path, note)]."""
+    out.mkdir(parents=True, exist_ok=True)
+    w, samples = found["weight"], len(found["paths"])
+    neuron_loss, layer_loss = found["neuron_loss"], found["layer_loss"]
+    layer_loss.label = "loss"
+    graphs = [
+        (neuron_loss, "neuron.svg", f"neuron grain: {samples} samples, the paths to {w} marked",
+         {"highlight": [w, "loss"]}),
+        (layer_loss, "layer.svg", "layer grain: each layer one node", {}),
+    ]  # fmt: skip
+    written = []
+    for root, name, title, options in graphs:
+        try:
+            written.append((autograd.render(root, out / name, title=title, **options), ""))
+        except RendererNotFoundError:  # the .dot source was written instead
+            written.append((out / Path(name).with_suffix(".dot"), "no Graphviz renderer found"))
+    for root, name, title in [
+        (neuron_loss, "neuron.html", f"neuron grain: the chain rule, {samples} samples"),
+        (layer_loss, "layer.html", "layer grain: the same pass, a layer per step"),
+    ]:
+        written.append((autograd.page(root, title=title).save(out / name), ""))
+    return written
 
 
 def _ops(root: autograd.Value) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from autograd.draw import HIGHLIGHT_FILL
 from demos import grains
 
 
@@ -33,7 +34,18 @@ def test_each_path_is_one_samples_term_of_the_matrix_rule(seed, samples):
     assert found["layer_grad"] == pytest.approx(numeric, rel=1e-6, abs=1e-9)
 
 
-def test_the_demo_prints_both_numbers_and_agrees(capsys):
-    assert grains.main([]) == 0
+def test_the_demo_prints_both_numbers_and_agrees(capsys, tmp_path):
+    assert grains.main(["--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "sum over paths" in out and "(S^T X)[1, 0]" in out and "tanh(layer)" in out
+    for name in ("neuron.svg", "layer.svg", "neuron.html", "layer.html"):
+        assert f"wrote {tmp_path / name}" in out and (tmp_path / name).stat().st_size > 1000
+    neuron = (tmp_path / "neuron.svg").read_text()
+    assert "L1.N2.w1" in neuron and HIGHLIGHT_FILL in neuron  # the weight and its paths, marked
+    layer = (tmp_path / "layer.svg").read_text()
+    assert "S^T X" in layer and "S W" in layer  # the layer's rules on its edges
+
+
+def test_the_demo_writes_nothing_when_asked(capsys, tmp_path):
+    assert grains.main(["--no-pictures", "--out", str(tmp_path / "none")]) == 0
+    assert not (tmp_path / "none").exists() and "wrote" not in capsys.readouterr().out

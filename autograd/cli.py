@@ -41,6 +41,7 @@ _VALUE_OPTIONS = {
     "--rankdir",
     "--max-nodes",
     "--dpi",
+    "--title",
     "--max-paths",
     "--eps",
     "--atol",
@@ -101,6 +102,7 @@ def _parser() -> argparse.ArgumentParser:
     command("steps", "step through backward(), one node at a time")
     web = command("web", "write a page that replays backward() in the browser, step by step")
     web.add_argument("-o", "--output", default="backprop.html", help="the .html file to write")
+    web.add_argument("--title", help="the page's title (default: the expression)")
     explain = command("explain", "explain d out/d x as a sum over paths")
     explain.add_argument("--wrt", metavar="NAME", help="the variable (default: every variable)")
     explain.add_argument(
@@ -200,7 +202,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "web":
         from .page import page
 
-        print(f"wrote {page(root, title=expression.text).save(args.output)}")
+        print(f"wrote {page(root, title=args.title or expression.text).save(args.output)}")
         return 0
     if args.command == "explain":
         return _explain(args, expression, root)

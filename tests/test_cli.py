@@ -202,3 +202,23 @@ def test_graph_writes_a_sharper_png_at_a_higher_dpi(tmp_path, capsys):
         capsys, "graph", "a*b", "a=2", "b=3", "-o", str(tmp_path / "x.png"), "--dpi", "5"
     )
     assert status == 2 and "dpi must be a number from 10 to 600" in err
+
+
+def test_web_takes_a_title_for_the_class(tmp_path, capsys):
+    path = tmp_path / "week3.html"
+    status, out, err = run(
+        capsys,
+        "web",
+        "a*b + a",
+        "a=2",
+        "b=3",
+        "-o",
+        str(path),
+        "--title",
+        "Week 3: a <reused> value",
+    )
+    assert status == 0, err
+    text = path.read_text()
+    assert "<title>backprop: Week 3: a &lt;reused&gt; value</title>" in text
+    status, _, _ = run(capsys, "web", "a*b", "a=2", "b=3", "-o", str(tmp_path / "d.html"))
+    assert "<title>backprop: a*b</title>" in (tmp_path / "d.html").read_text()

@@ -7,10 +7,12 @@
 `python -m autograd web "tanh(x*w + b)" x=2 w=-3 b=6.88 -o neuron.html` writes the same.
 
 The page is a recording: the graph (each value with its name, operation and data; each edge with
-the local derivative the node recorded), every step of the step-through (the core's `chain_rule`
-at one node, with its arithmetic as the REPL prints it), every gradient each step changed, each
-value's explanation (the sum over paths, as `explain` writes it), and the classic mistakes'
-passes replayed on the same numbers. Every number is written here, in Python, as the REPL shows
+the local derivative the node recorded, but for an edge from a constant, which the pass gives
+nothing), every step of the step-through (the core's `chain_rule` at one node, with its
+arithmetic as the REPL prints it; a layer's rules with S = its grad times its slope, as the
+step-through writes S), every gradient each step changed (never a constant's), each value's
+explanation (the sum over paths, as `explain` writes it), and the classic mistakes' passes
+replayed on the same numbers. Every number is written here, in Python, as the REPL shows
 it; the page's script only replays them. It draws the graph itself, laid out to fill its pane
 (left to right or top to bottom, whichever reads larger), with zoom and pan (wheel, pinch, drag,
 buttons, "fit"), and follows the current node. Next and previous step, play and pause, a scrub
@@ -116,13 +118,14 @@ def recording(
 
     The recording: `nodes` (each drawn value: id, name, `head` as its box says it, data as
     shown, leaf, tracked, the parameters it folds), `edges` (parent id, child id, operand
-    index, the local derivative as shown), `start` (every grad as the pass starts), `steps`
-    (each: the node, its head line and text as the step-through prints them, the grads it
-    changed as shown, and one question per edge: the numbers the parent's new grad is made of,
-    each as a float or "inf"/"-inf"/"nan" and as shown, and the step-through's line for it; at
-    layer grain, for one sample, one entry of each W.grad and b.grad, with its `entry`, the
-    `neuron` weight it is, the names of its two factors and the numbers it is made of, `given`),
-    `mistakes` (the same for the two classic bugs' passes), `paths` (explanations by id)."""
+    index, the local derivative as shown, "" from a constant), `start` (every grad as the
+    pass starts), `steps` (each: the node, its head line and text as the step-through prints
+    them, the grads it changed as shown, and one question per edge: the numbers the parent's
+    new grad is made of, each as a float or "inf"/"-inf"/"nan" and as shown, and the
+    step-through's line for it; at layer grain, for one sample, one entry of each W.grad and
+    b.grad, with its `entry`, the `neuron` weight it is, the names of its two factors and the
+    numbers it is made of, `given`), `mistakes` (the same for the two classic bugs' passes),
+    `paths` (explanations by id)."""
     if not isinstance(root, Value):
         raise TypeError(f"page() needs a Value, got {type(root).__name__}")
     order = topological_order(root)
@@ -157,7 +160,8 @@ def recording(
                 "from": ids[p],
                 "to": ids[n],
                 "i": i,
-                "local": _local(n, local, names) if local_grads else "",
+                # (none into a constant: the engine passes it nothing, as the step says)
+                "local": _local(n, local, names) if local_grads and _tracked(p) else "",
             }
             for n in drawn
             for i, (p, local) in enumerate(zip(n.parents, n.local_grads))
@@ -310,10 +314,11 @@ def _explanations(root: Value, order: list, drawn: list, max_paths: int) -> dict
 
 
 def _step(step: Any, ids: dict, shown: set, folded: bool, held: dict) -> dict:
-    """One step: its node, its text (as the REPL prints it), each edge's numbers for the quiz,
-    and the grads it changed. `folded`: the edges into parameters are left out (a line says
-    how many), as the picture folds the parameters into their neurons. `held`: every grad
-    before this step (updated here to after it)."""
+    """One step: its node, its text (as the REPL prints it, then the local derivatives'
+    formulas), each edge's numbers for the quiz, and the grads it changed (never a constant's:
+    the engine passes it nothing). `folded`: the edges into parameters are left out (a line
+    says how many), as the picture folds the parameters into their neurons. `held`: every
+    grad before this step (updated here to after it)."""
     if folded:
         kept = tuple(e for e in step.edges if e.parent in shown)
         hidden = len(step.edges) - len(kept)
@@ -321,11 +326,15 @@ def _step(step: Any, ids: dict, shown: set, folded: bool, held: dict) -> dict:
         text = str(step) + (f"\n  (and its {hidden} parameters' gradients)" if hidden else "")
     else:
         text = str(step)
-    formulas = [
-        f"d{step.name}/d{e.parent_name} = {e.formula}" for e in step.edges if not e.constant
-    ]
-    if formulas:  # the local derivatives' formulas, from the table of operations
-        text += "\n  where " + ", ".join(dict.fromkeys(formulas))
+    formulas, shares = [], []
+    for e in step.edges:  # the local derivatives' formulas, from the table of operations
+        if e.constant:
+            continue
+        formula, said, share = e.formula.partition(", S = ")  # a layer's S: once, at the end
+        formulas.append(f"d{step.name}/d{e.parent_name} = {formula}")
+        shares += [f"S = {share}"] if said else []
+    if formulas:
+        text += "\n  where " + ", ".join(dict.fromkeys(formulas + shares))
     edges = []
     prior: dict[Value, Any] = {}
     reads = [e.parent for e in step.edges]
@@ -364,7 +373,11 @@ def _step(step: Any, ids: dict, shown: set, folded: bool, held: dict) -> dict:
         "head": text.split("\n", 1)[0],
         "text": text,
         "edges": edges,
-        "grads": {ids[e.parent]: show(e.parent.grad) for e in step.edges if e.parent in shown},
+        "grads": {
+            ids[e.parent]: show(e.parent.grad)
+            for e in step.edges
+            if e.parent in shown and not e.constant
+        },
     }
 
 

@@ -262,8 +262,6 @@ class BackwardSteps(Iterator[Step]):
         self._overtaken(node)
         self._done += 1
         grad = node.grad
-        names = [self.names[p] for p in node.parents]
-        row = operation(node.op)
         shown: list = []
         with quiet():  # (an array's inf and nan without NumPy's warnings, as in backward())
             chain_rule(node, shown)  # the core's update; `shown` gets what each edge added
@@ -274,7 +272,7 @@ class BackwardSteps(Iterator[Step]):
                 self.names[parent],
                 i,
                 local,
-                row.derivative(i, names),
+                _formula(node, i, self.names),
                 ran[i][3] if i in ran else 0.0,
                 ran[i][4] if i in ran else parent.grad,
                 type(parent.data) is float
@@ -580,7 +578,21 @@ def _product_line(numbers: list[str], path: Path, cut: bool) -> str:
 
 
 def _formula(child: Value, index: int, names: dict[Value, str]) -> str:
-    return operation(child.op).derivative(index, [names[p] for p in child.parents])
+    """d child/d operand `index` as the table of operations writes it, with G (an array rule's
+    gradient reaching its node: a layer's `S = G * tanh'(Z)`) written as the node's grad,
+    `S = L1.grad * tanh'(Z)`, as the step says it (a parent named G keeps its name)."""
+    row, parents = operation(child.op), [names[p] for p in child.parents]
+    formula = row.derivative(index, parents)
+    if not _G.search(formula):
+        return formula
+    marks = [f"\x00{k}\x00" for k in range(len(parents))]  # (where the parents' names go)
+    formula = _G.sub(lambda _: f"{names[child]}.grad", row.derivative(index, marks))
+    for mark, name in zip(marks, parents):
+        formula = formula.replace(mark, name)
+    return formula
+
+
+_G = re.compile(r"\bG\b")
 
 
 def _edge_rule(child: Value, index: int, names: dict[Value, str]) -> str:
@@ -591,8 +603,10 @@ def _edge_rule(child: Value, index: int, names: dict[Value, str]) -> str:
     if child.op.endswith("(linear)") and re.search(r"\bz\b", formula):
         z = operation("linear").expression([names[q] for q in child.parents])
         where = f"   (z = {z})"
-    value = _show(child.local_grads[index])
-    number = "" if formula == value or _is_number(formula, child.local_grads[index]) else value
+    local = child.local_grads[index]
+    value = _show(local)  # (a rule object, `S W`, is no number: its formula says it all)
+    rule = type(local) is not float and not hasattr(local, "dtype")
+    number = "" if rule or formula == value or _is_number(formula, local) else value
     return (
         f"{_partial(c, p)}{_operand(child, index)} = d({expression})/d{p} = {formula}"
         f"{' = ' + number if number else ''}{where}"

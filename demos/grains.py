@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"MLP(2, [3, 1]) tanh, {args.samples} samples, loss = mse; the weight {w}")
     print("  (entry (1, 0) of L1.W: neuron 2's weight 1)\n")
     print("layer grain: the graph is", _ops(found["layer_loss"]))
-    print("  L1.W.grad = S^T X (S = G * tanh'(Z), one row per sample)")
+    print("  L1.W.grad = S^T X (S = L1.grad * tanh'(Z), one row per sample)")
     print(f"  d loss/d {w} = (S^T X)[1, 0] = {found['layer_grad']!r}\n")
     print(f"neuron grain: one graph per sample, {_count(found['neuron_loss'])} nodes; explain:")
     lines = str(found["explanation"]).splitlines()

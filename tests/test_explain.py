@@ -172,3 +172,22 @@ def test_a_long_path_says_how_many_nodes_and_factors_it_hides():
             assert count >= 2 and len(shown) - 1 + count == nodes
             factors = _re.search(r"\.\.\. (\d+) more factors \.\.\.", text)
             assert factors is not None and int(factors.group(1)) == count
+
+
+def test_explain_at_layer_grain_writes_each_layers_S_with_its_own_grad():
+    """A layer rule's G (the gradient reaching its node) is written as that node's grad, as the
+    step-through writes S; a rule object is not shown again as a number (`= S W`)."""
+    import re
+
+    import nn
+
+    model = nn.MLP(2, [2, 1], activation="tanh", seed=0)
+    loss = nn.mse(model(np.array([[1.0, -2.0], [0.5, 0.3]])), np.array([0.5, -1.0]))
+    loss.label = "loss"
+    text = str(autograd.explain(loss, model.layers[0].W))
+    assert "dL2/dL1 = d(L1 L2.W^T + L2.b)/dL1 = S L2.W, S = L2.grad\n" in text
+    assert "= S^T X, S = L1.grad * tanh'(Z)\n" in text
+    assert "(S L2.W, S = L2.grad) * (S^T X, S = L1.grad * tanh'(Z))" in text
+    assert not re.search(r"\bG\b", text)
+    steps = [str(s) for s in loss.backward_steps()]
+    assert "S = L1.grad * tanh'(Z) = 2x2" in steps[-1]  # the step says the same S

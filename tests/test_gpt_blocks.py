@@ -1,8 +1,8 @@
 """`nn.gpt.blocks()`: the graph of one position, collapsed by block as `demos gpt` draws it
-(graph.svg), has exactly the model's block-to-block edges at either grain, fused or not. A
-constant read in several blocks (the fused neurons' one shared zero bias) is in none of them:
-put in one, it drew as edges from that block to every other (head 0 feeding heads 1-3, the
-MLP and lm_head)."""
+(graph.svg, the parameters folded) and with the parameters drawn, has exactly the model's
+block-to-block edges at either grain, fused or not. A constant read in several blocks (the
+fused neurons' one shared zero bias) is in none of them: put in one, it drew as edges from
+that block to every other (head 0 feeding heads 1-3, the MLP and lm_head)."""
 
 from __future__ import annotations
 
@@ -29,10 +29,14 @@ def architecture(n_layer: int, n_head: int) -> set[tuple[str, str]]:
     return edges | {(before, "lm_head")}
 
 
-def collapsed_edges(loss: Value) -> tuple[set[tuple[str, str]], set[str], set[str]]:
-    """As the demo draws graph.svg: (edges between blocks, the blocks the root reads, the
-    blocks each constant drawn on its own reads). Fails on any other drawn node or edge."""
-    source = autograd.draw(loss, max_nodes=40, clusters=gpt.blocks(loss)).source
+def collapsed_edges(
+    loss: Value, parameters: bool
+) -> tuple[set[tuple[str, str]], set[str], set[str]]:
+    """As the demo draws graph.svg (`parameters=False`), or with the parameters drawn: (edges
+    between blocks, the blocks the root reads, the blocks each constant drawn on its own
+    reads). Fails on any other drawn node or edge."""
+    options = {"max_nodes": 40, "clusters": gpt.blocks(loss), "parameters": parameters}
+    source = autograd.draw(loss, **options).source
     names = dict(re.findall(r'(box\d+) \[label="([^\n"]+)', source))
     root = f"n{autograd.topological_order(loss).index(loss)}"
     constants = set(re.findall(rf'(n\d+) \[label=[^\n]*tooltip="{CONSTANT_SAYS}"', source))
@@ -64,11 +68,15 @@ def test_the_graph_collapsed_by_block_draws_the_architecture(model, grain, fused
     config = gpt.GPTConfig(n_embd=n_embd, n_head=n_head, n_layer=n_layer, block_size=8,
                            fused=fused, grain=grain)  # fmt: skip
     loss = gpt.GPT(config, seed=0).position_losses(gpt.encode(name))[position]
-    between, into_root, from_constants = collapsed_edges(loss)
     expected = architecture(n_layer, n_head)
-    assert between == expected  # none from a head to another head, the MLP or lm_head
-    assert into_root == {"lm_head"}
-    assert from_constants <= {block for edge in expected for block in edge}
+    for parameters in (False, True):  # as the demo draws it, and with every parameter
+        between, into_root, from_constants = collapsed_edges(loss, parameters)
+        assert between == expected  # none from a head to another head, the MLP or lm_head
+        assert into_root == {"lm_head"}
+        if parameters:  # the fused neurons' shared zero bias, drawn once, into real blocks
+            assert from_constants <= {block for edge in expected for block in edge}
+        else:  # the demo's picture: the blocks and their edges alone
+            assert from_constants == set()
 
 
 def test_a_constant_read_in_two_blocks_is_in_neither():

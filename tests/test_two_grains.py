@@ -313,7 +313,7 @@ def test_the_tools_show_a_layer_grain_pass():
 @pytest.mark.parametrize("activation", ["relu", "tanh", "sigmoid", "linear"])
 def test_the_step_through_leaves_backwards_bits_at_layer_grain(activation):
     """Stepping through a layer-grain pass runs the same `chain_rule` on the same nodes: every
-    gradient it leaves is backward()'s, bit for bit (the sign of a zero included)."""
+    gradient it leaves is backward()'s, bit for bit (a share of -0.0: tests/test_steps.py)."""
     model = nn.MLP(3, [5, 4, 1], activation=activation, seed=3)
     X = np.random.default_rng(3).standard_normal((6, 3))
     X[0, 0] = 0.0  # (a relu at exactly 0 somewhere)

@@ -225,6 +225,8 @@ def _graph(args: argparse.Namespace, root: Value) -> int:
     )
     if args.max_nodes < 1:
         raise ValueError(f"--max-nodes must be at least 1, got {args.max_nodes}")
+    if args.dpi is not None and not args.output:
+        raise ValueError("--dpi sets a picture's resolution: give it with -o FILE.png")
     graph = draw(root, **options)
     if not args.output:
         print(graph.source)

@@ -23,6 +23,7 @@ The `graphviz` package is imported here only when a picture is made: `import aut
 
 from __future__ import annotations
 
+import numbers
 import os
 import re
 import shutil
@@ -36,9 +37,8 @@ from typing import Any
 from .files import atomic_write
 from .graph import topological_order
 from .layers import LINEAR_OPS
-from .ops import operation
 from .show import show as _show
-from .steps import is_variable, node_names
+from .steps import derivative_text, is_variable, node_names
 from .value import Value
 
 __all__ = [
@@ -243,8 +243,8 @@ def draw(
 ) -> Any:
     """The graph of `root` as a `graphviz.Digraph`.
 
-    grads: show each value's grad (by default, once a backward pass from `root` has run: before,
-    every grad would read 0.0, so they are left off and the title says so). local_grads: label
+    grads: show each value's grad (by default, unless every one is 0.0, as before any backward
+    pass: then they are left off and the title says so). local_grads: label
     each edge with d child/d parent (the number the node recorded); formulas: also the formula
     from the table of operations.
     highlight: Values (or names) to mark; the nodes and edges on paths between them are marked
@@ -262,12 +262,12 @@ def draw(
         raise ValueError(f"rankdir must be LR, TB, RL or BT, got {rankdir!r}")
     if max_nodes < 1:
         raise ValueError(f"max_nodes must be at least 1, got {max_nodes}")
-    if grads is None:  # (a pass from root leaves root.grad at 1; none has run while it is 0.0)
-        grads = not (type(root.grad) is float and root.grad == 0.0)
-        if not grads:
-            title = (f"{title}\n" if title else "") + "(no backward() yet: grads not shown)"
     graphviz = _graphviz()
     order = topological_order(root)
+    if grads is None:  # (every one 0.0, as before any backward(): they would say nothing)
+        grads = any(type(n.grad) is not float or n.grad != 0.0 for n in order)
+        if not grads:
+            title = (f"{title}\n" if title else "") + "(every grad is 0.0: not shown)"
     names = node_names(root, order)
     index = {node: k for k, node in enumerate(order)}
     chosen = _resolve(highlight, order, names)
@@ -345,7 +345,6 @@ def draw(
                 child,
                 **({"color": PATH_COLOR, "penwidth": "2"} if node in marked else {}),
             )
-        parent_names = [names[p] for p in node.parents]
         for i, (parent, local) in enumerate(zip(node.parents, node.local_grads)):
             if parent in folded:
                 continue
@@ -357,10 +356,12 @@ def draw(
                     continue
                 if local_grads:
                     text = _show(local)
-                    formula = operation(node.op).derivative(i, parent_names)
                     if formulas:  # say which derivative the number is: d child/d parent
+                        formula = derivative_text(node, i, names)
                         symbol = f"d{names[node]}/d{names[parent]}"
-                        shown = text if _is_number(formula) else f"{formula} = {text}"
+                        rule = type(local) is not float and not hasattr(local, "dtype")
+                        shown = text if _is_number(formula) else formula
+                        shown += "" if rule or _is_number(formula) else f" = {text}"
                         text = f"{symbol} = {shown}"
                     attrs["label"] = text
                 if parent in marked and node in marked:
@@ -498,8 +499,12 @@ def render(
     fmt = (format or path.suffix.lstrip(".")).lower()
     if not fmt:
         raise ValueError(f"cannot tell the format of {str(path)!r}: give a suffix such as .svg")
-    if dpi is not None and not (isinstance(dpi, int | float) and 10 <= dpi <= 600):
-        raise ValueError(f"dpi must be a number from 10 to 600, got {dpi!r}")
+    if dpi is not None:
+        if isinstance(dpi, bool) or not isinstance(dpi, numbers.Real) or not 10 <= dpi <= 600:
+            raise ValueError(f"dpi must be a number from 10 to 600, got {dpi!r}")
+        if fmt not in RASTER:
+            raise ValueError(f"dpi sets the resolution of a .png, .jpg or .gif; a .{fmt} has none")
+        dpi = float(dpi)
     digraph = draw(graph, **options) if isinstance(graph, Value) else graph
     source = digraph.source
     if fmt in ("dot", "gv"):

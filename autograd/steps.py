@@ -184,6 +184,8 @@ class Step:
                 text += f", summed over the batch: {_show(edge.contribution, digits)}"
             else:
                 text, digits = product_text([self.grad, edge.local], edge.contribution)
+                if _is_rule(edge.local):  # its G: the grad just shown on its left
+                    text = _G.sub(lambda _: f"{self.name}.grad", text)
             rows.append(
                 (
                     f"  {p}.grad += {self.name}.grad * {_partial(self.name, p)} = {text}",
@@ -272,7 +274,7 @@ class BackwardSteps(Iterator[Step]):
                 self.names[parent],
                 i,
                 local,
-                _formula(node, i, self.names),
+                derivative_text(node, i, self.names),
                 ran[i][3] if i in ran else 0.0,
                 ran[i][4] if i in ran else parent.grad,
                 type(parent.data) is float
@@ -457,7 +459,7 @@ class Explanation:
                 keep = _MAX_PATH_EDGES // 2
                 steps = steps[:keep] + steps[-keep:]
             symbols = [_partial(names[c], names[c.parents[i]]) for c, i in steps]
-            formulas = [f"({_formula(c, i, names)})" for c, i in steps]
+            formulas = [f"({derivative_text(c, i, names)})" for c, i in steps]
             numbers = [_show(c.local_grads[i]) for c, i in steps]
             chain = [names[path.nodes[0]]] + [
                 names[p] + _operand(c, i) for (c, i), p in zip(_edges_of(path), path.nodes[1:])
@@ -577,13 +579,14 @@ def _product_line(numbers: list[str], path: Path, cut: bool) -> str:
     return arithmetic(list(path.locals), path.product)
 
 
-def _formula(child: Value, index: int, names: dict[Value, str]) -> str:
-    """d child/d operand `index` as the table of operations writes it, with G (an array rule's
-    gradient reaching its node: a layer's `S = G * tanh'(Z)`) written as the node's grad,
-    `S = L1.grad * tanh'(Z)`, as the step says it (a parent named G keeps its name)."""
+def derivative_text(child: Value, index: int, names: dict[Value, str]) -> str:
+    """d child/d operand `index` as the table of operations writes it. A rule object's formula
+    (a layer's `S^T X, S = G * tanh'(Z)`) writes G for the gradient reaching its node: here it
+    is that node's grad, `S = L1.grad * tanh'(Z)`, as the step says it (a parent named G keeps
+    its name; a formula of numbers, your own `define`'s included, is left as written)."""
     row, parents = operation(child.op), [names[p] for p in child.parents]
     formula = row.derivative(index, parents)
-    if not _G.search(formula):
+    if not (_is_rule(child.local_grads[index]) and _G.search(formula)):
         return formula
     marks = [f"\x00{k}\x00" for k in range(len(parents))]  # (where the parents' names go)
     formula = _G.sub(lambda _: f"{names[child]}.grad", row.derivative(index, marks))
@@ -592,21 +595,25 @@ def _formula(child: Value, index: int, names: dict[Value, str]) -> str:
     return formula
 
 
-_G = re.compile(r"\bG\b")
+_G = re.compile(r"\bG\b")  # (a rule's gradient reaching its node)
+
+
+def _is_rule(local: Any) -> bool:
+    """Is a local derivative a rule object (a layer's, the GPT's), not a number or an array?"""
+    return type(local) is not float and not hasattr(local, "dtype")
 
 
 def _edge_rule(child: Value, index: int, names: dict[Value, str]) -> str:
     c, p = names[child], names[child.parents[index]]
     expression = _expression(child, names)
-    formula = _formula(child, index, names)
+    formula = derivative_text(child, index, names)
     where = ""
     if child.op.endswith("(linear)") and re.search(r"\bz\b", formula):
         z = operation("linear").expression([names[q] for q in child.parents])
         where = f"   (z = {z})"
     local = child.local_grads[index]
     value = _show(local)  # (a rule object, `S W`, is no number: its formula says it all)
-    rule = type(local) is not float and not hasattr(local, "dtype")
-    number = "" if rule or formula == value or _is_number(formula, local) else value
+    number = "" if _is_rule(local) or formula == value or _is_number(formula, local) else value
     return (
         f"{_partial(c, p)}{_operand(child, index)} = d({expression})/d{p} = {formula}"
         f"{' = ' + number if number else ''}{where}"

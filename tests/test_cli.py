@@ -202,6 +202,12 @@ def test_graph_writes_a_sharper_png_at_a_higher_dpi(tmp_path, capsys):
         capsys, "graph", "a*b", "a=2", "b=3", "-o", str(tmp_path / "x.png"), "--dpi", "5"
     )
     assert status == 2 and "dpi must be a number from 10 to 600" in err
+    status, _, err = run(
+        capsys, "graph", "a*b", "a=2", "b=3", "-o", str(tmp_path / "x.svg"), "--dpi", "200"
+    )
+    assert status == 2 and "dpi sets the resolution of a .png, .jpg or .gif; a .svg has none" in err
+    status, _, err = run(capsys, "graph", "a*b", "a=2", "b=3", "--dpi", "200")
+    assert status == 2 and "give it with -o FILE.png" in err
 
 
 def test_web_takes_a_title_for_the_class(tmp_path, capsys):

@@ -255,14 +255,22 @@ def test_parameters_false_keeps_unlabelled_number_inputs_and_orders_neurons_natu
     assert numbers == list(range(1, 13))  # clusters in natural order: N2 before N10
 
 
-def test_grads_are_left_off_until_a_backward_pass_has_run_and_the_title_says_so():
+def test_grads_are_left_off_while_every_one_is_zero_and_the_title_says_so():
     a = Value(2.0, "a")
     b = a * a
     b.label = "b"
     before = draw(b).source
-    assert "| grad " not in before and "(no backward() yet: grads not shown)" in before
+    assert "| grad " not in before and "(every grad is 0.0: not shown)" in before
     assert "| grad 0.0}" in draw(b, grads=True).source  # asked for: shown as they are
     b.backward()
     after = draw(b, title="x squared").source
     assert "{a | data 2.0 | grad 4.0}" in after and "{b | data 4.0 | grad 1.0}" in after
-    assert "no backward" not in after
+    assert "not shown" not in after
+    # a pass from another root: a node whose own grad is 0.0 (a dead relu) is drawn with all
+    x, w = Value(-1.0, "x"), Value(2.0, "w")
+    h = x * w
+    h.label = "h"
+    (h.relu() + w).backward()
+    part = draw(h).source
+    assert "{h | data -2.0 | grad 0.0}" in part and "{w | data 2.0 | grad 1.0}" in part
+    assert "not shown" not in part

@@ -191,3 +191,29 @@ def test_explain_at_layer_grain_writes_each_layers_S_with_its_own_grad():
     assert not re.search(r"\bG\b", text)
     steps = [str(s) for s in loss.backward_steps()]
     assert "S = L1.grad * tanh'(Z) = 2x2" in steps[-1]  # the step says the same S
+
+
+def test_a_formula_of_your_own_that_writes_G_is_shown_as_written():
+    """Only a rule object's G (a layer's, the GPT's) is the gradient reaching its node; your
+    own operation's G (Newton's constant here) is left as you wrote it."""
+    G = 6.674e-11
+    grav = autograd.define("grav_of_G", lambda m: G * m * m, [lambda m: 2 * G * m], ["2 G {0}"])
+    m = Value(3.0, "m")
+    F = grav(m)
+    F.label = "F"
+    text = str(autograd.explain(F, m))
+    assert "dF/dm = d(grav_of_G(m))/dm = 2 G m = 4.004e-10" in text and "F.grad" not in text
+
+
+def test_a_layer_graphs_picture_writes_its_rules_with_each_layers_grad():
+    import re
+
+    import nn
+
+    model = nn.MLP(2, [2, 1], activation="tanh", seed=0)
+    loss = nn.mse(model(np.array([[1.0, -2.0]])), np.array([0.5]))
+    loss.backward()
+    source = autograd.draw(loss, formulas=True).source
+    assert "dL2/dL1 = S L2.W, S = L2.grad" in source
+    assert "dL1/dL1.W = S^T X, S = L1.grad * tanh'(Z)" in source
+    assert not re.search(r"\bG\b", source) and "= S W" not in source

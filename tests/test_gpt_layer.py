@@ -298,3 +298,16 @@ def test_the_tools_read_a_layer_grain_graph():
     assert "L1.attn.heads = causal_attention(L1.attn.q, L1.attn.k, L1.attn.v, heads)" in text
     for a, b in zip(expected, grads(model)):
         assert float(np.abs(a - b).max()) < 1e-15
+
+
+def test_the_step_through_of_a_layer_grain_gpt_names_each_rules_gradient():
+    """A GPT row's rule writes G for the gradient reaching its node; the step says whose."""
+    import re
+
+    model = gpt.GPT(
+        gpt.GPTConfig(n_embd=4, n_head=2, n_layer=1, block_size=8, grain="layer"), seed=0
+    )
+    text = "\n".join(str(step) for step in model.loss(gpt.encode("ab")).backward_steps())
+    assert "* r L1.mlp.x.grad - X r^3 (L1.mlp.x.grad . X) / D, each row" in text
+    assert "scatter-add of emb.pos.grad's rows" in text
+    assert not re.search(r"\bG\b", text)

@@ -15,8 +15,10 @@ explanation (the sum over paths, as `explain` writes it), and the classic mistak
 replayed on the same numbers. Every number is written here, in Python, as the REPL shows
 it; the page's script only replays them. It draws the graph itself, laid out to fill its pane
 (left to right or top to bottom, whichever reads larger), with zoom and pan (wheel, pinch, drag,
-buttons, "fit"), and follows the current node. Next and previous step, play and pause, a scrub
-bar, the arrow keys and space; click a value for its paths; a quiz mode. The link keeps the
+buttons, "fit"), and follows the current node; a graph too large to read at "fit" (a GPT
+head's) opens at a readable zoom on the root, where the pass starts. Next and previous step,
+play and pause, a scrub bar, the arrow keys and space; click a value for its paths; a quiz
+mode. The link keeps the
 state: `#step=5` opens after step 5, `#step=end` at the finished pass, `#mode=quiz` in the quiz
 (which asks the step after the ones done: `#step=4&mode=quiz` asks step 5, as the address bar
 shows it there), `#pass=overwrite` on a mistake's replay.

@@ -172,6 +172,33 @@ def test_the_current_value_stays_in_view_as_the_pass_moves(wide, tmp_path):
     assert len(moved) > 3  # the view followed the pass
 
 
+def test_a_graph_too_large_to_read_at_fit_opens_readable_on_the_root(wide, tmp_path):
+    """About 300 values (a GPT head's size): at "fit" its text would be a few pixels high, so
+    the page opens at a readable zoom on the root, the pass's first node, and follows the
+    pass from there; "fit" still shows the whole graph."""
+    from selenium.webdriver.common.keys import Keys
+
+    xs = [Value(0.01 * k, f"x{k}") for k in range(100)]
+    loss = autograd.sum([(x * x).tanh() for x in xs])  # 301 values
+    loss.label = "loss"
+    path = autograd.page(loss).save(tmp_path / "big.html")
+    g = geometry(open_page(wide, path))
+    assert g["smallest"] >= 9  # readable, where "fit" would draw it at a few pixels
+    inside = """
+    const pane = document.getElementById('graph').getBoundingClientRect();
+    const box = document.querySelector('#graph .node.current .box').getBoundingClientRect();
+    return box.left >= pane.left && box.top >= pane.top && box.right <= pane.right
+      && box.bottom <= pane.bottom;
+    """
+    assert wide.execute_script(inside)  # the root, lit as where the pass starts
+    body = wide.find_element("tag name", "body")
+    for _ in range(40):
+        body.send_keys(Keys.ARROW_RIGHT)
+        assert wide.execute_script(inside)
+    wide.find_element("id", "fit").click()
+    assert geometry(wide)["smallest"] < 9  # the whole graph, at "fit"
+
+
 def test_a_whole_box_takes_a_click(wide, tmp_path):
     from selenium.webdriver import ActionChains
 

@@ -9,6 +9,7 @@
   const FONT = '"Helvetica Neue", Helvetica, Arial, "Liberation Sans", sans-serif';
   const FONT_PX = 12, LINE = 14, PAD = 7, MARGIN = 8;
   const FIT_MAX = 3, ZOOM_MAX = 8;
+  const READABLE = 0.8; // the least zoom at which a box's 12px text reads (about 10px)
   const VIRTUAL_MAX = 3000; // bends for long edges at most (beyond: long edges drawn as curves)
   const DOT = "\u00b7";
 
@@ -448,6 +449,18 @@
     setView((L.w - W / s) / 2, (L.h - H / s) / 2, s);
     view.fitted = true;
   }
+  function closer(id) {
+    // a graph too large to read at "fit" opens at a readable zoom on `id` (the root, where the
+    // pass starts); the view follows the pass from there, and "fit" shows the whole graph
+    const item = drawing && drawing.items[id];
+    if (!item || !view || view.s >= READABLE) return;
+    const [W, H] = paneSize(), L = drawing.L, b = item.box, w = W / READABLE, h = H / READABLE;
+    // centred on it, but no farther out than the drawing's edge (the root is at one end)
+    const within = (at, span, size) => (size > span ? Math.min(Math.max(at, 0), size - span) : (size - span) / 2);
+    const x = within(b.x + L.dx + b.w / 2 - w / 2, w, L.w), y = within(b.y + L.dy + b.h / 2 - h / 2, h, L.h);
+    setView(x, y, READABLE);
+    view.fitted = false;
+  }
   function zoomAt(px, py, factor) {
     if (!drawing || !view) return;
     const [W, H] = paneSize();
@@ -580,6 +593,7 @@
     const P = prepare();
     draw(P, choose(P));
     fit();
+    closer(R.root);
     selected = null;
     const first = R.nodes.find((n) => n.leaf && n.tracked);
     showPaths(first ? first.id : R.root);

@@ -18,10 +18,9 @@ it; the page's script only replays them. It draws the graph itself, laid out to 
 buttons, "fit"), and follows the current node; a graph too large to read at "fit" (a GPT
 head's) opens at a readable zoom on the root, where the pass starts. Next and previous step,
 play and pause, a scrub bar, the arrow keys and space; click a value for its paths; a quiz
-mode. The link keeps the
-state: `#step=5` opens after step 5, `#step=end` at the finished pass, `#mode=quiz` in the quiz
-(which asks the step after the ones done: `#step=4&mode=quiz` asks step 5, as the address bar
-shows it there), `#pass=overwrite` on a mistake's replay.
+mode. The link keeps the state: `#step=5` opens after step 5, `#step=end` at the finished
+pass, `#mode=quiz` in the quiz (which asks the step after the ones done: `#step=4&mode=quiz`
+asks step 5, as the address bar shows it there), `#pass=overwrite` on a mistake's replay.
 
 A network's graph opens at layer grain: one box per layer, each edge carrying its matrix rule
 with the shapes that multiply (`S^T X (16x2 = (1x16)^T 1x2)`). A training run's page

@@ -252,3 +252,35 @@ def test_the_quiz_on_the_mistakes_passes_asks_what_the_bug_computes(browser, tmp
     assert said.startswith("not quite: this pass is the bug: = puts")
     assert answer(browser, k, repr(a_data)).startswith("right")
     assert not [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+
+
+def test_a_right_answer_or_a_reveal_puts_that_grad_on_the_graph(browser, tmp_path):
+    """Once a question is answered right (or revealed), that parent's box and table row show
+    its grad after the step, as the pass would; the others keep their dot until theirs is."""
+    from test_page import grads_shown
+
+    a, b, z = reused()
+    path = autograd.page(z).save(tmp_path / "quiz.html")
+    steps = list(z.backward_steps())
+    first, second = steps[0].edges  # v2 then a, after step 1
+    open_page(browser, path, "#step=0&mode=quiz")
+
+    def box(name: str) -> str:
+        return browser.execute_script(
+            "const g = [...document.querySelectorAll('#graph .node')]"
+            ".find((n) => n.getAttribute('aria-label') === arguments[0]);"
+            "return [...g.querySelectorAll('text')].map((t) => t.textContent).join(' | ');",
+            name,
+        )
+
+    assert "grad \u00b7" in box("a") and grads_shown(browser)["a"] == "\u00b7"
+    assert answer(browser, 0, show(first.grad_after)).startswith("right")
+    shown = grads_shown(browser)
+    assert shown[first.parent_name] == show(first.grad_after)
+    assert shown[second.parent_name] == "\u00b7"  # not answered yet
+    answer(browser, 1, "", "reveal")
+    assert grads_shown(browser)[second.parent_name] == show(second.grad_after)
+    assert f"grad {show(second.grad_after)}" in box(second.parent_name)
+    browser.find_element("id", "next").click()
+    browser.find_element("id", "prev").click()  # the step drawn again: still shown
+    assert grads_shown(browser)[second.parent_name] == show(second.grad_after)

@@ -855,6 +855,14 @@
         said.className = "said " + st.cls;
         said.textContent = st.said;
       }
+      const known = () => {
+        // answered right or revealed: the graph shows that parent's grad after this edge, as
+        // the pass would (a matrix's entry is asked alone: its box keeps the matrix's "·")
+        const item = drawing.items[e.parent];
+        if (e.entry || !e.shown) return;
+        if (item && item.grad) setText(item.grad, clip("grad " + e.shown.after), item.room.grad);
+        if (rows[e.parent]) rows[e.parent].cell.textContent = e.shown.after;
+      };
       const tell = (cls, text) => {
         const state = answers.get(key);
         state.value = input.value;
@@ -862,8 +870,10 @@
         state.said = text;
         said.className = "said " + cls;
         said.textContent = text;
+        if (cls === "right" || state.revealed) known();
         showScore();
       };
+      if (st && (st.cls === "right" || st.revealed)) known(); // (the step drawn again)
       check.onclick = () => {
         const v = parseAnswer(input.value);
         if (v === null) {

@@ -284,3 +284,29 @@ def test_a_right_answer_or_a_reveal_puts_that_grad_on_the_graph(browser, tmp_pat
     browser.find_element("id", "next").click()
     browser.find_element("id", "prev").click()  # the step drawn again: still shown
     assert grads_shown(browser)[second.parent_name] == show(second.grad_after)
+
+
+def test_a_link_changed_in_the_open_page_takes_it_there(browser, tmp_path):
+    """A teacher types another #step= (or follows a slide's link) into the open page: it goes
+    there, in the mode the link names, without a reload; the page's own steps do not loop."""
+    a, b, z = reused()
+    path = autograd.page(z).save(tmp_path / "links.html")
+    open_page(browser, path, "#step=1")
+    assert text(browser, "where").startswith("after step 1 of")
+    browser.execute_script("location.hash = '#step=2&mode=quiz'")
+    assert text(browser, "where").startswith("now: step 3 of")  # the quiz asks the next step
+    assert questions(browser) and browser.find_element("id", "quizmode").is_selected()
+    browser.execute_script("location.hash = '#step=end'")
+    assert text(browser, "where").startswith("after step 3 of 3")
+    assert not browser.find_element("id", "quizmode").is_selected() and not questions(browser)
+    browser.find_element("id", "prev").click()  # the page's own step: the link follows it
+    assert browser.execute_script("return location.hash") == "#step=2"
+    assert text(browser, "where").startswith("after step 2 of")
+
+
+def test_the_quiz_at_the_end_of_the_pass_says_there_is_nothing_left_to_ask(browser, tmp_path):
+    a, b, z = reused()
+    path = autograd.page(z).save(tmp_path / "end.html")
+    open_page(browser, path, "#step=9&mode=quiz")  # beyond the last step: the finished pass
+    assert not questions(browser)
+    assert text(browser, "quiz").startswith("the pass is finished: nothing is left to ask")

@@ -697,6 +697,7 @@
       $("step").textContent = "the pass starts at the root: " + R.title + ".grad = d " + R.title + "/d " + R.title + " = 1. Next: step 1.";
     } else {
       $("step").textContent = "done: every gradient is d " + R.title + "/d value";
+      if (quiz && last) $("quiz").textContent = "the pass is finished: nothing is left to ask (the quiz asks step k + 1 at #step=k&mode=quiz; prev goes back)";
     }
     if (now) follow(now.node);
     showScore();
@@ -962,22 +963,33 @@
     else if (ev.key === "0") relayout(true);
   });
   function fromLink() {
+    // the state the link names (what it leaves out: as a fresh page has it)
     const state = {};
     for (const part of location.hash.replace(/^#/, "").split("&")) {
       const m = /^(step|mode|frame|pass|sample|grain|layer)=([A-Za-z0-9]{1,12})$/.exec(part);
       if (m) state[m[1]] = m[2];
     }
-    if (state.pass === "overwrite" || state.pass === "recursive") which = state.pass;
-    if (/^[0-9]+$/.test(state.frame || "")) frame = parseInt(state.frame, 10) - 1;
-    if (state.mode === "quiz") { quiz = true; $("quizmode").checked = true; }
+    which = state.pass === "overwrite" || state.pass === "recursive" ? state.pass : "true";
+    frame = /^[0-9]+$/.test(state.frame || "") ? parseInt(state.frame, 10) - 1 : 0;
+    quiz = state.mode === "quiz";
+    $("quizmode").checked = quiz;
     if (ALL.training) {
       traced = /^[0-9]+$/.test(state.sample || "") && ALL.training.samples.includes(Number(state.sample)) ? state.sample : String(ALL.training.default);
-      if (state.grain === "neuron") { grain = "neuron"; opened = state.layer || ""; }
+      grain = state.grain === "neuron" ? "neuron" : "layer";
+      opened = grain === "neuron" ? state.layer || "" : "";
     }
     load(frame);
     if (state.step === "end") at = last;
-    else if (/^[0-9]+$/.test(state.step || "")) at = Math.min(last, parseInt(state.step, 10));
+    else at = /^[0-9]+$/.test(state.step || "") ? Math.min(last, parseInt(state.step, 10)) : 0;
   }
+  // a link changed in the address bar, or followed to this open page (the page's own steps
+  // replace the link without this event)
+  window.addEventListener("hashchange", () => {
+    if (!ALL) return;
+    if (timer) play(); // (stopped)
+    fromLink();
+    render();
+  });
   const started = typeof DecompressionStream === "function"
     ? decode($("recording").textContent)
     : Promise.reject(new Error("no DecompressionStream"));

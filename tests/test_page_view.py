@@ -254,3 +254,37 @@ def test_every_text_fits_its_box_in_every_pass(wide, tmp_path):
             assert wide.execute_script(overflow) == []
             seen.update(wide.execute_script(ENGINE_LINES))
     assert any(s.startswith("engine: ") for s in seen)  # the mistakes' boxes said what differs
+
+
+@pytest.mark.parametrize("size", [WIDE, NARROW], ids=["1280x800", "400x850"])
+def test_no_edge_label_lies_under_a_box(browser, tmp_path, size):
+    """A layer-grain network's rules (`S^T 1 (2 = column sums of 1x2)`) are long: the gap
+    between ranks makes room for every label stacked at a box, so none is drawn under one."""
+    import numpy as np
+
+    import nn
+
+    model = nn.MLP(2, [2, 1], activation="tanh", seed=0)
+    loss = nn.mse(model(np.array([[1.0, -2.0]])), np.array([0.5]))
+    path = autograd.page(loss).save(tmp_path / "layers.html")
+    viewport(browser, *size)
+    try:
+        open_page(browser, path, "#step=end")
+        overlaps = browser.execute_script(
+            """
+            const boxes = [...document.querySelectorAll('#graph .node .box')]
+              .map((b) => b.getBoundingClientRect());
+            const out = [];
+            for (const t of document.querySelectorAll('#graph text.label')) {
+              if (!t.textContent) continue;
+              const r = t.getBoundingClientRect();
+              for (const b of boxes)
+                if (r.left < b.right - 1 && b.left < r.right - 1 && r.top < b.bottom - 1
+                    && b.top < r.bottom - 1) out.push(t.textContent);
+            }
+            return out;
+            """
+        )
+    finally:
+        viewport(browser, *WIDE)
+    assert overlaps == []

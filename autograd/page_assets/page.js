@@ -245,21 +245,6 @@
         layer.forEach((v, i) => { centre[v] = c[i]; });
       }
     }
-    // across the ranks: each rank as deep as its deepest box, gaps wide enough for the labels
-    const extent = new Float64Array(depth), room = new Float64Array(depth);
-    for (let v = 0; v < n; v++) extent[rank[v]] = Math.max(extent[rank[v]], across[v]);
-    const labelledIn = new Array(n).fill(0);
-    edges.forEach((e) => {
-      const r = rank[e.to] - 1;
-      if (e.label) labelledIn[e.to]++;
-      if (r >= 0 && e.label) room[r] = Math.max(room[r], lr ? measure(e.label) + 18 : 24 + 15 * (Math.ceil(labelledIn[e.to] / 2) - 1));
-    });
-    const start = new Float64Array(depth);
-    for (let r = 1; r < depth; r++) start[r] = start[r - 1] + extent[r - 1] + Math.max(lr ? 40 : 24, room[r - 1]);
-    const nodes = sizes.map((s, v) => {
-      const a = start[rank[v]] + (extent[rank[v]] - across[v]) / 2, b = centre[v] - along[v] / 2;
-      return lr ? { x: a, y: b, w: s.w, h: s.h } : { x: b, y: a, w: s.w, h: s.h };
-    });
     // edges: ports spread along the sides in the order the edges come and go (no crossing at a
     // box; one node's two edges from the same value in operand order), bends through ranks
     const point = (a, b) => (lr ? [a, b] : [b, a]);
@@ -282,6 +267,19 @@
       const right = labelled.filter((k) => portIn[k] >= 0.5), left = labelled.filter((k) => portIn[k] < 0.5).reverse();
       for (const side of [left, right]) side.forEach((k, j) => { lift[k] = j; });
     }
+    // across the ranks: each rank as deep as its deepest box, gaps wide enough for the labels
+    const extent = new Float64Array(depth), room = new Float64Array(depth);
+    for (let v = 0; v < n; v++) extent[rank[v]] = Math.max(extent[rank[v]], across[v]);
+    edges.forEach((e, k) => {  // (top to bottom: a line more for each label stacked below it)
+      const r = rank[e.to] - 1;
+      if (r >= 0 && e.label) room[r] = Math.max(room[r], lr ? measure(e.label) + 18 : 24 + 15 * lift[k]);
+    });
+    const start = new Float64Array(depth);
+    for (let r = 1; r < depth; r++) start[r] = start[r - 1] + extent[r - 1] + Math.max(lr ? 40 : 24, room[r - 1]);
+    const nodes = sizes.map((s, v) => {
+      const a = start[rank[v]] + (extent[rank[v]] - across[v]) / 2, b = centre[v] - along[v] / 2;
+      return lr ? { x: a, y: b, w: s.w, h: s.h } : { x: b, y: a, w: s.w, h: s.h };
+    });
     const paths = edges.map((e, k) => {
       const from = nodes[e.from], to = nodes[e.to];
       const pts = [];

@@ -38,7 +38,7 @@ from .files import atomic_write
 from .graph import topological_order
 from .layers import LINEAR_OPS
 from .show import show as _show
-from .steps import derivative_text, is_variable, node_names
+from .steps import derivative_text, is_rule, is_variable, node_names
 from .value import Value
 
 __all__ = [
@@ -244,9 +244,9 @@ def draw(
     """The graph of `root` as a `graphviz.Digraph`.
 
     grads: show each value's grad (by default, unless every one is 0.0, as before any backward
-    pass: then they are left off and the title says so). local_grads: label
-    each edge with d child/d parent (the number the node recorded); formulas: also the formula
-    from the table of operations.
+    pass: then they are left off and the title says so). local_grads: label each edge with
+    d child/d parent (the number the node recorded); formulas: also the formula from the table
+    of operations.
     highlight: Values (or names) to mark; the nodes and edges on paths between them are marked
     too. clusters: True groups nodes into boxes by label prefix (`L1.N3.w2` is in box `L1.N3`
     inside box `L1`), or give a function node -> scope name; False for none. max_nodes: a graph
@@ -359,9 +359,8 @@ def draw(
                     if formulas:  # say which derivative the number is: d child/d parent
                         formula = derivative_text(node, i, names)
                         symbol = f"d{names[node]}/d{names[parent]}"
-                        rule = type(local) is not float and not hasattr(local, "dtype")
                         shown = text if _is_number(formula) else formula
-                        shown += "" if rule or _is_number(formula) else f" = {text}"
+                        shown += "" if is_rule(local) or _is_number(formula) else f" = {text}"
                         text = f"{symbol} = {shown}"
                     attrs["label"] = text
                 if parent in marked and node in marked:

@@ -184,7 +184,7 @@ class Step:
                 text += f", summed over the batch: {_show(edge.contribution, digits)}"
             else:
                 text, digits = product_text([self.grad, edge.local], edge.contribution)
-                if _is_rule(edge.local):  # its G: the grad just shown on its left
+                if is_rule(edge.local):  # its G: the grad just shown on its left
                     text = _G.sub(lambda _: f"{self.name}.grad", text)
             rows.append(
                 (
@@ -586,7 +586,7 @@ def derivative_text(child: Value, index: int, names: dict[Value, str]) -> str:
     its name; a formula of numbers, your own `define`'s included, is left as written)."""
     row, parents = operation(child.op), [names[p] for p in child.parents]
     formula = row.derivative(index, parents)
-    if not (_is_rule(child.local_grads[index]) and _G.search(formula)):
+    if not (is_rule(child.local_grads[index]) and _G.search(formula)):
         return formula
     marks = [f"\x00{k}\x00" for k in range(len(parents))]  # (where the parents' names go)
     formula = _G.sub(lambda _: f"{names[child]}.grad", row.derivative(index, marks))
@@ -598,7 +598,7 @@ def derivative_text(child: Value, index: int, names: dict[Value, str]) -> str:
 _G = re.compile(r"\bG\b")  # (a rule's gradient reaching its node)
 
 
-def _is_rule(local: Any) -> bool:
+def is_rule(local: Any) -> bool:
     """Is a local derivative a rule object (a layer's, the GPT's), not a number or an array?"""
     return type(local) is not float and not hasattr(local, "dtype")
 
@@ -613,7 +613,7 @@ def _edge_rule(child: Value, index: int, names: dict[Value, str]) -> str:
         where = f"   (z = {z})"
     local = child.local_grads[index]
     value = _show(local)  # (a rule object, `S W`, is no number: its formula says it all)
-    number = "" if _is_rule(local) or formula == value or _is_number(formula, local) else value
+    number = "" if is_rule(local) or formula == value or _is_number(formula, local) else value
     return (
         f"{_partial(c, p)}{_operand(child, index)} = d({expression})/d{p} = {formula}"
         f"{' = ' + number if number else ''}{where}"

@@ -62,6 +62,7 @@ STATE = """
 const edges = [...document.querySelectorAll('#graph g.edge')];
 return {
   hot: edges.map((g, k) => g.classList.contains('hot') ? k : -1).filter((k) => k >= 0),
+  grey: edges.map((g, k) => g.classList.contains('constant') ? k : -1).filter((k) => k >= 0),
   reading: [...document.querySelectorAll('#graph .node.reading')]
     .map((g) => g.getAttribute('aria-label')),
   labels: [...document.querySelectorAll('#graph text.label')].map((t) => t.textContent),
@@ -91,8 +92,9 @@ def test_no_step_lights_a_constant_or_its_edge(browser, tmp_path, graph):  # noq
                 read &= {names[e["from"]] for e in data["edges"] if e["to"] == node}
                 for name in read:
                     assert f"({name}: a constant, no gradient to track)" in text(browser, "step")
-    # drawn: a label on every edge but those out of a constant
+    # drawn: a label on every edge but those out of a constant, which are grey
     assert len(state["labels"]) == len(data["edges"]) - len(quiet)
+    assert set(state["grey"]) == quiet
     assert not severe(browser)
 
 

@@ -387,8 +387,10 @@
     const root = el("g", { transform: "translate(" + L.dx.toFixed(1) + "," + L.dy.toFixed(1) + ")" }, svg);
     const edgeLayer = el("g", {}, root), labelLayer = el("g", {}, root), nodeLayer = el("g", {}, root);
     const edges = {};
+    const constant = new Set(R.nodes.filter((n) => !n.tracked).map((n) => n.id));
     P.edges.forEach((e, k) => {
-      const g = el("g", { class: "edge" }, edgeLayer);
+      // (an edge from a constant grey, as the pictures draw it: nothing flows there)
+      const g = el("g", { class: constant.has(e.fromId) ? "edge constant" : "edge" }, edgeLayer);
       const path = el("path", { d: L.paths[k].d, "marker-end": "url(#arrow)" }, g);
       let label = null;
       if (e.label) {

@@ -96,10 +96,13 @@ class Page:
         return f"<backprop page of {self.title}: {len(self.html):,} bytes>"
 
 
-def page(root: Value, title: str | None = None, max_paths: int = 3) -> Page:
+def page(
+    root: Value, title: str | None = None, max_paths: int = 3, paths_of: Value | str | None = None
+) -> Page:
     """Record `root`'s backward pass (from leaves at 0; every grad is put back afterwards) and
-    return it as a page."""
-    data = recording(root, max_paths=max_paths)
+    return it as a page. `paths_of`: the value (or its name) whose paths the page opens on
+    (by default the first weight drawn)."""
+    data = recording(root, max_paths=max_paths, paths_of=paths_of)
     return frames_page([(data, "", "")], title or data["title"])
 
 
@@ -109,13 +112,15 @@ def recording(
     mistakes: bool = True,
     parameters: bool = True,
     local_grads: bool = True,
+    paths_of: Value | str | None = None,
 ) -> dict:
     """`root`'s backward pass, recorded for a page: the data its script replays and draws.
 
     `parameters=False` folds the parameters (leaves labelled inside a scope, `L1.N3.w2`) into
     the boxes of the nodes that read them, and leaves them out of the table and the paths;
     `local_grads=False` leaves the edges' numbers out of the drawing; `mistakes=False` leaves
-    out the classic mistakes' replays.
+    out the classic mistakes' replays; `paths_of` (a drawn value or its name) is the value whose
+    paths the page opens on.
 
     The recording: `nodes` (each drawn value: id, name, `head` as its box says it, data as
     shown, leaf, tracked, the parameters it folds), `edges` (parent id, child id, operand
@@ -138,11 +143,14 @@ def recording(
     folded = not parameters
     drawn = [n for n in order if _drawn(n, root) and not (folded and _parameter(n))]
     shown = set(drawn)
+    opens = _paths_of(paths_of, drawn, names) if paths_of is not None else None
     saved = [(node, node.grad) for node in order]
     try:
         for node in order:
             node.grad = 0.0
         paths = _explanations(root, order, drawn, max_paths)
+        if opens is not None and opens not in paths:  # (whatever the budget: asked for)
+            paths[opens] = str(explain(root, opens, max_paths=max_paths))
         steps = backward_steps(root)
         start = {ids[n]: show(n.grad) for n in drawn}
         held = {node: node.grad for node in order}  # each grad as the pass goes
@@ -155,6 +163,7 @@ def recording(
     return {
         "title": names[root],
         "root": ids[root],
+        "opens": ids[opens] if opens is not None else None,
         "nodes": [_node(n, names, ids, shown, folded) for n in drawn],
         "edges": [
             {
@@ -298,6 +307,15 @@ def _num(x: Any) -> float | str:
     """A number for JSON: finite as it is, else "inf", "-inf" or "nan" (JSON has none)."""
     x = float(x)
     return x if math.isfinite(x) else repr(x)
+
+
+def _paths_of(wanted: Value | str, drawn: list, names: dict) -> Value:
+    """The drawn value `wanted` names (a Value of the graph, or its name as the page shows it)."""
+    for node in drawn:
+        if node is wanted or (isinstance(wanted, str) and names[node] == wanted):
+            return node
+    said = wanted if isinstance(wanted, str) else names.get(wanted, repr(wanted))
+    raise ValueError(f"paths_of: {said!r} is not a value this page draws")
 
 
 def _explanations(root: Value, order: list, drawn: list, max_paths: int) -> dict:

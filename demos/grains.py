@@ -120,11 +120,12 @@ def pictures(found: dict, out: Path) -> list[tuple[Path, str]]:
             written.append((autograd.render(root, out / name, title=title, **options), ""))
         except RendererNotFoundError:  # the .dot source was written instead
             written.append((out / Path(name).with_suffix(".dot"), "no Graphviz renderer found"))
-    for root, name, title in [
-        (neuron_loss, "neuron.html", f"neuron grain: the chain rule, {samples} samples"),
-        (layer_loss, "layer.html", "layer grain: the same pass, a layer per step"),
-    ]:
-        written.append((autograd.page(root, title=title).save(out / name), ""))
+    for root, name, title, opens in [
+        (neuron_loss, "neuron.html", f"neuron grain: the chain rule, {samples} samples", w),
+        (layer_loss, "layer.html", "layer grain: the same pass, a layer per step", "L1.W"),
+    ]:  # (each page opens on the paths to the weight the bridge is about)
+        page = autograd.page(root, title=title, paths_of=opens)
+        written.append((page.save(out / name), ""))
     return written
 
 

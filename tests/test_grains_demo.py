@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from test_page import recording
 
 from autograd.draw import HIGHLIGHT_FILL
 from demos import grains
@@ -44,6 +45,10 @@ def test_the_demo_prints_both_numbers_and_agrees(capsys, tmp_path):
     assert "L1.N2.w1" in neuron and HIGHLIGHT_FILL in neuron  # the weight and its paths, marked
     layer = (tmp_path / "layer.svg").read_text()
     assert "S^T X" in layer and "S W" in layer  # the layer's rules on its edges
+    for name, weight in (("neuron.html", "L1.N2.w1"), ("layer.html", "L1.W")):
+        data = recording((tmp_path / name).read_text())["frames"][0]
+        opens = next(n["id"] for n in data["nodes"] if n["name"] == weight)
+        assert data["opens"] == opens and data["paths"][opens].startswith(f"d loss/d {weight}")
 
 
 def test_the_demo_writes_nothing_when_asked(capsys, tmp_path):

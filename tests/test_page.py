@@ -391,3 +391,16 @@ def test_a_page_of_frames_steps_through_them_and_expands_its_folded_parameters(b
     assert "L1.N1.w1" in browser.execute_script(drawn)  # still every parameter
     assert browser.execute_script("return location.hash") == "#step=end&frame=2"
     assert not severe(browser)
+
+
+def test_a_page_opens_on_the_paths_it_is_asked_for(browser, tmp_path):
+    x, w, b, o = neuron()
+    path = autograd.page(o, paths_of=w).save(tmp_path / "w.html")
+    open_page(browser, path)
+    assert text(browser, "paths").startswith("d o/d w:")
+    named = autograd.page(o, paths_of="b").save(tmp_path / "b.html")
+    assert text(open_page(browser, named), "paths").startswith("d o/d b:")
+    default = autograd.page(o).save(tmp_path / "default.html")
+    assert text(open_page(browser, default), "paths").startswith("d o/d x:")  # the first drawn
+    with pytest.raises(ValueError, match="paths_of: 'nope' is not a value this page draws"):
+        autograd.page(o, paths_of="nope")

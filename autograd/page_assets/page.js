@@ -596,7 +596,7 @@
     closer(R.root);
     selected = null;
     const first = R.nodes.find((n) => n.leaf && n.tracked);
-    showPaths(first ? first.id : R.root);
+    showPaths(R.opens && R.paths[R.opens] ? R.opens : first ? first.id : R.root);
   }
 
   // ---- a training page: the traced sample, the grain, the run's pictures and numbers ----------

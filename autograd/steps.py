@@ -537,10 +537,11 @@ def where_nan_began(root: Value, names: dict) -> str:
         if node.parents and type(data) is float and data != data:
             operands = node.parents
             if all(type(p.data) is float and p.data == p.data for p in operands):
-                written = operation(node.op).expression([names[p] for p in operands])
                 shown = [p for p in operands if p.parents or p.requires_grad]
                 at = ", ".join(dict.fromkeys(f"{names[p]} = {_show(p.data)}" for p in shown))
-                head = f"{names[node]} = {written} is nan" + (f" at {at}" if at else "")
+                head = f"{names[node]} = {_expression(node, names)} is nan" + (
+                    f" at {at}" if at else ""
+                )
                 if any(p.data in (math.inf, -math.inf) for p in operands):
                     return (
                         f"{head}: inf reached it (an overflow or an inf input), and inf - inf, "

@@ -64,7 +64,7 @@ from .graph import backward_order, topological_order
 from .layers import LAYER_ACTIVATION
 from .ops import operation
 from .show import arithmetic, show
-from .steps import backward_steps, explain, node_names
+from .steps import backward_steps, explain, is_variable, node_names
 from .value import Value
 
 ASSETS = Path(__file__).with_name("page_assets")
@@ -171,7 +171,7 @@ def recording(
                 "to": ids[n],
                 "i": i,
                 # (none into a constant: the engine passes it nothing, as the step says)
-                "local": _local(n, local, names) if local_grads and _tracked(p) else "",
+                "local": _local(n, local, names) if local_grads and is_variable(p) else "",
             }
             for n in drawn
             for i, (p, local) in enumerate(zip(n.parents, n.local_grads))
@@ -258,11 +258,7 @@ def _asset(name: str) -> str:
 def _drawn(node: Value, root: Value) -> bool:
     """A box of its own: an operation's result, a labelled leaf, or a leaf that takes a
     gradient. An unlabelled constant is written into the expressions that read it."""
-    return node is root or bool(node.parents) or bool(node.label) or _tracked(node)
-
-
-def _tracked(node: Value) -> bool:
-    return getattr(node, "requires_grad", True) is not False
+    return node is root or bool(node.parents) or bool(node.label) or is_variable(node)
 
 
 def _parameter(node: Value) -> bool:
@@ -285,7 +281,7 @@ def _node(node: Value, names: dict, ids: dict, shown: set, folded: bool) -> dict
         **({"layer": name} if layer else {}),
         "data": show(node.data),
         "leaf": not node.parents,
-        "tracked": _tracked(node),
+        "tracked": is_variable(node),
         "params": hidden,
     }
 
@@ -533,7 +529,7 @@ def _mistaken(
         lines, edges, changed = [], [], {}
         prior: dict[Value, float] = {}
         for i, (parent, local) in enumerate(zip(node.parents, node.local_grads)):
-            if not _tracked(parent):
+            if not is_variable(parent):
                 continue
             p = names[parent]
             before = grad[parent]

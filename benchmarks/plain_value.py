@@ -12,7 +12,19 @@ from __future__ import annotations
 import math
 
 
-class Value:
+class Derived:
+    """-x, x - y, x / y and their mirrors, written with the + * and ** a Value class defines
+    (shared by this file's Value and `lean_value.py`'s)."""
+
+    __slots__ = ()
+    __neg__ = lambda self: self * -1.0
+    __sub__ = lambda self, other: self + (-other)
+    __rsub__ = lambda self, other: other + (-self)
+    __truediv__ = lambda self, other: self * other**-1.0
+    __rtruediv__ = lambda self, other: other * self**-1.0
+
+
+class Value(Derived):
     __slots__ = ("data", "grad", "children", "local_grads")
 
     def __init__(self, data, children=(), local_grads=()):
@@ -42,11 +54,6 @@ class Value:
 
     __radd__ = __add__
     __rmul__ = __mul__
-    __neg__ = lambda self: self * -1.0
-    __sub__ = lambda self, other: self + (-other)
-    __rsub__ = lambda self, other: other + (-self)
-    __truediv__ = lambda self, other: self * other**-1.0
-    __rtruediv__ = lambda self, other: other * self**-1.0
 
     def backward(self):
         order, seen, stack = [], set(), [(self, False)]

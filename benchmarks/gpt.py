@@ -27,7 +27,9 @@ Rows, all on the same weights (`nn.gpt.GPT(GPTConfig(), seed=0)`: embedding 16, 
 Each row: the median of `--steps` steps (after one to warm up) of the forward pass and of the
 backward pass, in wall time (or with `--cpu` this process's CPU time, steadier on a busy
 machine); the gradients of every row are compared with the classic Value's. Ratios, not a
-timed test.
+timed test. `--collector` adds, for the plain-written rows with the collector on, what it did in
+a step: its collections of each generation and their time (`gc.callbacks`), where a full
+collection (generation 2) walks every live node of the graph being built.
 """
 
 from __future__ import annotations
@@ -124,22 +126,47 @@ def tokens() -> list[int]:
     return gpt.encode(NAME)
 
 
+COLLECTOR = [False]  # --collector: record the collector's work in each timed step
+
+
+@contextlib.contextmanager
+def collector_log(log: dict):
+    """Inside, every collection adds to `log[generation]` = [count, seconds]."""
+    started = [0.0]
+
+    def note(phase: str, info: dict) -> None:
+        if phase == "start":
+            started[0] = time.perf_counter()
+        else:
+            entry = log.setdefault(info["generation"], [0, 0.0])
+            entry[0] += 1
+            entry[1] += time.perf_counter() - started[0]
+
+    gc.callbacks.append(note)
+    try:
+        yield
+    finally:
+        gc.callbacks.remove(note)
+
+
 def timed(make_loss, leaves, steps: int, reset=None) -> dict:
     """Median forward and backward ms over `steps` steps (after one), the node count and the
     first step's gradients (in `leaves`' order). `reset()` sets the gradients back to 0 (by
-    default each of `leaves`')."""
-    forward_ms, backward_ms, grads = [], [], None
+    default each of `leaves`'). With `--collector`, "collector": {generation: (collections,
+    ms)} per timed step."""
+    forward_ms, backward_ms, grads, log = [], [], None, {}
     for k in range(steps + 1):
         if reset is not None:
             reset()
         else:
             for p in leaves:
                 p.grad = 0.0
-        start = CLOCK[0]()
-        loss = make_loss()
-        middle = CLOCK[0]()
-        loss.backward()
-        end = CLOCK[0]()
+        with collector_log(log) if COLLECTOR[0] and k else contextlib.nullcontext():
+            start = CLOCK[0]()
+            loss = make_loss()
+            middle = CLOCK[0]()
+            loss.backward()
+            end = CLOCK[0]()
         if k == 0:
             grads = [p.grad for p in leaves]
         else:
@@ -147,7 +174,8 @@ def timed(make_loss, leaves, steps: int, reset=None) -> dict:
             backward_ms.append(1e3 * (end - middle))
         del loss
     f, b = statistics.median(forward_ms), statistics.median(backward_ms)
-    return {"forward": f, "backward": b, "step": f + b, "grads": grads}
+    per_step = {g: (n / steps, 1e3 * s / steps) for g, (n, s) in sorted(log.items())}
+    return {"forward": f, "backward": b, "step": f + b, "grads": grads, "collector": per_step}
 
 
 def state_of(value_class, w: dict) -> dict:
@@ -297,10 +325,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--steps", type=int, default=10, help="timed steps per row (median)")
     p.add_argument("--torch-python", help="a Python that has torch, for the PyTorch row")
     p.add_argument("--cpu", action="store_true", help="time CPU time, not wall time")
+    p.add_argument(
+        "--collector", action="store_true", help="the collector's work in a plain-written step"
+    )
     p.add_argument("--torch-only", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.cpu:
         CLOCK[0] = time.process_time
+    COLLECTOR[0] = args.collector
     if args.torch_only:
         request = json.loads(sys.stdin.read())
         if request["cpu"]:
@@ -349,6 +381,13 @@ def main(argv: list[str] | None = None) -> int:
             f"{name:<36} {count:>7} {row['forward']:>7.1f}ms {row['backward']:>7.1f}ms "
             f"{row['step']:>7.1f}ms {classic['step'] / row['step']:>6.2f}x {diff:>8.1e}"
         )
+    if args.collector:
+        print("\nthe collector in one step (collector on): collections, ms, by generation")
+        for name in list(rows)[:3]:
+            work = rows[name]["collector"]
+            shown = "   ".join(f"gen {g}: {n:5.1f} x, {ms:5.1f} ms" for g, (n, ms) in work.items())
+            total = sum(ms for _, ms in work.values())
+            print(f"{name:<36} {shown}   all: {total:5.1f} ms of {rows[name]['step']:.1f}")
     return 0
 
 

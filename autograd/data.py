@@ -23,11 +23,13 @@ def as_data(data: Any) -> Any:
             return float(data)
         except OverflowError:  # an int beyond float64's range
             raise ValueError(
-                f"Value(data) holds a float64, and this {type(data).__name__} of "
+                f"numbers in a graph are float64, and this {type(data).__name__} of "
                 f"{abs(int(data)).bit_length()} bits is beyond its range "  # type: ignore[call-overload]
                 "(2**1024, about 1.8e308)"
             ) from None
     if type(data).__name__ == "ndarray":
+        if data.ndim == 0 and data.dtype.kind in "biuf":  # one number, as an array: the number
+            return as_data(data.item())
         if data.ndim not in (1, 2) or data.dtype.kind not in "biuf":
             raise TypeError(
                 "Value(data) takes a 1-D array of real numbers (one per sample) or a 2-D one "

@@ -105,7 +105,8 @@ def _abs(x):
 
 
 def _batch_mean(x):
-    return float(x.mean()), (np.full_like(x, 1.0 / x.shape[0]),)
+    """The mean of every entry (a batch's, or a layer's samples x outputs): d/dx_k = 1/N."""
+    return float(x.mean()), (np.full_like(x, 1.0 / x.size),)
 
 
 @dataclass(frozen=True)
@@ -150,8 +151,8 @@ for _op in [
     _row("sigmoid", _sigmoid, "sigmoid({0})", "sigmoid({0}) * (1 - sigmoid({0}))"),
     _row("relu", _relu, "relu({0})", "(1 if {0} > 0 else 0)"),
     _row("abs", _abs, "abs({0})", "sign({0})"),
-    _row("batch_sum", lambda x: (float(x.sum()), (np.ones_like(x),)), "sum over batch of {0}", "1"),
-    _row("batch_mean", _batch_mean, "mean over batch of {0}", "1/B"),
+    _row("batch_sum", lambda x: (float(x.sum()), (np.ones_like(x),)), "sum of entries of {0}", "1"),
+    _row("batch_mean", _batch_mean, "mean of entries of {0}", "1/N (N entries)"),
     # n-ary: added left to right, as the chain of + adds them; x + x is exactly 2x
     Operation(
         "sum", " + ".join, lambda i, names: "1", lambda *xs: (chain_sum(xs, 0.0), (1.0,) * len(xs))

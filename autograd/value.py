@@ -120,8 +120,8 @@ class Value:
     __pos__ = lambda self: self
 
     def __pow__(self, exponent: Any) -> Value:
-        """x ** n (n a number): one parent, d/dx = n x**(n-1). x ** y (y a Value): two parents."""
-        if isinstance(exponent, Value):
+        """x ** n (n a number): one parent, d/dx = n x**(n-1); x ** y (a Value, an array): two."""
+        if isinstance(exponent, Value) or type(exponent).__name__ == "ndarray":
             return apply("**", self, exponent)
         if not isinstance(exponent, numbers.Real):
             raise TypeError(
@@ -130,11 +130,11 @@ class Value:
         return _node(ops.power_operation(as_data(exponent)), (self,))
 
     def sum(self) -> Value:
-        """A batched value's sum over the batch (a scalar): d out/dx_k = 1."""
+        """The sum of every entry of a Value holding an array (a scalar): d out/dx_k = 1."""
         return _node(ops.OPERATIONS["batch_sum"], (_batch(self, "sum"),))
 
     def mean(self) -> Value:
-        """A batched value's mean over the batch (a scalar): d out/dx_k = 1/B."""
+        """The mean of every entry of a Value holding an array (N of them): d out/dx_k = 1/N."""
         return _node(ops.OPERATIONS["batch_mean"], (_batch(self, "mean"),))
 
     def backward(self) -> None:
@@ -155,10 +155,11 @@ class Value:
         label = f", label={self.label!r}" if self.label else ""
         return f"Value(data={show(self.data)}, grad={show(self.grad)}{label})"
 
-    def __float__(self) -> float:
-        if type(self.data) is not float:
-            raise TypeError("float() of a Value that holds an array: it holds many numbers")
-        return self.data
+    def __float__(self) -> float:  # (what math.exp(x) and float(x) call)
+        raise TypeError(
+            "a Value is not a float: math.exp(x) or float(x) would take it out of the graph and "
+            "lose its gradient; use x.exp(), x.tanh(), ... to stay in it, or x.data for the number"
+        )
 
 
 def start_backward(root: Value, caller: str = "backward()") -> list[Value]:

@@ -346,15 +346,29 @@ def _hinge(S: Any, Y: Any) -> tuple[float, tuple]:
 EPS = 1e-12  # probabilities are clamped to [EPS, 1 - EPS] so that log stays finite
 
 
-def _bce(P: Any, Y: Any) -> tuple[float, tuple]:
-    """q = clamp(P, eps, 1 - eps); L = -mean(Y log q + (1 - Y) log(1 - q));
-    dL/dP = (q - Y) / (N q (1 - q)) where eps < P <= 1 - eps, else 0 (as the clamp's relus)."""
-    np = ops.np
-    q = np.clip(P, EPS, 1.0 - EPS)
-    r = 1.0 - q  # (once, for the loss and its gradient)
-    loss = -float((Y * np.log(q) + (1.0 - Y) * np.log(r)).sum()) / P.size
-    inside = (P > EPS) & (P <= 1.0 - EPS)
-    return loss, (np.where(inside, (q - Y) / (P.size * q * r), 0.0), 0.0)
+def _bce(eps: float):
+    def compute(P: Any, Y: Any) -> tuple[float, tuple]:
+        """q = clamp(P, eps, 1 - eps); L = -mean(Y log q + (1 - Y) log(1 - q)); dL/dP =
+        (q - Y) / (N q (1 - q)) where eps < P <= 1 - eps, else 0 (as the clamp's relus)."""
+        np = ops.np
+        q = np.clip(P, eps, 1.0 - eps)
+        r = 1.0 - q  # (once, for the loss and its gradient)
+        loss = -float((Y * np.log(q) + (1.0 - Y) * np.log(r)).sum()) / P.size
+        inside = (P > eps) & (P <= 1.0 - eps)
+        return loss, (np.where(inside, (q - Y) / (P.size * q * r), 0.0), 0.0)
+
+    return compute
+
+
+_BCE_TEXT = ("-mean({1} log {0} + (1 - {1}) log(1 - {0}))", "({0} - {1}) / (N {0} (1 - {0}))")
+
+
+def bce_row(eps: float) -> ops.Operation:
+    """The row of binary cross-entropy with its probabilities clamped to [eps, 1 - eps]: "bce"
+    for the default eps, "bce(eps=...)" for another (made on first use)."""
+    name = "bce" if eps == EPS else f"bce(eps={eps!r})"
+    row = ops.OPERATIONS.get(name)
+    return row if row is not None else _loss_row(name, _bce(eps), *_BCE_TEXT)
 
 
 def _bce_with_logits(Z: Any, Y: Any) -> tuple[float, tuple]:
@@ -385,12 +399,7 @@ LOSS_OPS = {
     "mse": _loss_row("mse", _mse, "mean(({0} - {1})^2)", "2 ({0} - {1}) / N"),
     "sse": _loss_row("sse", _sse, "sum(({0} - {1})^2)", "2 ({0} - {1})"),
     "hinge": _loss_row("hinge", _hinge, "mean(relu(1 - {1} {0}))", "-{1} / N where {1} {0} < 1"),
-    "bce": _loss_row(
-        "bce",
-        _bce,
-        "-mean({1} log {0} + (1 - {1}) log(1 - {0}))",
-        "({0} - {1}) / (N {0} (1 - {0}))",
-    ),
+    "bce": bce_row(EPS),
     "bce_with_logits": _loss_row(
         "bce_with_logits",
         _bce_with_logits,
@@ -406,10 +415,11 @@ LOSS_OPS = {
 }
 
 
-def batch_loss(name: str, predictions: Value, targets: Any) -> Value:
+def batch_loss(name: str, predictions: Value, targets: Any, eps: float = EPS) -> Value:
     """The loss `name` of a layer's outputs (samples x outputs) against targets, as one node;
-    the targets are a constant parent `y`. Cross-entropy takes class indices, one per sample."""
-    row = LOSS_OPS[name]
+    the targets are a constant parent `y`. Cross-entropy takes class indices, one per sample;
+    `eps` is binary cross-entropy's clamp."""
+    row = bce_row(eps) if name == "bce" else LOSS_OPS[name]
     P = settled((predictions,))[0]
     y = targets if isinstance(targets, Value) else Value(targets, "y", requires_grad=False)
     Y = settled((y,))[0]
@@ -449,10 +459,11 @@ SQUARED_NORMS = ops.register(
 
 def sum_of_squares(values: Sequence[Any]) -> Value:
     """v_1**2 + ... + v_n**2 as one node (an L2 penalty), d/dv_i = 2 v_i: of numbers, the
-    table's n-ary row; of Values holding arrays (a layer's W), every entry squared."""
+    table's n-ary row; if any Value holds an array (a layer's W), every entry of every value
+    squared and summed, one number."""
     parents = tuple(values)
-    if parents and all(isinstance(p, Value) and type(p.data) is not float for p in parents):
-        return squared_norms(parents)
+    if any(isinstance(p, Value) and type(p.data) is not float for p in parents):
+        return squared_norms(tuple(map(_as_value, parents)))
     return scalar_sum_of_squares(parents)
 
 

@@ -139,8 +139,8 @@ def binary_cross_entropy(predictions: Any, targets: Targets, eps: float = EPS) -
     """
     if not 0.0 < eps < 0.5:
         raise ValueError(f"eps must be in (0, 0.5), got {eps}")
-    if _layer_grain(predictions) and eps == EPS:
-        return batch_loss("bce", predictions, _targets(targets))
+    if _layer_grain(predictions):
+        return batch_loss("bce", predictions, _targets(targets), eps)
     matched, count = pairs(predictions, targets)
     terms = []
     for p, y in matched:
@@ -175,10 +175,13 @@ def bce_with_logits(predictions: Any, targets: Targets) -> Value:
 def hinge(predictions: Any, targets: Targets) -> Value:
     """Max-margin (SVM) loss with labels y in {-1, +1}: L = (1/N) sum_k relu(1 - y_k s_k).
 
-    dL/ds_k = -y_k / N where the margin y_k s_k < 1, else 0.
+    dL/ds_k = -y_k / N where the margin y_k s_k < 1, else 0. Labels other than -1 and +1 are
+    refused (a training loop's constant targets, a Value, are checked once by `nn.fit`).
     """
+    if not isinstance(targets, Value):
+        targets = signed_labels(targets)
     if _layer_grain(predictions):
-        return batch_loss("hinge", predictions, _targets(targets))
+        return batch_loss("hinge", predictions, targets)
     matched, count = pairs(predictions, targets)
     return _reduce([(1.0 - y * s).relu() for s, y in matched], count, "mean")
 
@@ -203,6 +206,17 @@ def l2(parameters: Iterable[Value] | Any, alpha: float, biases: bool = True) -> 
     if not params:
         raise ValueError("l2() needs at least one parameter")
     return alpha * autograd.sum_of_squares(params)
+
+
+def signed_labels(targets: Targets) -> np.ndarray:
+    """The hinge loss's labels as floats, each -1 or +1, or a clear error: with 0/1 labels the
+    class 0 gets no gradient at all (relu(1 - 0 s) is the constant 1)."""
+    y = np.asarray(targets, dtype=float)
+    bad = y[(y != 1.0) & (y != -1.0)]
+    if bad.size:
+        hint = "; for 0/1 labels use nn.data.to_signed(y)" if bad[0] == 0.0 else ""
+        raise ValueError(f"hinge's labels are -1 or +1, got {float(bad[0])!r}{hint}")
+    return y
 
 
 def _is_bias(name: str) -> bool:

@@ -269,6 +269,8 @@ def fit(
     y = np.asarray(y)
     if loss not in ("cross_entropy", losses_module.cross_entropy):  # (class indices stay ints)
         y = y.astype(float)
+    if loss in ("hinge", losses_module.hinge):  # (checked once here: each step's are a Value)
+        losses_module.signed_labels(y)
     if X.ndim != 2 or len(X) == 0:
         raise ValueError(f"X must be 2-D (samples, features) with a sample, got shape {X.shape}")
     if len(X) != len(y):

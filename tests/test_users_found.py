@@ -57,6 +57,65 @@ def test_a_layers_mean_output_has_the_gradient_of_its_sum_over_its_size():
     assert np.allclose(by_mean, central(mean_of, W.data.copy()), rtol=1e-6, atol=1e-9)
 
 
+# -- sum_of_squares / l2 of arrays and numbers together: one number ------------------------------
+
+
+def test_sum_of_squares_of_a_matrix_and_numbers_is_one_number():
+    W, s = Value(np.ones((2, 2))), Value(3.0)
+    total = autograd.sum_of_squares([W, s, 2.0])
+    assert total.data == 4 * 1.0 + 9.0 + 4.0
+    total.backward()
+    assert W.grad.tolist() == [[2.0, 2.0], [2.0, 2.0]] and s.grad == 6.0
+
+
+def test_l2_of_a_models_parameters_and_an_extra_number():
+    model, temperature = nn.MLP(2, [3, 2], seed=1), Value(0.5)
+    penalty = nn.losses.l2([*model.parameters(), temperature], 0.01)
+    squares = sum(float((p.data**2).sum()) for p in model.parameters()) + 0.25
+    assert penalty.data == pytest.approx(0.01 * squares, rel=1e-14)
+    penalty.backward()
+    assert temperature.grad == pytest.approx(0.01 * 2 * 0.5)
+
+
+# -- binary cross-entropy at layer grain with its own eps ----------------------------------------
+
+
+@pytest.mark.parametrize("eps", [1e-7, 0.2])
+def test_bce_with_another_eps_at_layer_grain_equals_the_per_sample_loss(eps):
+    X, y = RNG.normal(size=(6, 3)), np.array([0.0, 1.0, 1.0, 0.0, 1.0, 0.0])
+    model = nn.MLP(3, [4, 1], output_activation="sigmoid", seed=2)
+    layer = nn.losses.binary_cross_entropy(model(X), y, eps=eps)
+    model.zero_grad()
+    layer.backward()
+    grads = [p.grad.copy() for p in model.parameters()]
+    per_sample = nn.losses.binary_cross_entropy([model(list(x)) for x in X], y, eps=eps)
+    model.zero_grad()
+    per_sample.backward()
+    assert layer.data == pytest.approx(per_sample.data, rel=1e-14)
+    for g, p in zip(grads, model.parameters()):
+        assert np.allclose(g, p.grad, rtol=1e-12, atol=1e-15)
+    q = np.clip(model(X).data[:, 0], eps, 1 - eps)  # the loss written out by hand
+    assert layer.data == pytest.approx(-np.mean(y * np.log(q) + (1 - y) * np.log(1 - q)))
+
+
+# -- the hinge loss takes labels -1 and +1 only ----------------------------------------------------
+
+
+def test_hinge_refuses_zero_one_labels_and_says_what_to_do():
+    X, y = nn.data.moons(20, noise=0.1, seed=1)  # labels 0 and 1
+    model = nn.MLP(2, [4, 1], seed=1)
+    with pytest.raises(ValueError, match=r"-1 or \+1, got 0.0; .*to_signed"):
+        nn.losses.hinge(model(X), y)
+    with pytest.raises(ValueError, match=r"-1 or \+1, got 0.0"):
+        nn.fit(model, X, y, loss="hinge", epochs=1, progress=False)
+    with pytest.raises(ValueError, match=r"-1 or \+1, got 0.5"):
+        nn.losses.hinge([model(list(x)) for x in X[:3]], [1.0, 0.5, -1.0])
+    signed = nn.data.to_signed(y)
+    loss = nn.losses.hinge(model(X), signed)
+    margins = 1 - signed * model(X).data[:, 0]
+    assert loss.data == pytest.approx(np.maximum(margins, 0).mean(), rel=1e-14)
+
+
 # -- a Value is never a float without a word --------------------------------------------------
 
 

@@ -133,7 +133,8 @@ def _afterword(report: GradcheckReport) -> str:
 def _first_wrong_node(out: Any, atol: float, rtol: float) -> str | None:
     """The first node, in backward order, whose recorded local derivatives disagree with
     central differences of its own operation (its row's value, at its operands' data): where a
-    wrong gradient starts. Kinks (the two one-sided slopes differ) and batches are passed by."""
+    wrong gradient starts. A batch's elementwise node is checked entry by entry (the first
+    1,000); kinks (the two one-sided slopes differ) and layer-grain nodes are passed by."""
     from .graph import backward_order
     from .ops import operation
     from .show import show
@@ -143,21 +144,41 @@ def _first_wrong_node(out: Any, atol: float, rtol: float) -> str | None:
         return None
     names = node_names(out)
     for node in backward_order(out):
-        data = [p.data for p in node.parents]
-        if not all(type(x) is float for x in data):
-            continue
-        row = operation(node.op)
-        for i, local in enumerate(node.local_grads):
-            numeric = _slope(row, data, i)
-            if numeric is not None and not _close(float(local), numeric, atol, rtol):
-                shown = ", ".join(f"{names[p]} = {show(p.data)}" for p in node.parents)
-                return (
-                    f"{names[node]} = {row.expression([names[p] for p in node.parents])} "
-                    f"(operation {node.op!r}) at {shown}: its local derivative "
-                    f"d{names[node]}/d{names[node.parents[i]]} is {_num(float(local))} as "
-                    f"written, {_num(numeric)} by central differences of its own value"
-                )
+        row = None
+        for data, locals_, entry in _entries(node):
+            row = row or operation(node.op)
+            for i, local in enumerate(locals_):
+                numeric = _slope(row, data, i)
+                if numeric is not None and not _close(local, numeric, atol, rtol):
+                    shown = ", ".join(
+                        f"{names[p]}{entry} = {show(x)}" for p, x in zip(node.parents, data)
+                    )
+                    return (
+                        f"{names[node]} = {row.expression([names[p] for p in node.parents])} "
+                        f"(operation {node.op!r}) at {shown}: its local derivative "
+                        f"d{names[node]}/d{names[node.parents[i]]}{entry} is {_num(local)} as "
+                        f"written, {_num(numeric)} by central differences of its own value"
+                    )
     return None
+
+
+def _entries(node: Value) -> list[tuple[list[float], list[float], str]]:
+    """The node's operands and local derivatives as numbers, with where they are: the node's
+    own (""), or for an elementwise node of a batch (its data, its array operands and local
+    derivatives all of one shape) each entry's ("[k]"); none for any other node."""
+    data = [p.data for p in node.parents]
+    if type(node.data) is float:
+        scalar = all(type(x) is float for x in (*data, *node.local_grads))
+        return [(data, list(node.local_grads), "")] if scalar else []
+    arrays = [x for x in (*data, *node.local_grads) if type(x) is not float]
+    shape = getattr(node.data, "shape", None)
+    if any(type(a) is not type(node.data) or a.shape != shape for a in arrays):
+        return []  # (a layer's rules, a row over rows: not entry by entry)
+    pick = lambda x, k: x if type(x) is float else float(x.flat[k])  # noqa: E731
+    return [
+        ([pick(x, k) for x in data], [pick(d, k) for d in node.local_grads], f"[{k}]")
+        for k in range(min(node.data.size, 1000))
+    ]
 
 
 def _slope(row: Any, data: list[float], i: int) -> float | None:
@@ -567,16 +588,13 @@ def _intermediates(
         if all(row.ok for row in group):
             continue
         right = next((f"{found[j][1]} was right" for j in range(k - 1, -1, -1)), "the first one")
-        child = next((c for c in order if nodes[0] in c.parents), None)
+        bad, node = next((row, n) for row, n in zip(group, nodes) if not row.ok)
+        child = next((c for c in order if node in c.parents), None)  # (the entry found wrong)
         rule = ""
         if child is not None:
-            i = child.parents.index(nodes[0])
+            i = child.parents.index(node)
             formula = operation(child.op).derivative(i, [names[p] for p in child.parents])
-            rule = (
-                f"; the engine's local derivative d {names[child]} / d {names[nodes[0]]} = "
-                f"{formula}"
-            )
-        bad = next(row for row in group if not row.ok)
+            rule = f"; the engine's local derivative d {names[child]} / d {names[node]} = {formula}"
         return (
             rows,
             (

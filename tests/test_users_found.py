@@ -144,3 +144,55 @@ def test_an_exponent_beyond_float64_says_so_without_naming_value_data():
     with pytest.raises(ValueError, match="beyond its range") as raised:
         Value(2.0) ** 10**400
     assert "Value(data)" not in str(raised.value)
+
+
+# -- check_gradient_function quotes the rule of the entry it found wrong ------------------------
+
+
+def test_the_wrong_entry_is_the_one_whose_rule_is_quoted():
+    X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]]).T
+    Y = np.array([[0.0, 1.0, 1.0, 1.0]])
+
+    def loss(w, b):
+        z = autograd.label(w @ X + b, "z")
+        p = autograd.label(np.vectorize(lambda v: v.sigmoid())(z), "p")
+        return autograd.sum((0.5 * (p - Y) ** 2).ravel().tolist())
+
+    def mine(w, b):  # right but for one entry of dz, the third
+        p = 1 / (1 + np.exp(-(w @ X + b)))
+        dp = p - Y
+        dz = dp * p * (1 - p)
+        dz[0, 2] *= 1.5
+        return {"dw": dz @ X.T, "db": dz.sum(keepdims=True), "dp": dp, "dz": dz}
+
+    start = {"w": np.array([[0.1, 0.2]]), "b": np.array([[0.3]])}
+    report = autograd.check_gradient_function(mine, loss, start, raise_exception=False)
+    assert report.first_wrong.startswith("your dz is wrong (dp was right): at dz[0,2]")
+    assert "d p[0,2] / d z[0,2] = sigmoid(z[0,2])" in report.first_wrong
+
+
+# -- gradcheck names the wrong node of a batch too, entry by entry -----------------------------
+
+
+def test_gradcheck_names_a_wrong_rule_on_a_batch_at_its_entry():
+    wrong = autograd.define(
+        "a_exp_b_wrong",
+        lambda a, b: a * math.exp(b),
+        [lambda a, b: math.exp(b), lambda a, b: math.exp(b)],  # d/db is a e^b, not e^b
+    )
+    a, b = Value(np.array([0.5, 2.0]), "a"), Value(np.array([0.3, -0.1]), "b")
+    report = autograd.gradcheck(lambda a, b: wrong(a, b).sum(), [a, b], raise_exception=False)
+    assert [row.ok for row in report.rows] == [True, True, False, False]
+    expected = 0.5 * math.exp(0.3)  # d/db at the first entry, by hand
+    assert report.first_wrong == (
+        "v1 = a_exp_b_wrong(a, b) (operation 'a_exp_b_wrong') at a[0] = 0.5, b[0] = 0.3: its "
+        f"local derivative dv1/db[0] is {math.exp(0.3):.6g} as written, {expected:.6g} by "
+        "central differences of its own value"
+    )
+
+
+def test_gradcheck_of_a_layer_grain_loss_names_nothing_when_all_is_right():
+    X, y = RNG.normal(size=(4, 2)), np.array([1.0, -1.0, 1.0, -1.0])
+    model = nn.MLP(2, [3, 1], activation="tanh", seed=3)  # layer nodes (rules) and a batch's *
+    report = autograd.gradcheck(lambda w: nn.losses.mse(model(X) * w, y), [2.0])
+    assert report.passed and report.first_wrong is None and len(report.rows) == 1

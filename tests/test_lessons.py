@@ -40,6 +40,34 @@ def test_every_python_and_console_block_is_run():
         assert languages <= {"python", "console", "sh", "text"}, (page, languages)
 
 
+COMPOUND = re.compile(r"^( *)>>> (?:for|while|if|with|def|class|try)\b")
+
+
+def unfinished_statements(text: str) -> list[str]:
+    """The `>>> for ...` (and other compound) statements of a page that a real REPL would not
+    have run yet: it runs one when an empty `...` line ends it (doctest does not need it, so
+    nothing else would notice)."""
+    lines, unfinished = text.splitlines(), []
+    for i, line in enumerate(lines):
+        found = COMPOUND.match(line)
+        if found:
+            j = i + 1
+            while j < len(lines) and lines[j].startswith(found.group(1) + "..."):
+                j += 1
+            if lines[j - 1].strip() != "...":
+                unfinished.append(line.strip())
+    return unfinished
+
+
+def test_every_compound_statement_ends_as_a_pasted_one_runs_in_the_repl():
+    pages = [*PAGES, *sorted((ROOT / "docs").glob("*.md"))]
+    assert {page.name: unfinished_statements(page.read_text()) for page in pages} == {
+        page.name: [] for page in pages
+    }
+    shown = ">>> for x in [1]: print(x)\n1\n>>> for x in [1]:\n...     print(x)\n...\n1\n"
+    assert unfinished_statements(shown) == [">>> for x in [1]: print(x)"]
+
+
 def _edited(page: Path, tmp_path: Path, shown: str, edit: str) -> Path:
     text = page.read_text()
     assert text.count(shown) == 1, shown

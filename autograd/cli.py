@@ -55,7 +55,7 @@ class _Parser(argparse.ArgumentParser):
         hint = ""
         tokens = message.split(":", 1)[-1].split()
         if "unrecognized arguments" in message and any(t.startswith("--wrt") for t in tokens):
-            hint = "; --wrt NAME belongs to explain (autograd explain EXPRESSION ... --wrt x)"
+            hint = f"; --wrt NAME belongs to explain ({self.prog} explain EXPRESSION ... --wrt x)"
         _fail(f"{message}{hint} (see: {self.prog} --help)")
 
 
@@ -68,9 +68,9 @@ def _one_line(message: str) -> str:
     return " ".join(str(message).split())[:500]
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(prog: str = "autograd") -> argparse.ArgumentParser:
     parser = _Parser(
-        prog="autograd",
+        prog=prog,
         description="Show the work of backpropagation on an expression such as 'tanh(x*w + b)'.",
         epilog="Expressions use numbers, variables, + - * / **, and exp log tanh sigmoid relu abs.",
     )
@@ -157,14 +157,15 @@ def _build(args: argparse.Namespace) -> tuple[Expression, Value, dict[str, float
     return expression, root, values
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; return the exit status."""
+def main(argv: Sequence[str] | None = None, prog: str = "autograd") -> int:
+    """Run the command line; return the exit status. `prog`: the command as the user typed it,
+    for usage lines (`autograd`, the installed script; `python -m autograd`)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["lab"]:  # the live lab: a local server, with flags of its own
         from .lab import main as lab
 
         return lab(argv[1:])
-    args = _parser().parse_args(_separate(argv))
+    args = _parser(prog).parse_args(_separate(argv))
     try:
         status = _run(args)
         sys.stdout.flush()

@@ -228,3 +228,24 @@ def test_web_takes_a_title_for_the_class(tmp_path, capsys):
     assert "<title>backprop: Week 3: a &lt;reused&gt; value</title>" in text
     status, _, _ = run(capsys, "web", "a*b", "a=2", "b=3", "-o", str(tmp_path / "d.html"))
     assert "<title>backprop: a*b</title>" in (tmp_path / "d.html").read_text()
+
+
+@pytest.mark.parametrize(
+    "argv, usage",
+    [(["--help"], "python -m autograd [-h]"), (["steps", "-h"], "python -m autograd steps")],
+)
+def test_python_dash_m_usage_says_python_dash_m_autograd(argv, usage):
+    done = subprocess.run(
+        [sys.executable, "-m", "autograd", *argv], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0 and done.stdout.startswith(f"usage: {usage}")
+
+
+def test_error_hints_name_the_command_as_typed(capsys):
+    from autograd.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["steps", "x*y", "x=1", "y=2", "--wrt", "x"], prog="python -m autograd")
+    err = capsys.readouterr().err
+    assert "(python -m autograd explain EXPRESSION ... --wrt x)" in err
+    assert "(see: python -m autograd --help)" in err

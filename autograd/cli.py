@@ -17,6 +17,7 @@ check exits with 1; a missing renderer (or graphviz package) exits with 3, after
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from collections.abc import Sequence
@@ -157,6 +158,16 @@ def _build(args: argparse.Namespace) -> tuple[Expression, Value, dict[str, float
     return expression, root, values
 
 
+def _overflow_notes(items: Sequence[str]) -> list[str]:
+    """A note for each NAME=NUMBER written as a finite number that float64 reads as inf."""
+    notes = []
+    for item in items:
+        name, _, text = (part.strip() for part in item.partition("="))
+        if math.isinf(float(text)) and text.lstrip("+-").lower() not in ("inf", "infinity"):
+            notes.append(f"{name} = {text} is beyond float64's range: read as {float(text)}")
+    return notes
+
+
 def main(argv: Sequence[str] | None = None, prog: str = "autograd") -> int:
     """Run the command line; return the exit status. `prog`: the command as the user typed it,
     for usage lines (`autograd`, the installed script; `python -m autograd`)."""
@@ -196,18 +207,25 @@ def reader_gone() -> int:
 
 def _run(args: argparse.Namespace) -> int:
     expression, root, values = _build(args)
+    notes = _overflow_notes(args.values)
     if args.command == "graph":
         return _graph(args, root)
     if args.command == "steps":
-        return _steps(expression, root, values)
+        return _steps(expression, root, values, notes)
     if args.command == "web":
         from .page import page
 
         print(f"wrote {page(root, title=args.title or expression.text).save(args.output)}")
         return 0
+    _print_notes(notes)
     if args.command == "explain":
         return _explain(args, expression, root)
     return _check(args, expression, values)
+
+
+def _print_notes(notes: list[str]) -> None:
+    for note in notes:
+        print(f"  ({note})")
 
 
 def _graph(args: argparse.Namespace, root: Value) -> int:
@@ -242,14 +260,15 @@ def _graph(args: argparse.Namespace, root: Value) -> int:
     return 0
 
 
-def _steps(expression: Expression, root: Value, values: dict[str, float]) -> int:
+def _steps(expression: Expression, root: Value, values: dict[str, float], notes: list[str]) -> int:
     from .steps import backward_steps, where_nan_began
 
     steps = backward_steps(root)
     print(f"{steps.names[root]} = {expression.text} = {_show(root.data)}")
     undefined = where_nan_began(root, steps.names)
     if undefined:
-        print(f"  ({undefined}; the chain rule runs all the same)")
+        notes = [*notes, f"{undefined}; the chain rule runs all the same"]
+    _print_notes(notes)
     plural = "step" if steps.total == 1 else "steps"
     print(f"backward: {steps.names[root]}.grad = 1, then {steps.total} {plural} of the chain rule")
     for step in steps:

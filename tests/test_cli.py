@@ -249,3 +249,17 @@ def test_error_hints_name_the_command_as_typed(capsys):
     err = capsys.readouterr().err
     assert "(python -m autograd explain EXPRESSION ... --wrt x)" in err
     assert "(see: python -m autograd --help)" in err
+
+
+def test_an_input_beyond_float64s_range_gets_a_note(capsys):
+    status, out, _ = run(capsys, "steps", "x*w+b", "x=1e400", "w=-1e400", "b=1")
+    assert status == 0 and "out = x*w+b = -inf\n" in out
+    assert "  (x = 1e400 is beyond float64's range: read as inf)\n" in out
+    assert "  (w = -1e400 is beyond float64's range: read as -inf)\n" in out
+    status, out, _ = run(capsys, "steps", "x-x", "x=1e400")  # then the nan note, the same way
+    assert "read as inf)\n  (out = x - x is nan at x = inf: inf reached it" in out
+    status, out, _ = run(capsys, "check", "x*w", "x=1e400", "w=1")
+    assert out.startswith("  (x = 1e400 is beyond float64's range: read as inf)\n")
+    for inf in ("inf", "-Infinity", "+INF"):  # written as inf: no note
+        status, out, _ = run(capsys, "steps", "x*w+b", f"x={inf}", "w=1", "b=1")
+        assert status == 0 and "range" not in out

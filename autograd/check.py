@@ -417,6 +417,11 @@ def gradcheck(
     when |analytic - numeric| <= atol + rtol * |numeric|. Returns the report; raises
     GradcheckError with a table of the mismatches unless `raise_exception=False`.
     """
+    if not callable(f):
+        raise TypeError(
+            f"gradcheck(f, inputs) needs f to be a function of the inputs (such as "
+            f"lambda x: x * x), got {type(f).__name__} {f!r:.40}"
+        )
     if not eps > 0:
         raise ValueError(f"eps must be positive, got {eps!r}")
     arguments = _Arguments(inputs, f)

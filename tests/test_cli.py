@@ -263,3 +263,10 @@ def test_an_input_beyond_float64s_range_gets_a_note(capsys):
     for inf in ("inf", "-Infinity", "+INF"):  # written as inf: no note
         status, out, _ = run(capsys, "steps", "x*w+b", f"x={inf}", "w=1", "b=1")
         assert status == 0 and "range" not in out
+
+
+def test_gradcheck_of_something_not_a_function_says_what_it_needs():
+    with pytest.raises(TypeError, match=r"needs f to be a function .* got int 3$"):
+        autograd.gradcheck(3, [1.0])
+    with pytest.raises(TypeError, match=r"got Value Value\(data=2.0"):  # f(x) given, not f
+        autograd.gradcheck(autograd.Value(2.0), [1.0])

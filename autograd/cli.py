@@ -215,6 +215,8 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "web":
         from .page import page
 
+        if os.path.splitext(args.output)[1].lower() not in (".html", ".htm"):
+            raise ValueError(f"-o {args.output}: web writes an HTML page; name it FILE.html")
         print(f"wrote {page(root, title=args.title or expression.text).save(args.output)}")
         return 0
     _print_notes(notes)

@@ -270,3 +270,13 @@ def test_gradcheck_of_something_not_a_function_says_what_it_needs():
         autograd.gradcheck(3, [1.0])
     with pytest.raises(TypeError, match=r"got Value Value\(data=2.0"):  # f(x) given, not f
         autograd.gradcheck(autograd.Value(2.0), [1.0])
+
+
+def test_web_refuses_an_output_that_is_not_html(tmp_path, capsys):
+    for name in ("page.txt", "page"):
+        status, _, err = run(capsys, "web", "a*b", "a=2", "b=3", "-o", str(tmp_path / name))
+        assert status == 2 and err.count("\n") == 1
+        assert f"-o {tmp_path / name}: web writes an HTML page; name it FILE.html" in err
+    assert list(tmp_path.iterdir()) == []
+    status, out, _ = run(capsys, "web", "a*b", "a=2", "b=3", "-o", str(tmp_path / "p.HTM"))
+    assert status == 0 and (tmp_path / "p.HTM").exists()

@@ -250,7 +250,7 @@ def array_node(row: ops.Operation, parents: tuple, operands: list | None = None)
     with quiet():
         data, local_grads = row.compute(*operands)
     if type(data) is not float:
-        data.flags.writeable = False
+        data.setflags(write=False)
     return make(data, parents, local_grads, row.name)
 
 

@@ -21,6 +21,7 @@ from autograd import Value
 from autograd.ieee import quiet
 
 Schedule = Callable[[int], float]
+_FLOAT64 = np.dtype(np.float64)  # (NumPy's one float64 dtype: `is` tests it without a lookup)
 
 
 def linear_decay(start: float, end: float, steps: int) -> Schedule:
@@ -87,11 +88,11 @@ class Optimizer:
 
     def _set(self, p: Value, new: Any) -> None:
         """p.data = new: an array made read-only, so that the next graph may hold it as it is."""
-        if type(new) is np.ndarray and new.dtype == np.float64 and type(p.data) is np.ndarray:
-            new.flags.writeable = False  # (a fresh array, as every update below makes)
+        if type(new) is np.ndarray and new.dtype is _FLOAT64 and type(p.data) is np.ndarray:
+            new.setflags(write=False)  # (a fresh array, as every update below makes)
         elif type(new) is not float and type(p.data) is not float:
             new = np.asarray(new, dtype=float)
-            new.flags.writeable = False
+            new.setflags(write=False)
         elif type(p.data) is float:
             new = float(new)
         p.data = new

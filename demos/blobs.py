@@ -178,9 +178,13 @@ def run(
 def main(argv: list[str] | None = None) -> int:
     p = common.parser(NAME, __doc__, every=1000)
     common.add_descent_flags(p, DEFAULTS)
-    p.add_argument("--samples", type=common.positive_int, default=DEFAULTS["samples"])
-    p.add_argument("--std", type=common.positive_float, default=DEFAULTS["std"])
-    p.add_argument("--data-seed", type=int, default=DEFAULTS["data_seed"])
+    p.add_argument(
+        "--samples", type=common.positive_int, default=DEFAULTS["samples"], help="data points"
+    )
+    p.add_argument(
+        "--std", type=common.positive_float, default=DEFAULTS["std"], help="each blob's std"
+    )
+    p.add_argument("--data-seed", type=int, default=DEFAULTS["data_seed"], help="the data's seed")
     args = common.parse(p, argv, QUICK)
     out = None if args.no_pictures else args.out
     result = run(

@@ -359,8 +359,10 @@ def parser(name: str, description: str | None, every: int = 0) -> argparse.Argum
 
 def add_descent_flags(p: argparse.ArgumentParser, defaults: dict[str, Any]) -> None:
     """--iterations, --lr and --seed (initial weights), defaulting to the tutorial's settings."""
-    p.add_argument("--iterations", type=positive_int, default=defaults["iterations"])
-    p.add_argument("--lr", type=positive_float, default=defaults["lr"])
+    p.add_argument(
+        "--iterations", type=positive_int, default=defaults["iterations"], help="training steps"
+    )
+    p.add_argument("--lr", type=positive_float, default=defaults["lr"], help="learning rate")
     p.add_argument("--seed", type=int, default=defaults["seed"], help="initial weights")
 
 

@@ -432,7 +432,9 @@ def run(
 def main(argv: list[str] | None = None) -> int:
     base = Options()
     p = common.parser(NAME, __doc__, every=0)
-    p.add_argument("--iterations", type=common.positive_int, default=base.iterations)
+    p.add_argument(
+        "--iterations", type=common.positive_int, default=base.iterations, help="parameter updates"
+    )
     p.add_argument(
         "--lr", type=common.positive_float, default=None, help="default 0.0075; 0.001 with --adam"
     )
@@ -442,8 +444,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--adam", action="store_true", help="Adam instead of gradient descent")
     p.add_argument("--seed", type=int, default=DEFAULTS["seed"], help="weights and batches")
     p.add_argument("--hidden", type=str, default="20,7,5", help="hidden layer sizes, e.g. 20,7,5")
-    p.add_argument("--samples", type=common.positive_int, default=DEFAULTS["samples"])
-    p.add_argument("--data-seed", type=int, default=DEFAULTS["data_seed"])
+    p.add_argument(
+        "--samples", type=common.positive_int, default=DEFAULTS["samples"], help="days of weather"
+    )
+    p.add_argument("--data-seed", type=int, default=DEFAULTS["data_seed"], help="the data's seed")
     p.add_argument(
         "--no-compare",
         action="store_true",

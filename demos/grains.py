@@ -70,8 +70,8 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--samples", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=0, help="weights and data")
+    parser.add_argument("--samples", type=int, default=3, help="samples in the batch (1 to 50)")
     parser.add_argument("--out", type=Path, default=Path("out") / "grains", help="where files go")
     parser.add_argument("--no-pictures", action="store_true", help="write no files")
     args = parser.parse_args(argv)

@@ -203,11 +203,17 @@ def run(
 
 def main(argv: list[str] | None = None) -> int:
     p = common.parser(NAME, __doc__, every=10)
-    p.add_argument("--steps", type=common.positive_int, default=DEFAULTS["steps"])
+    p.add_argument(
+        "--steps", type=common.positive_int, default=DEFAULTS["steps"], help="training steps"
+    )
     p.add_argument("--seed", type=int, default=DEFAULTS["seed"], help="initial weights")
-    p.add_argument("--samples", type=common.positive_int, default=DEFAULTS["samples"])
-    p.add_argument("--noise", type=float, default=DEFAULTS["noise"])
-    p.add_argument("--data-seed", type=int, default=DEFAULTS["data_seed"])
+    p.add_argument(
+        "--samples", type=common.positive_int, default=DEFAULTS["samples"], help="data points"
+    )
+    p.add_argument(
+        "--noise", type=float, default=DEFAULTS["noise"], help="std of the noise on each point"
+    )
+    p.add_argument("--data-seed", type=int, default=DEFAULTS["data_seed"], help="the data's seed")
     args = common.parse(p, argv, QUICK)
     out = None if args.no_pictures else args.out
     result = run(args.steps, args.seed, args.samples, args.noise, args.data_seed, out, args.every)

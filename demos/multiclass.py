@@ -147,8 +147,12 @@ def train(
 def main(name: str, doc: str, run, defaults: dict, quick: dict, argv: list[str] | None) -> int:
     """The command line of a multi-class demo: --steps --lr --seed, and the usual flags."""
     p = common.parser(name, doc, every=0)
-    p.add_argument("--steps", type=common.positive_int, default=defaults["steps"])
-    p.add_argument("--lr", type=common.positive_float, default=defaults["lr"])
+    p.add_argument(
+        "--steps", type=common.positive_int, default=defaults["steps"], help="training steps"
+    )
+    p.add_argument(
+        "--lr", type=common.positive_float, default=defaults["lr"], help="AdamW's learning rate"
+    )
     p.add_argument("--seed", type=int, default=defaults["seed"], help="initial weights")
     args = common.parse(p, argv, quick)
     out = None if args.no_pictures else args.out

@@ -26,8 +26,14 @@ def build(x1: float = 2.0, x2: float = 0.0, w1: float = -3.0, w2: float = 1.0, b
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m demos neuron", description=__doc__)
-    for name, default in [("x1", 2.0), ("x2", 0.0), ("w1", -3.0), ("w2", 1.0), ("b", 6.8814)]:
-        parser.add_argument(f"--{name}", type=float, default=default)
+    for name, default, what in [
+        ("x1", 2.0, "input 1"),
+        ("x2", 0.0, "input 2"),
+        ("w1", -3.0, "weight of input 1"),
+        ("w2", 1.0, "weight of input 2"),
+        ("b", 6.8814, "bias"),
+    ]:
+        parser.add_argument(f"--{name}", type=float, default=default, help=what)
     args = parser.parse_args(argv)
     o, inputs = build(args.x1, args.x2, args.w1, args.w2, args.b)
     o.backward()

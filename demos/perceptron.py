@@ -324,8 +324,10 @@ def _yes(flag: bool) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     p = common.parser(NAME, __doc__, every=0)
-    p.add_argument("--epochs", type=common.positive_int, default=DEFAULTS["epochs"])
-    p.add_argument("--lr", type=common.positive_float, default=DEFAULTS["lr"])
+    p.add_argument(
+        "--epochs", type=common.positive_int, default=DEFAULTS["epochs"], help="training epochs"
+    )
+    p.add_argument("--lr", type=common.positive_float, default=DEFAULTS["lr"], help="learning rate")
     args = common.parse(p, argv, QUICK)
     return common.report(
         run(args.epochs, args.lr, None if args.no_pictures else args.out, args.every)

@@ -7,6 +7,7 @@ without a bias, the virus predictions, 100% on blobs and moons), not from runnin
 
 from __future__ import annotations
 
+import argparse
 import importlib
 import math
 import re
@@ -236,6 +237,27 @@ def test_every_registered_demo_has_a_main(capsys):
     listing = capsys.readouterr().out
     assert all(name in listing for name in DEMOS)
     assert demos_main(["nope"]) == 2
+
+
+def test_every_option_of_every_demo_says_what_it_does(monkeypatch):
+    parsers = []
+
+    def keep(parser, *args, **kwargs):  # the demo's parser, before it reads any flag
+        parsers.append(parser)
+        raise SystemExit(0)
+
+    monkeypatch.setattr(argparse.ArgumentParser, "parse_args", keep)
+    for module, _ in DEMOS.values():
+        with pytest.raises(SystemExit):
+            importlib.import_module(module).main([])
+    assert len(parsers) == len(DEMOS)
+    silent = [
+        f"{parser.prog} {action.option_strings[-1]}"
+        for parser in parsers
+        for action in parser._actions
+        if not action.help
+    ]
+    assert not silent, f"options without help: {silent}"
 
 
 def test_bad_flags_are_rejected(capsys):

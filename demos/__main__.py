@@ -6,6 +6,7 @@ to each) and prints how long each took and whether it agreed with its NumPy form
 from __future__ import annotations
 
 import contextlib
+import difflib
 import importlib
 import io
 import sys
@@ -55,7 +56,9 @@ def main(argv: list[str] | None = None) -> int:
     if name == "all":
         return run_all(rest)
     if name not in DEMOS:
-        print(f"unknown demo {name!r}; choose one of: {', '.join(DEMOS)}", file=sys.stderr)
+        close = difflib.get_close_matches(name, [*DEMOS, "all"], n=1)
+        guess = f"did you mean {close[0]!r}? " if close else ""
+        print(f"unknown demo {name!r}; {guess}choose one of: {', '.join(DEMOS)}", file=sys.stderr)
         return 2
     if "--live" in rest:  # the live lab on this demo's data, network and optimizer
         from autograd import lab

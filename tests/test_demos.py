@@ -260,6 +260,13 @@ def test_every_option_of_every_demo_says_what_it_does(monkeypatch):
     assert not silent, f"options without help: {silent}"
 
 
+def test_a_mistyped_demo_name_suggests_the_closest(capsys):
+    assert demos_main(["moon"]) == 2
+    assert "did you mean 'moons'?" in capsys.readouterr().err
+    assert demos_main(["nope"]) == 2
+    assert "did you mean" not in capsys.readouterr().err  # nothing close: no guess
+
+
 def test_bad_flags_are_rejected(capsys):
     with pytest.raises(SystemExit) as exit_info:
         demos_main(["xor", "--iterations", "-5"])

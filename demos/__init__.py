@@ -20,7 +20,7 @@ DEMOS: dict[str, tuple[str, str]] = {
     "moons": ("demos.moons", "the flagship: MLP(2,[16,16,1]) on moons, hinge loss, 100% accuracy"),
     "spiral": ("demos.spiral", "three classes: the CS231n spiral, softmax cross-entropy, AdamW"),
     "yinyang": ("demos.yinyang", "three classes: yin, yang and the dots, cross-entropy, AdamW"),
-    "digits": ("demos.digits", "ten classes: 8x8 handwritten digits, train and test (data extra)"),
+    "digits": ("demos.digits", "ten classes: 8x8 handwritten digits, train and test"),
     "gpt": ("demos.gpt", "a tiny GPT of Values on first names: attention, training, sampling"),
     "grains": ("demos.grains", "the bridge: one weight's paths at neuron grain are S^T X's terms"),
     "mistakes": (
@@ -28,3 +28,6 @@ DEMOS: dict[str, tuple[str, str]] = {
         "the classic bugs of a hand-written backward, and what catches them",
     ),
 }
+
+#: The demos whose data ships in the `data` extra (pip install -e ".[data]"); the list says so.
+DATA_EXTRA = {"digits", "gpt"}

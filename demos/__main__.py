@@ -14,7 +14,7 @@ import time
 
 from autograd.cli import reader_gone
 
-from . import DEMOS
+from . import DATA_EXTRA, DEMOS
 
 
 def run_all(flags: list[str]) -> int:
@@ -50,7 +50,8 @@ def main(argv: list[str] | None = None) -> int:
         print("       python -m demos all [flags]    (every demo, timed)\n")
         width = max(len(name) for name in DEMOS)
         for name, (_, description) in DEMOS.items():
-            print(f"  {name:<{width}}  {description}")
+            extra = " (data extra)" if name in DATA_EXTRA else ""
+            print(f"  {name:<{width}}  {description}{extra}")
         return 0
     name, rest = argv[0], argv[1:]
     if name == "all":

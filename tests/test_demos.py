@@ -267,6 +267,15 @@ def test_a_mistyped_demo_name_suggests_the_closest(capsys):
     assert "did you mean" not in capsys.readouterr().err  # nothing close: no guess
 
 
+def test_the_list_marks_each_demo_that_needs_the_data_extra(capsys):
+    assert demos_main([]) == 0
+    listed = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()[3:]}
+    for name, (module, _) in DEMOS.items():
+        needs = "the `data` extra" in importlib.import_module(module).__doc__
+        assert listed[name].endswith("(data extra)") == needs, name
+    assert listed["gpt"].endswith("(data extra)") and listed["digits"].endswith("(data extra)")
+
+
 def test_bad_flags_are_rejected(capsys):
     with pytest.raises(SystemExit) as exit_info:
         demos_main(["xor", "--iterations", "-5"])

@@ -29,6 +29,7 @@ import numpy as np
 import autograd
 import nn
 from autograd import Value
+from autograd.ieee import quiet
 from autograd.layers import batch_loss
 
 from . import common
@@ -59,7 +60,8 @@ QUICK = {"epochs": 10_000}  # four samples: the full run takes a second
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-x))
+    with quiet():  # exp(-x) overflows to inf for x < -709 (sigmoid 0), as on the engine
+        return 1.0 / (1.0 + np.exp(-x))
 
 
 def sigmoid_der(x: np.ndarray) -> np.ndarray:

@@ -110,7 +110,7 @@ def run(
             reference.feedforward()
             costs.append(reference.loss())
             reference.backprop(lr)
-    reference.feedforward()
+        reference.feedforward()
 
     monotonic = bool(np.all(np.diff(losses) <= 0))
     result = common.Result(NAME)

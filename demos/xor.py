@@ -113,7 +113,7 @@ def run(
 
     with common.timed("NumPy"):
         reference, costs = numpy_train(start, iterations, lr)
-    numpy_loss = numpy_cost(numpy_forward(reference, X.T)[1], Y[None, :])
+        numpy_loss = numpy_cost(numpy_forward(reference, X.T)[1], Y[None, :])
     result = common.Result(NAME)
     result.figures.update(
         {

@@ -11,6 +11,7 @@ import argparse
 import importlib
 import math
 import re
+import warnings
 import xml.etree.ElementTree as ET
 
 import numpy as np
@@ -224,6 +225,23 @@ def test_max_abs_difference_sees_nan_and_shape_mismatch():
     assert math.isnan(common.max_abs_difference([np.array([np.nan])], [np.array([0.0])]))
     with pytest.raises(ValueError, match="shapes"):
         common.max_abs_difference([np.zeros(2)], [np.zeros(3)])
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [
+        ["xor"],
+        ["two_layer"],
+        ["perceptron", "--epochs", "300"],
+        ["blobs", "--iterations", "200"],
+        ["deep", "--iterations", "200", "--quick"],
+    ],
+    ids=lambda flags: flags[0],
+)
+def test_the_numpy_versions_compute_quietly_as_the_engine_does(flags, capsys):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a RuntimeWarning (overflow in exp, log(0)) fails
+        demos_main([*flags, "--lr", "1e9", "--no-pictures", "--every", "0"])
 
 
 # -- The command line and the pictures --------------------------------------------------------

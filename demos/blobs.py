@@ -22,7 +22,6 @@ import numpy as np
 
 import nn
 from autograd import Value
-from autograd.layers import batch_loss
 
 from . import common
 
@@ -115,13 +114,14 @@ def run(
     net = build(start)
     inputs, targets = common.batch(X), common.column(y)
     optimizer = nn.optim.SGD(net.parameters(), lr=lr)  # plain gradient descent
+    clamp = common.Clamp()  # batch_loss("bce", ...), noting when an output saturates
     losses = common.train(
-        lambda: batch_loss("bce", net(inputs), targets),  # layer grain: three nodes
+        lambda: clamp.bce(net(inputs), targets),  # layer grain: three nodes
         optimizer,
         iterations,
         every,
     )
-    final_loss = batch_loss("bce", net(inputs), targets).data
+    final_loss = clamp.bce(net(inputs), targets).data
     accuracy = float(np.mean((nn.predict(net, X) > 0.5) == (y > 0.5)))
     with common.timed("NumPy"):
         reference, costs = numpy_train(start, X, y, iterations, lr)
@@ -143,6 +143,7 @@ def run(
         common.parameter_arrays(net), [reference[k] for k in ("W1", "b1", "W2", "b2")]
     )
     result.agreement["loss curve"] = common.max_abs_difference([losses], [costs])
+    clamp.explain(result, losses, costs)
 
     def graph(path: Path):
         one = build(start)

@@ -263,11 +263,15 @@ def optimizer_for(params: list[Value], options: Options) -> nn.optim.Optimizer:
     return nn.optim.SGD(params, lr=options.lr)
 
 
-def engine_cost(net: nn.MLP, inputs: Value, y: Value, l2: float, m: int) -> Value:
+def engine_cost(
+    net: nn.MLP, inputs: Value, y: Value, l2: float, m: int, clamp: common.Clamp | None = None
+) -> Value:
     """Mean cross-entropy over the batch (`inputs` samples x 3, `y` samples x 1, constants;
     each layer one node), plus lambda / (2 m) times every weight squared (the biases are not
-    penalized): one sum-of-squares node over the layers' W."""
-    cost = batch_loss("bce", net(inputs), y)
+    penalized): one sum-of-squares node over the layers' W. `clamp`, if given, notes when an
+    output saturates."""
+    P = net(inputs)
+    cost = batch_loss("bce", P, y) if clamp is None else clamp.bce(P, y)
     if l2:
         cost = cost + nn.losses.l2(net, l2 / (2 * m), biases=False)
     return cost
@@ -280,8 +284,9 @@ def engine_train(
     y: np.ndarray,
     options: Options,
     every: int = 0,
+    clamp: common.Clamp | None = None,
 ) -> tuple[nn.MLP, list[float]]:
-    """Train on the engine with `nn.optim` (see `optimizer_for`)."""
+    """Train on the engine with `nn.optim` (see `optimizer_for`); `clamp` as `engine_cost`."""
     net = build(start, layers)
     params = net.parameters()
     optimizer = optimizer_for(params, options)
@@ -293,7 +298,7 @@ def engine_train(
             inputs, targets = (
                 whole if len(idx) == len(X) else (common.batch(X[idx]), common.column(y[idx]))
             )
-            cost = engine_cost(net, inputs, targets, options.l2, len(idx))
+            cost = engine_cost(net, inputs, targets, options.l2, len(idx), clamp)
             optimizer.zero_grad()
             cost.backward()
             costs.append(cost.data)
@@ -351,8 +356,9 @@ def run(
     for name, opts in runs.items():
         if every:
             print(f"{name}:")
+        clamp = common.Clamp()
         with common.timed("engine"):
-            net, costs = engine_train(start, layers, X_train, y_train, opts, every)
+            net, costs = engine_train(start, layers, X_train, y_train, opts, every, clamp)
         with common.timed("NumPy"):
             reference, numpy_costs = numpy_train(start, layers, X_train, y_train, opts)
         train_acc = accuracy(nn.predict(net, X_train), y_train)
@@ -362,7 +368,7 @@ def run(
             f"train {train_acc:.1%}  test {test_acc:.1%}  ({opts.describe()})"
         )
         final = engine_cost(
-            net, common.batch(X_train), common.column(y_train), opts.l2, len(X_train)
+            net, common.batch(X_train), common.column(y_train), opts.l2, len(X_train), clamp
         ).data
         AL, _ = numpy_forward(reference, layers, X_train.T)
         result.agreement[f"{name}: final loss"] = abs(
@@ -371,6 +377,7 @@ def run(
         result.agreement[f"{name}: weights"] = common.max_abs_difference(
             common.parameter_arrays(net), reference
         )
+        clamp.explain(result, costs, numpy_costs, [f"{name}: final loss", f"{name}: weights"])
         curves[name] = costs
     result.values["test_accuracy"] = accuracies
     result.values["chance"] = chance

@@ -23,7 +23,6 @@ import numpy as np
 
 import nn
 from autograd import Value
-from autograd.layers import batch_loss
 
 from . import common
 
@@ -101,15 +100,16 @@ def run(
     net = build(start)
     inputs, targets = common.batch(X), common.column(Y)  # (4 x 2) and (4 x 1), constants
     optimizer = nn.optim.SGD(net.parameters(), lr=lr)  # plain gradient descent
+    clamp = common.Clamp()  # batch_loss("bce", ...), noting when an output saturates
     losses = common.train(
-        lambda: batch_loss("bce", net(inputs), targets),  # layer grain: three nodes
+        lambda: clamp.bce(net(inputs), targets),  # layer grain: three nodes
         optimizer,
         iterations,
         every,
     )
     probabilities = nn.predict(net, X)
     predictions = (probabilities > 0.5).astype(int)
-    final_loss = batch_loss("bce", net(inputs), targets).data
+    final_loss = clamp.bce(net(inputs), targets).data
 
     with common.timed("NumPy"):
         reference, costs = numpy_train(start, iterations, lr)
@@ -133,6 +133,7 @@ def run(
         common.parameter_arrays(net), [reference[k] for k in ("W1", "b1", "W2", "b2")]
     )
     result.agreement["loss curve"] = common.max_abs_difference([losses], [costs])
+    clamp.explain(result, losses, costs)
     result.values["predictions"] = predictions
 
     def graph(path: Path):

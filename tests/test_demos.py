@@ -244,6 +244,47 @@ def test_the_numpy_versions_compute_quietly_as_the_engine_does(flags, capsys):
         demos_main([*flags, "--lr", "1e9", "--no-pictures", "--every", "0"])
 
 
+@pytest.mark.parametrize(
+    "flags",
+    [
+        ["xor", "--lr", "50"],
+        ["blobs", "--lr", "50", "--iterations", "200"],
+        ["deep", "--lr", "50", "--batch-size", "64", "--iterations", "100", "--quick"],
+    ],
+    ids=lambda flags: flags[0],
+)
+def test_a_difference_where_the_output_saturated_says_so_and_is_no_failure(flags, capsys):
+    # The engine's cross-entropy clamps p to [1e-12, 1 - 1e-12] (gradient 0 beyond); the
+    # tutorial's NumPy does not: once an output saturates, the two honestly part.
+    assert demos_main([*flags, "--no-pictures", "--every", "0"]) == 0
+    out = capsys.readouterr().out
+    assert "DIFFERENT" not in out and re.search(r"the output saturated at step \d+", out)
+    assert "clamps each probability to [1e-12, 1 - 1e-12]" in out
+    assert "the tutorial's formula does not" in out
+
+
+def test_a_difference_the_clamp_does_not_explain_is_still_different(monkeypatch, capsys):
+    real = xor.numpy_train
+    monkeypatch.setattr(xor, "numpy_train", lambda p, n, lr: real(p, n, lr * 1.001))  # a bug
+    for lr in ("0.3", "50"):  # no saturation; saturation, but the two parted before it
+        assert demos_main(["xor", "--lr", lr, "--no-pictures", "--every", "0"]) == 1
+        out = capsys.readouterr().out
+        assert "DIFFERENT" in out and "saturated" not in out
+
+
+def test_the_clamp_is_noted_exactly_where_the_engines_gradient_stops():
+    below, above = np.nextafter(1 - 1e-12, 0.0), np.nextafter(1 - 1e-12, 2.0)
+    for p in (0.0, 1e-12, np.nextafter(1e-12, 1.0), 0.5, below, 1 - 1e-12, above, 1.0):
+        P = Value(np.array([[p]]))
+        clamp = common.Clamp()
+        clamp.bce(P, common.column([0.25])).backward()
+        assert (clamp.first == 0) == (P.grad[0, 0] == 0.0), p
+    clamp = common.Clamp()
+    for p in (0.5, 0.9, 1.0, 0.5):
+        clamp.bce(Value(np.array([[p]])), common.column([1.0]))
+    assert clamp.first == 2  # the first step that reached it
+
+
 # -- The command line and the pictures --------------------------------------------------------
 
 

@@ -29,8 +29,10 @@ def power(x: float, y: float) -> float:
     """x ** y as C's pow: never complex, never an exception."""
     try:
         return math.pow(x, y)
-    except (OverflowError, ValueError) as error:  # (y is finite here)
-        odd = y == int(y) and int(y) % 2 == 1
+    except (OverflowError, ValueError) as error:
+        if y == -INF:  # (+-0.0) ** -inf: inf, as C's pow and Python from 3.11 give (3.10 raises)
+            return INF
+        odd = y == int(y) and int(y) % 2 == 1  # (y is finite here)
         if isinstance(error, OverflowError):
             return -INF if x < 0 and odd else INF
         if x == 0.0 and y < 0:  # 0 ** negative; else a negative base, fractional exponent

@@ -1270,6 +1270,43 @@ def _loopback(host: str) -> bool:
         return False
 
 
+DOWNLOADS = ("page", "model", "csv", "expression")  # GET /api/download/<one of these>
+
+#: What the server serves, by method; any other request is a 404 that lists these.
+ROUTES = {
+    "GET": (
+        "/",
+        "/index.html",
+        "/lab.js",
+        "/lab.css",
+        "/api/events",
+        "/api/frame",
+        "/api/trace/page",
+        "/api/expression/page",
+        *(f"/api/download/{what}" for what in DOWNLOADS),
+    ),
+    "POST": (
+        "/api/session",
+        "/api/config",
+        "/api/control",
+        "/api/speed",
+        "/api/lr",
+        "/api/points",
+        "/api/explain",
+        "/api/trace",
+        "/api/expression",
+    ),
+}
+
+
+def _unknown_path(method: str, path: str) -> LabError:
+    shown = path if len(path) <= 80 else path[:80] + "..."
+    served = "; ".join(f"{way} {', '.join(paths)}" for way, paths in ROUTES.items())
+    return LabError(
+        f"no such thing here: {method} {shown!r}; this lab serves {served}", HTTPStatus.NOT_FOUND
+    )
+
+
 class LabHandler(BaseHTTPRequestHandler):
     """Every request: the token first, then the route; errors as JSON {"error": message}."""
 
@@ -1373,6 +1410,8 @@ class LabHandler(BaseHTTPRequestHandler):
 
     def _route(self, method: str, path: str, query: dict, body: dict) -> None:
         server = self.server
+        if path not in ROUTES.get(method, ()):  # (before looking up the lab: a typo is no lab gone)
+            raise _unknown_path(method, path)
         if method == "GET" and path in ("/", "/index.html"):
             self._asset("lab.html")
             return
@@ -1430,7 +1469,7 @@ class LabHandler(BaseHTTPRequestHandler):
         elif method == "POST" and path == "/api/expression":
             self._json(HTTPStatus.OK, expression_result(body, server.renders))
         else:
-            raise LabError(f"no such thing here: {method} {path[:80]}", HTTPStatus.NOT_FOUND)
+            raise _unknown_path(method, path)
 
     def _asset(self, name: str) -> None:
         kinds = {".html": "text/html", ".js": "text/javascript", ".css": "text/css"}
@@ -1509,7 +1548,7 @@ class LabHandler(BaseHTTPRequestHandler):
         elif what == "expression":
             body, kind, name = expression_page(query), "text/html", "expression_backprop.html"
         else:
-            raise LabError("download one of: page, model, csv, expression", HTTPStatus.NOT_FOUND)
+            raise LabError(f"download one of: {', '.join(DOWNLOADS)}", HTTPStatus.NOT_FOUND)
         self._send(
             HTTPStatus.OK,
             body,

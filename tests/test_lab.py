@@ -198,6 +198,32 @@ def test_an_unknown_lab_is_404_with_what_to_do(server):
     assert status == 404 and "reload the page" in reply["error"]
 
 
+def test_an_unknown_path_is_404_naming_it_and_what_is_served(server):
+    status, reply = request(server, "GET", "/nope")
+    assert status == 404, reply
+    assert "'/nope'" in reply["error"] and "/api/frame" in reply["error"]
+    assert "reload the page" not in reply["error"]
+    status, reply = post(server, "/api/frame", {"session": "gone"})  # (served by GET only)
+    assert status == 404 and "POST '/api/frame'" in reply["error"]
+    status, reply = request(server, "GET", "/api/download/nope", params={"session": "gone"})
+    assert status == 404 and "'/api/download/nope'" in reply["error"]
+    status, reply = request(server, "GET", "/" + "x" * 5000)
+    assert status == 404 and len(reply["error"]) < 1000  # (the path trimmed)
+    status, reply = request(server, "GET", "/nope", token=False)
+    assert status == 403 and "token" in reply["error"]  # (the token first, as ever)
+
+
+def test_every_path_the_404_lists_is_served(server):
+    session, _ = new_lab(server)
+    for method, paths in lab.ROUTES.items():
+        for path in paths:
+            if path == "/api/events":  # (a stream: Events reads it)
+                continue
+            body = {"session": session} if method == "POST" else None
+            status, reply = request(server, method, path, body, params={"session": session})
+            assert status != 404, (method, path, reply)
+
+
 def test_points_beyond_the_limit_are_refused(server, monkeypatch):
     monkeypatch.setattr(lab, "MAX_POINTS", 101)
     session, frame = new_lab(server)

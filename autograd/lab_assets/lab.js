@@ -293,13 +293,14 @@ function onPlotClick(event) {
   const px = ((event.clientX - rect.left) / rect.width) * canvas.width;
   const py = ((event.clientY - rect.top) / rect.height) * canvas.height;
   const s = plotScale(lab.frame);
-  const body = { session: lab.session, x: s.dataX(px), y: s.dataY(py), radius: 10 * s.perPixel };
+  const body = { session: lab.session, x: s.dataX(px), y: s.dataY(py) };
   const mode = $("mode").value;
   if (mode.startsWith("add:")) {
     body.op = "add";
     body.cls = Number(mode.slice(4));
   } else {
     body.op = mode;
+    body.radius = 10 * s.perPixel;  // (a point within 10 pixels of the click)
   }
   quietly(api("/api/points", body).then((r) => takeFrame(r.frame)));
 }

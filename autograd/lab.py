@@ -24,8 +24,9 @@ address with a random token in it (as Jupyter does) and opens it in the default 
 Why the standard library's `ThreadingHTTPServer`: the lab serves one person's browser tabs on
 one machine; a thread per request and server-sent events (plain HTTP) are enough, and it adds
 no dependency. Every request must carry the token (compared with `hmac.compare_digest`); each
-request's cost is bounded (the `MAX_...` limits below), and a bad one gets a JSON message the
-page shows. `nn` (and NumPy) are imported when a lab starts, not by `import autograd`.
+request's cost is bounded (the `MAX_...` limits below), and a bad one (a value out of bounds, a
+key the request does not take, a path not served) gets a JSON message the page shows. `nn`
+(and NumPy) are imported when a lab starts, not by `import autograd`.
 """
 
 from __future__ import annotations
@@ -92,6 +93,7 @@ LAB_LOSSES = ("hinge", "bce_with_logits", "mse", "cross_entropy")
 OPTIMIZERS = ("sgd", "adam", "adamw")
 LAB_ACTIVATIONS = ("relu", "tanh", "sigmoid")
 GRAINS = ("layer", "neuron")  # the traced sample's graph: a node per layer, or per neuron
+CONFIG_KEYS = ("data", "hidden", "activation", "loss", "optimizer", "lr", "l2", "seed")
 
 #: The lab's starting points, one per classic demo (`--demo NAME`): data set, network, loss,
 #: optimizer and learning rate, as close to the demo's as a live page allows.
@@ -201,6 +203,16 @@ def _choice(body: dict, key: str, choices: tuple[str, ...], default: str | None 
     return str(value)
 
 
+def _only(body: dict, keys: tuple[str, ...], what: str) -> None:
+    """LabError if `body` has a key not in `keys`: a misspelt key is refused, never ignored."""
+    unknown = [key for key in body if key not in keys]
+    if unknown:
+        names = ", ".join(repr(key[:40]) for key in unknown[:5]) + (", ..." if unknown[5:] else "")
+        raise LabError(
+            f"unknown key{'s' if len(unknown) > 1 else ''} {names}: {what} takes {', '.join(keys)}"
+        )
+
+
 def _finite(x: Any) -> Any:
     """A float for JSON: inf and nan as the strings "inf", "-inf", "nan"."""
     if not isinstance(x, int | float):  # (an array: a layer-grain node's number, not sent)
@@ -300,6 +312,7 @@ def read_config(body: Any, classes: int | None = None) -> dict[str, Any]:
     """A lab's settings from a request, each checked against its limit (LabError if not)."""
     if not isinstance(body, dict):
         raise LabError("the settings must be a JSON object")
+    _only(body, CONFIG_KEYS, "config")
     config: dict[str, Any] = {}
     config["data"] = _choice(body, "data", DATASETS, "moons")
     hidden = body.get("hidden", [16, 16])
@@ -1419,6 +1432,7 @@ class LabHandler(BaseHTTPRequestHandler):
             self._asset(path[1:])
             return
         if method == "POST" and path == "/api/session":
+            _only(body, ("demo", "config"), "a new lab")
             demo = body.get("demo") or server.demo
             if demo not in DEMOS:
                 raise LabError(f"unknown demo {str(demo)[:40]!r}; choose one of {', '.join(DEMOS)}")
@@ -1439,23 +1453,28 @@ class LabHandler(BaseHTTPRequestHandler):
         elif method == "GET" and path.startswith("/api/download/"):
             self._download(session, path.rsplit("/", 1)[1], query)
         elif method == "POST" and path == "/api/config":
+            _only(body, ("session", "config"), path)
             config = read_config(body.get("config"))
             session.configure(config)
             self._json(HTTPStatus.OK, {"frame": session.frame()})
         elif method == "POST" and path == "/api/control":
             self._control(session, body)
         elif method == "POST" and path == "/api/speed":
+            _only(body, ("session", "speed"), path)
             session.set_speed(str(body.get("speed")))
             self._json(HTTPStatus.OK, {"speed": session.speed})
         elif method == "POST" and path == "/api/lr":
+            _only(body, ("session", "lr"), path)
             session.set_lr(_number(body, "lr", 0.0, 100.0))
             self._json(HTTPStatus.OK, {"lr": session.optimizer.lr})
         elif method == "POST" and path == "/api/points":
             self._points(session, body)
         elif method == "POST" and path == "/api/explain":
+            _only(body, ("session", "name", "grain"), path)
             grain = _choice(body, "grain", GRAINS) if "grain" in body else None
             self._json(HTTPStatus.OK, {"text": session.explain(body.get("name"), grain)})
         elif method == "POST" and path == "/api/trace":
+            _only(body, ("session", "grain", "live"), path)
             grain = _choice(body, "grain", GRAINS, "neuron")
             live = body.get("live") is True
             if live and grain != "layer":
@@ -1467,6 +1486,7 @@ class LabHandler(BaseHTTPRequestHandler):
         elif method == "GET" and path == "/api/expression/page":
             self._page(expression_page(query))
         elif method == "POST" and path == "/api/expression":
+            _only(body, ("session", "text", "values"), path)
             self._json(HTTPStatus.OK, expression_result(body, server.renders))
         else:
             raise _unknown_path(method, path)
@@ -1490,6 +1510,8 @@ class LabHandler(BaseHTTPRequestHandler):
 
     def _control(self, session: Session, body: dict) -> None:
         action = _choice(body, "action", ("play", "pause", "step", "reset"))
+        steps = ("steps",) if action == "step" else ()
+        _only(body, ("session", "action", *steps), f"the action {action}")
         if action == "play":
             session.play()
         elif action == "pause":
@@ -1509,6 +1531,7 @@ class LabHandler(BaseHTTPRequestHandler):
 
     def _points(self, session: Session, body: dict) -> None:
         op = _choice(body, "op", ("add", "remove", "trace"))
+        _only(body, ("session", "op", "x", "y", "cls" if op == "add" else "radius"), f"the op {op}")
         low, high = -1e3, 1e3
         x, y = _number(body, "x", low, high), _number(body, "y", low, high)
         if op == "add":

@@ -183,6 +183,44 @@ def test_absurd_sizes_and_non_numbers_are_refused_with_a_message(server, path, b
     assert status == 200  # the lab lives on
 
 
+@pytest.mark.parametrize(
+    "path, body, unknown, takes",
+    [
+        ("/api/control", {"action": "step", "count": 10**9}, "count", "session, action, steps"),
+        ("/api/control", {"action": "play", "steps": 3}, "steps", "session, action"),
+        ("/api/control", {"action": "pause", "speed": "fast"}, "speed", "session, action"),
+        ("/api/control", {"action": "reset", "seed": 3}, "seed", "session, action"),
+        ("/api/config", {"config": {}, "demo": "xor"}, "demo", "session, config"),
+        ("/api/config", {"config": {"hiden": [4]}}, "hiden", "data, hidden, activation, loss"),
+        ("/api/speed", {"speed": "fast", "steps": 9}, "steps", "session, speed"),
+        ("/api/lr", {"lr": 0.1, "l2": 0.5}, "l2", "session, lr"),
+        ("/api/points", {"op": "add", "x": 0, "y": 0, "cls": 1, "radius": 1}, "radius", "y, cls"),
+        ("/api/points", {"op": "remove", "x": 0, "y": 0, "cls": 1}, "cls", "y, radius"),
+        ("/api/points", {"op": "trace", "x": 0, "y": 0, "class": 1}, "class", "y, radius"),
+        ("/api/explain", {"name": "L1.N1.w1", "grains": "layer"}, "grains", "name, grain"),
+        ("/api/trace", {"grain": "layer", "alive": True}, "alive", "session, grain, live"),
+        ("/api/expression", {"text": "x*y", "value": {"x": 2}}, "value", "text, values"),
+    ],
+)
+def test_a_key_a_request_does_not_take_is_refused_naming_it_and_the_keys_taken(
+    server, path, body, unknown, takes
+):
+    session, before = new_lab(server)
+    status, reply = post(server, path, {"session": session, **body})
+    assert status == 400, reply
+    assert f"'{unknown}'" in reply["error"] and takes in reply["error"], reply["error"]
+    frame = request(server, "GET", "/api/frame", params={"session": session})[1]
+    assert frame["step"] == 0 and frame["points"] == before["points"]  # (nothing done)
+
+
+def test_a_new_lab_with_a_key_it_does_not_take_is_refused(server):
+    status, reply = post(server, "/api/session", {"demo": "xor", "seed": 3})
+    assert status == 400 and "'seed'" in reply["error"] and "demo, config" in reply["error"]
+    status, reply = post(server, "/api/session", {"config": {"data": "xor", "layers": [4]}})
+    assert status == 400 and "'layers'" in reply["error"] and "hidden" in reply["error"]
+    assert not server.sessions
+
+
 def test_a_body_over_the_limit_gets_413_and_not_json_gets_a_message(server):
     session, _ = new_lab(server)
     raw = json.dumps({"session": session, "text": "x" * (lab.MAX_BODY + 10)}).encode()
@@ -333,7 +371,9 @@ def test_a_point_added_appears_in_the_next_frame(server):
         events.close()
     assert len(after["X"]) == len(before["X"]) + 1
     assert after["X"][-1] == [0.25, -0.75] and after["y"][-1] == 1
+    del body["cls"]
     status, _ = post(server, "/api/points", {**body, "op": "remove", "radius": 0.01})
+    assert status == 200
     status, frame = request(server, "GET", "/api/frame", params={"session": session})
     assert frame["points"]["X"] == before["X"]
 

@@ -175,7 +175,7 @@ def main(argv: Sequence[str] | None = None, prog: str = "autograd") -> int:
     if argv[:1] == ["lab"]:  # the live lab: a local server, with flags of its own
         from .lab import main as lab
 
-        return lab(argv[1:])
+        return lab(argv[1:], prog=f"{prog} lab")
     args = _parser(prog).parse_args(_separate(argv))
     try:
         status = _run(args)

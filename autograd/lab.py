@@ -1669,11 +1669,11 @@ def serve(
 # The command
 
 
-def main(argv: list[str] | None = None) -> int:
-    """`python -m autograd.lab [--host H] [--port P] [--no-browser] [--demo NAME]`: serve the
-    lab until Ctrl-C or SIGTERM."""
+def main(argv: list[str] | None = None, prog: str = "autograd lab") -> int:
+    """`python -m autograd lab [--host H] [--port P] [--no-browser] [--demo NAME]`: serve the
+    lab until Ctrl-C or SIGTERM. `prog`: the command as the user typed it, for usage lines."""
     parser = argparse.ArgumentParser(
-        prog="autograd lab",
+        prog=prog,
         description="The live lab: train a network and step through backprop in your browser. "
         "It prints its address, with a fresh token in it that every request must carry, and "
         "opens it; it serves until Ctrl-C.",
@@ -1761,4 +1761,4 @@ def live(name: str, argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(prog="python -m autograd.lab"))

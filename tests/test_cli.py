@@ -232,7 +232,11 @@ def test_web_takes_a_title_for_the_class(tmp_path, capsys):
 
 @pytest.mark.parametrize(
     "argv, usage",
-    [(["--help"], "python -m autograd [-h]"), (["steps", "-h"], "python -m autograd steps")],
+    [
+        (["--help"], "python -m autograd [-h]"),
+        (["steps", "-h"], "python -m autograd steps"),
+        (["lab", "-h"], "python -m autograd lab"),
+    ],
 )
 def test_python_dash_m_usage_says_python_dash_m_autograd(argv, usage):
     done = subprocess.run(

@@ -146,9 +146,15 @@ class Clamp:
         entries: Sequence[str] | None = None,
     ) -> None:
         """Mark `entries` of `result.agreement` (all, if None) as parted at the clamp when an
-        output reached it at some step and the two loss curves agree (to 1e-9) before it."""
+        output reached it at a training step k and the two loss curves agree (to 1e-9) at every
+        step before it. Only from k = 2: the losses before k must have seen at least one update
+        (the loss at step 1 is the first made with updated weights) for their agreement to say
+        that the two trainings were the same until the clamp; and saturation first met after the
+        last update (at the final evaluation) explains no difference in the weights."""
         k = self.first
-        if k is None or max_abs_difference([losses[:k]], [numpy_losses[:k]]) > AGREEMENT_TOLERANCE:
+        if k is None or not 2 <= k < len(losses):
+            return
+        if max_abs_difference([losses[:k]], [numpy_losses[:k]]) > AGREEMENT_TOLERANCE:
             return
         for what in result.agreement if entries is None else entries:
             result.saturated[what] = k

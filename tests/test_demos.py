@@ -247,9 +247,8 @@ def test_the_numpy_versions_compute_quietly_as_the_engine_does(flags, capsys):
 @pytest.mark.parametrize(
     "flags",
     [
-        ["xor", "--lr", "50"],
-        ["blobs", "--lr", "50", "--iterations", "200"],
-        ["deep", "--lr", "50", "--batch-size", "64", "--iterations", "100", "--quick"],
+        ["xor", "--lr", "50"],  # saturated at step 3
+        ["blobs", "--lr", "50", "--iterations", "200"],  # at step 2
     ],
     ids=lambda flags: flags[0],
 )
@@ -266,10 +265,19 @@ def test_a_difference_where_the_output_saturated_says_so_and_is_no_failure(flags
 def test_a_difference_the_clamp_does_not_explain_is_still_different(monkeypatch, capsys):
     real = xor.numpy_train
     monkeypatch.setattr(xor, "numpy_train", lambda p, n, lr: real(p, n, lr * 1.001))  # a bug
-    for lr in ("0.3", "50"):  # no saturation; saturation, but the two parted before it
+    # no saturation; saturation, but the two parted before it; saturation at the first update,
+    # where no agreeing update before it could vouch for the two trainings
+    for lr in ("0.3", "50", "1e3", "1e9"):
         assert demos_main(["xor", "--lr", lr, "--no-pictures", "--every", "0"]) == 1
         out = capsys.readouterr().out
-        assert "DIFFERENT" in out and "saturated" not in out
+        assert "DIFFERENT" in out and "saturated" not in out, lr
+
+
+def test_saturation_before_any_update_could_agree_is_still_different(capsys):
+    # deep at lr 50 saturates at step 1: no loss made with updated weights agreed before it
+    flags = ["deep", "--lr", "50", "--batch-size", "64", "--iterations", "100", "--quick"]
+    assert demos_main([*flags, "--no-pictures", "--every", "0"]) == 1
+    assert "saturated" not in capsys.readouterr().out
 
 
 def test_the_clamp_is_noted_exactly_where_the_engines_gradient_stops():

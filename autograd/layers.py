@@ -315,7 +315,7 @@ def _loss_row(name: str, compute: Any, expression: str, derivative: str) -> ops.
         ops.Operation(
             name,
             lambda names: expression.format(*names),
-            lambda i, names: derivative.format(*names) if i == 0 else "0 (the targets)",
+            lambda i, names: (derivative.format(*names), "0 (the targets)", "0 (a constant)")[i],
             compute,
         )
     )
@@ -346,29 +346,16 @@ def _hinge(S: Any, Y: Any) -> tuple[float, tuple]:
 EPS = 1e-12  # probabilities are clamped to [EPS, 1 - EPS] so that log stays finite
 
 
-def _bce(eps: float):
-    def compute(P: Any, Y: Any) -> tuple[float, tuple]:
-        """q = clamp(P, eps, 1 - eps); L = -mean(Y log q + (1 - Y) log(1 - q)); dL/dP =
-        (q - Y) / (N q (1 - q)) where eps < P <= 1 - eps, else 0 (as the clamp's relus)."""
-        np = ops.np
-        q = np.clip(P, eps, 1.0 - eps)
-        r = 1.0 - q  # (once, for the loss and its gradient)
-        loss = -float((Y * np.log(q) + (1.0 - Y) * np.log(r)).sum()) / P.size
-        inside = (P > eps) & (P <= 1.0 - eps)
-        return loss, (np.where(inside, (q - Y) / (P.size * q * r), 0.0), 0.0)
-
-    return compute
-
-
-_BCE_TEXT = ("-mean({1} log {0} + (1 - {1}) log(1 - {0}))", "({0} - {1}) / (N {0} (1 - {0}))")
-
-
-def bce_row(eps: float) -> ops.Operation:
-    """The row of binary cross-entropy with its probabilities clamped to [eps, 1 - eps]: "bce"
-    for the default eps, "bce(eps=...)" for another (made on first use)."""
-    name = "bce" if eps == EPS else f"bce(eps={eps!r})"
-    row = ops.OPERATIONS.get(name)
-    return row if row is not None else _loss_row(name, _bce(eps), *_BCE_TEXT)
+def _bce(P: Any, Y: Any, eps: float = EPS) -> tuple[float, tuple]:
+    """q = clamp(P, eps, 1 - eps); L = -mean(Y log q + (1 - Y) log(1 - q)); dL/dP = (q - Y) /
+    (N q (1 - q)) where eps < P <= 1 - eps, else 0 (as the clamp's relus). `eps`, if not the
+    default, is a third operand: a constant."""
+    np = ops.np
+    q = np.clip(P, eps, 1.0 - eps)
+    r = 1.0 - q  # (once, for the loss and its gradient)
+    loss = -float((Y * np.log(q) + (1.0 - Y) * np.log(r)).sum()) / P.size
+    inside = (P > eps) & (P <= 1.0 - eps)
+    return loss, (np.where(inside, (q - Y) / (P.size * q * r), 0.0), 0.0, 0.0)[: 2 + (eps != EPS)]
 
 
 def _bce_with_logits(Z: Any, Y: Any) -> tuple[float, tuple]:
@@ -399,7 +386,12 @@ LOSS_OPS = {
     "mse": _loss_row("mse", _mse, "mean(({0} - {1})^2)", "2 ({0} - {1}) / N"),
     "sse": _loss_row("sse", _sse, "sum(({0} - {1})^2)", "2 ({0} - {1})"),
     "hinge": _loss_row("hinge", _hinge, "mean(relu(1 - {1} {0}))", "-{1} / N where {1} {0} < 1"),
-    "bce": bce_row(EPS),
+    "bce": _loss_row(
+        "bce",
+        _bce,
+        "-mean({1} log {0} + (1 - {1}) log(1 - {0}))",
+        "({0} - {1}) / (N {0} (1 - {0}))",
+    ),
     "bce_with_logits": _loss_row(
         "bce_with_logits",
         _bce_with_logits,
@@ -417,9 +409,14 @@ LOSS_OPS = {
 
 def batch_loss(name: str, predictions: Value, targets: Any, eps: float = EPS) -> Value:
     """The loss `name` of a layer's outputs (samples x outputs) against targets, as one node;
-    the targets are a constant parent `y`. Cross-entropy takes class indices, one per sample;
-    `eps` is binary cross-entropy's clamp."""
-    row = bce_row(eps) if name == "bce" else LOSS_OPS[name]
+    the targets are a constant parent `y`. Cross-entropy takes class indices, one per sample.
+    `eps` is binary cross-entropy's clamp, in (0, 0.5): another than the default is a third
+    parent, a constant."""
+    row = LOSS_OPS[name]
+    if eps != EPS and (name != "bce" or not 0.0 < eps < 0.5):
+        raise ValueError(
+            f"eps is binary cross-entropy's clamp, in (0, 0.5); got eps={eps!r} for {name!r}"
+        )
     P = settled((predictions,))[0]
     y = targets if isinstance(targets, Value) else Value(targets, "y", requires_grad=False)
     Y = settled((y,))[0]
@@ -436,6 +433,9 @@ def batch_loss(name: str, predictions: Value, targets: Any, eps: float = EPS) ->
             f"{name}: predictions of shape {P.shape} need targets of shape {expected}, got "
             f"{getattr(Y, 'shape', 'a number')}"
         )
+    if eps != EPS:
+        eps_value = Value(eps, "eps", requires_grad=False)
+        return array_node(row, (predictions, y, eps_value), [P, Y, eps])
     return array_node(row, (predictions, y), [P, Y])
 
 
@@ -458,11 +458,13 @@ SQUARED_NORMS = ops.register(
 
 
 def sum_of_squares(values: Sequence[Any]) -> Value:
-    """v_1**2 + ... + v_n**2 as one node (an L2 penalty), d/dv_i = 2 v_i: of numbers, the
-    table's n-ary row; if any Value holds an array (a layer's W), every entry of every value
-    squared and summed, one number."""
+    """v_1**2 + ... + v_n**2 as one node (an L2 penalty), d/dv_i = 2 v_i. Of numbers and batches
+    (1-D, one entry per sample), the table's n-ary row, sample by sample; of Values that all
+    hold arrays, or with a matrix among them (a layer's W), every entry of every value squared
+    and summed: one number."""
     parents = tuple(values)
-    if any(isinstance(p, Value) and type(p.data) is not float for p in parents):
+    arrays = [p.data for p in parents if isinstance(p, Value) and type(p.data) is not float]
+    if arrays and (len(arrays) == len(parents) or any(a.ndim == 2 for a in arrays)):
         return squared_norms(tuple(map(_as_value, parents)))
     return scalar_sum_of_squares(parents)
 

@@ -28,6 +28,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from .data import numbers_in
 from .graph import backward_order
 from .value import Value, is_recording, no_grad
 
@@ -133,8 +134,9 @@ def _afterword(report: GradcheckReport) -> str:
 def _first_wrong_node(out: Any, atol: float, rtol: float) -> str | None:
     """The first node, in backward order, whose recorded local derivatives disagree with
     central differences of its own operation (its row's value, at its operands' data): where a
-    wrong gradient starts. A batch's elementwise node is checked entry by entry (the first
-    1,000); kinks (the two one-sided slopes differ) and layer-grain nodes are passed by."""
+    wrong gradient starts. A batch's elementwise node is checked entry by entry (32 entries
+    spread over it, so that the search stays cheaper than the check); kinks (the two
+    one-sided slopes differ) and layer-grain nodes are passed by."""
     from .graph import backward_order
     from .ops import operation
     from .show import show
@@ -165,7 +167,8 @@ def _first_wrong_node(out: Any, atol: float, rtol: float) -> str | None:
 def _entries(node: Value) -> list[tuple[list[float], list[float], str]]:
     """The node's operands and local derivatives as numbers, with where they are: the node's
     own (""), or for an elementwise node of a batch (its data, its array operands and local
-    derivatives all of one shape) each entry's ("[k]"); none for any other node."""
+    derivatives all of one shape) up to ENTRIES_CHECKED entries' ("[k]", "[i,j]"), spread
+    over it; none for any other node."""
     data = [p.data for p in node.parents]
     if type(node.data) is float:
         scalar = all(type(x) is float for x in (*data, *node.local_grads))
@@ -175,10 +178,19 @@ def _entries(node: Value) -> list[tuple[list[float], list[float], str]]:
     if any(type(a) is not type(node.data) or a.shape != shape for a in arrays):
         return []  # (a layer's rules, a row over rows: not entry by entry)
     pick = lambda x, k: x if type(x) is float else float(x.flat[k])  # noqa: E731
+    size = node.data.size
+    spread = sorted({k * (size - 1) // max(ENTRIES_CHECKED - 1, 1) for k in range(ENTRIES_CHECKED)})
     return [
-        ([pick(x, k) for x in data], [pick(d, k) for d in node.local_grads], f"[{k}]")
-        for k in range(min(node.data.size, 1000))
+        (
+            [pick(x, k) for x in data],
+            [pick(d, k) for d in node.local_grads],
+            f"[{_index(k, shape)}]",
+        )
+        for k in (range(size) if size <= ENTRIES_CHECKED else spread)
     ]
+
+
+ENTRIES_CHECKED = 32  # of each batch node, by `_first_wrong_node`
 
 
 def _slope(row: Any, data: list[float], i: int) -> float | None:
@@ -268,9 +280,8 @@ def _prepare(name: str, item: Any) -> _Input:
         return _Input(label, "batched", item.data.shape, item.data.ravel().tolist())
     if isinstance(item, (int, float)) and not isinstance(item, bool):
         return _Input(name, "scalar", (), [float(item)])
-    np = _numpy()
     try:
-        array = np.asarray(item, dtype=float)
+        array = numbers_in(item)  # (Values among them: their numbers)
     except (TypeError, ValueError):
         raise TypeError(
             f"input {name}: expected a number, a Value or an array of numbers, got "

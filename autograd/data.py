@@ -63,3 +63,15 @@ def settled(nodes: Any) -> list:
 
 
 _ndarray: Any = None  # NumPy's array type, once NumPy is imported
+
+
+def numbers_in(x: Any) -> Any:
+    """`x` (a number, a list, nested lists or an array) as a float array, a Value among its
+    entries read as its number: `np.asarray(x, dtype=float)` calls `float()` on each, which a
+    Value refuses (a number it gave would be out of the graph), so it is read where asked."""
+    np = use_numpy()
+    try:
+        return np.asarray(x, dtype=float)
+    except TypeError:
+        read = lambda t: t if isinstance(t, numbers.Real) else getattr(t, "data", t)  # noqa: E731
+        return np.vectorize(read, otypes=[float])(np.asarray(x, dtype=object))

@@ -92,11 +92,13 @@ def define(
         if all(type(x) is float for x in data):
             out, *slopes = [_call(f, data, name, what) for f, what in yours]
             return out, tuple(slopes)
-        np = ops.np  # a batch: your functions once per sample
-        rows = list(zip(*(c.tolist() for c in np.broadcast_arrays(*map(np.asarray, data)))))
+        np = ops.np  # arrays (a batch, a matrix): your functions once per entry
+        arrays = np.broadcast_arrays(*map(np.asarray, data))
+        rows = list(zip(*(a.ravel().tolist() for a in arrays)))
 
         def each(f: Callable, what: str) -> Any:
-            return np.array([_call(f, row, name, what) for row in rows], dtype=float)
+            results = [_call(f, row, name, what) for row in rows]
+            return np.array(results, dtype=float).reshape(arrays[0].shape)
 
         out, *slopes = [each(f, what) for f, what in yours]
         return out, tuple(slopes)

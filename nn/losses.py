@@ -23,6 +23,7 @@ import numpy as np
 
 import autograd
 from autograd import Value
+from autograd.data import numbers_in
 from autograd.layers import batch_loss
 from autograd.softmax import cross_entropy_term
 from autograd.softmax import shifted as shifted_logits
@@ -65,7 +66,7 @@ def pairs(predictions: Any, targets: Targets) -> tuple[list[tuple[Value, Any]], 
     with a column of targets. Shapes that do not match raise a ValueError saying so.
     """
     values = _flatten(predictions)
-    y = np.asarray(targets.data if isinstance(targets, Value) else targets, dtype=float)
+    y = numbers(targets)
     batched = [v.is_batched for v in values]
     if not any(batched):
         if y.size != len(values):
@@ -211,7 +212,7 @@ def l2(parameters: Iterable[Value] | Any, alpha: float, biases: bool = True) -> 
 def signed_labels(targets: Targets) -> np.ndarray:
     """The hinge loss's labels as floats, each -1 or +1, or a clear error: with 0/1 labels the
     class 0 gets no gradient at all (relu(1 - 0 s) is the constant 1)."""
-    y = np.asarray(targets, dtype=float)
+    y = numbers(targets)
     bad = y[(y != 1.0) & (y != -1.0)]
     if bad.size:
         hint = "; for 0/1 labels use nn.data.to_signed(y)" if bad[0] == 0.0 else ""
@@ -226,7 +227,13 @@ def _is_bias(name: str) -> bool:
 def _targets(targets: Targets) -> Any:
     """Targets as an array of floats (for a layer-grain loss), or the constant Value of them
     a training loop made once."""
-    return targets if isinstance(targets, Value) else np.asarray(targets, dtype=float)
+    return targets if isinstance(targets, Value) else numbers(targets)
+
+
+def numbers(targets: Targets) -> np.ndarray:
+    """Targets as an array of floats; a target given as a Value is read as its number (a target
+    is a constant: no gradient flows to it)."""
+    return numbers_in(targets.data if isinstance(targets, Value) else targets)
 
 
 def cross_entropy(logits: Any, targets: Targets) -> Value:

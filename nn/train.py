@@ -269,8 +269,6 @@ def fit(
     y = np.asarray(y)
     if loss not in ("cross_entropy", losses_module.cross_entropy):  # (class indices stay ints)
         y = y.astype(float)
-    if loss in ("hinge", losses_module.hinge):  # (checked once here: each step's are a Value)
-        losses_module.signed_labels(y)
     if X.ndim != 2 or len(X) == 0:
         raise ValueError(f"X must be 2-D (samples, features) with a sample, got shape {X.shape}")
     if len(X) != len(y):
@@ -291,6 +289,10 @@ def fit(
         raise TypeError(f"callback must be a function (epoch, history), got {callback!r:.40}")
     if validation_data is not None:
         validation_data = _validation(validation_data, X.shape[1])
+    if loss in ("hinge", losses_module.hinge):  # (checked once here: each step's are a Value)
+        losses_module.signed_labels(y)
+        if validation_data is not None:
+            losses_module.signed_labels(validation_data[1])
     loss_fn, loss_threshold = losses_module.get_loss(loss)
     if threshold is None:
         threshold = loss_threshold

@@ -5,6 +5,7 @@ out by hand, or the same loss by another route (per sample against layer grain).
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -96,6 +97,11 @@ def test_bce_with_another_eps_at_layer_grain_equals_the_per_sample_loss(eps):
         assert np.allclose(g, p.grad, rtol=1e-12, atol=1e-15)
     q = np.clip(model(X).data[:, 0], eps, 1 - eps)  # the loss written out by hand
     assert layer.data == pytest.approx(-np.mean(y * np.log(q) + (1 - y) * np.log(1 - q)))
+    rows = len(autograd.ops.OPERATIONS)  # another eps is a constant operand, not a new row
+    nn.losses.binary_cross_entropy(model(X), y, eps=eps / 2)
+    assert len(autograd.ops.OPERATIONS) == rows and layer.parents[2].data == eps
+    with pytest.raises(ValueError, match="eps is binary cross-entropy's clamp"):
+        autograd.layers.batch_loss("mse", model(X), y, eps)
 
 
 # -- the hinge loss takes labels -1 and +1 only ----------------------------------------------------
@@ -191,8 +197,55 @@ def test_gradcheck_names_a_wrong_rule_on_a_batch_at_its_entry():
     )
 
 
-def test_gradcheck_of_a_layer_grain_loss_names_nothing_when_all_is_right():
+def test_where_it_goes_wrong_passes_layer_nodes_by_and_names_the_wrong_rule_beyond_them():
+    # the wrong rule is a scalar's, reached through the layer nodes (rules, not numbers) and an
+    # elementwise product of the layer's output: none of those may be named instead
+    wrong = autograd.define("double_wrong", lambda w: 2.0 * w, [lambda w: 3.0])
     X, y = RNG.normal(size=(4, 2)), np.array([1.0, -1.0, 1.0, -1.0])
-    model = nn.MLP(2, [3, 1], activation="tanh", seed=3)  # layer nodes (rules) and a batch's *
-    report = autograd.gradcheck(lambda w: nn.losses.mse(model(X) * w, y), [2.0])
-    assert report.passed and report.first_wrong is None and len(report.rows) == 1
+    model = nn.MLP(2, [3, 1], activation="tanh", seed=3)
+    report = autograd.gradcheck(
+        lambda w: nn.losses.mse(model(X) * wrong(w), y), [0.7], raise_exception=False
+    )
+    assert not report.passed
+    assert report.first_wrong.startswith("v1 = double_wrong(w) (operation 'double_wrong') at w")
+    assert "is 3 as written, 2 by central differences" in report.first_wrong
+
+
+def test_a_matrix_entry_is_named_by_row_and_column():
+    wrong = autograd.define("cube_wrong", lambda z: z**3, [lambda z: 2.0 * z * z])  # not 3 z^2
+    X = RNG.normal(size=(3, 2))
+    model = nn.MLP(2, [2], activation="tanh", seed=5)  # one layer: out is 3 x 2
+    report = autograd.gradcheck(lambda s: wrong(model(X) * s).sum(), [1.3], raise_exception=False)
+    assert re.search(r"at v\d+\[0,0\] = ", report.first_wrong), report.first_wrong
+    bigger = Value(np.arange(1.0, 7.0).reshape(2, 3))
+    out = wrong(bigger)  # your own operation on a matrix: entry by entry
+    out.sum().backward()
+    assert out.data.tolist() == [[1.0, 8.0, 27.0], [64.0, 125.0, 216.0]]
+    assert bigger.grad.tolist() == [[2.0, 8.0, 18.0], [32.0, 50.0, 72.0]]  # as written: 2 z^2
+
+
+# -- targets may hold Values (their numbers), and fit checks hinge's validation labels first ----
+
+
+def test_targets_given_as_values_are_read_as_their_numbers():
+    p = [Value(0.3), Value(-0.5)]
+    assert nn.losses.hinge(p, [Value(1.0), -1.0]).data == pytest.approx((0.7 + 0.5) / 2)
+    assert nn.losses.mse(p, [[Value(1.0)], [2.0]]).data == pytest.approx((0.49 + 6.25) / 2)
+    report = autograd.gradcheck(lambda v: v[0] * v[1], [[Value(1.0), Value(2.0)]])
+    assert report.passed and [row.actual for row in report.rows] == [2.0, 1.0]
+
+
+def test_fit_refuses_zero_one_validation_labels_before_training():
+    X, y = nn.data.moons(20, noise=0.1, seed=1)
+    model = nn.MLP(2, [4, 1], seed=1)
+    before = model.parameter_vector()
+    with pytest.raises(ValueError, match=r"-1 or \+1, got 0.0"):
+        nn.fit(model, X, nn.data.to_signed(y), loss="hinge", epochs=2, progress=False,
+               validation_data=(X, y))  # fmt: skip
+    assert np.array_equal(model.parameter_vector(), before)  # not one step taken
+
+
+def test_sum_of_squares_of_a_batch_and_a_number_stays_sample_by_sample():
+    x, w = Value(np.array([1.0, -2.0, 0.5])), Value(3.0)
+    assert autograd.sum_of_squares([x, w]).data.tolist() == [10.0, 13.0, 9.25]
+    assert autograd.sum_of_squares([x, x]).data == 2 * (1 + 4 + 0.25)  # all arrays: one number

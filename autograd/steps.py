@@ -384,6 +384,7 @@ def backward_steps(root: Value) -> BackwardSteps:
       c.grad += out.grad * dout/dc = 1.0 * 1.0 = 1.0   -> c.grad = 1.0
       a.grad += out.grad * dout/da = 1.0 * 1.0 = 1.0   -> a.grad = 1.0
     >>> for step in steps: print(step)
+    ...
     step 2/2  c = a * b   (c.grad = 1.0)
       a.grad += c.grad * dc/da = 1.0 * -3.0 = -3.0   -> a.grad = -2.0
       b.grad += c.grad * dc/db = 1.0 * 2.0 = 2.0     -> b.grad = 2.0

@@ -60,7 +60,9 @@ def unfinished_statements(text: str) -> list[str]:
 
 
 def test_every_compound_statement_ends_as_a_pasted_one_runs_in_the_repl():
+    """In the README, the docs and the docstrings."""
     pages = [*PAGES, *sorted((ROOT / "docs").glob("*.md"))]
+    pages += sorted(ROOT.glob("autograd/**/*.py")) + sorted(ROOT.glob("nn/*.py"))  # docstrings
     assert {page.name: unfinished_statements(page.read_text()) for page in pages} == {
         page.name: [] for page in pages
     }

@@ -154,8 +154,8 @@ class Clamp:
         k = self.first
         if k is None or not 2 <= k < len(losses):
             return
-        if max_abs_difference([losses[:k]], [numpy_losses[:k]]) > AGREEMENT_TOLERANCE:
-            return
+        if not max_abs_difference([losses[:k]], [numpy_losses[:k]]) <= AGREEMENT_TOLERANCE:
+            return  # (a nan difference is no agreement either)
         for what in result.agreement if entries is None else entries:
             result.saturated[what] = k
 

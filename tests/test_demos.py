@@ -273,6 +273,14 @@ def test_a_difference_the_clamp_does_not_explain_is_still_different(monkeypatch,
         assert "DIFFERENT" in out and "saturated" not in out, lr
 
 
+def test_a_nan_before_the_clamp_is_no_agreement(monkeypatch, capsys):
+    real = xor.numpy_train  # a NumPy bug that makes its loss nan at step 1, before saturation
+    monkeypatch.setattr(xor, "numpy_train", lambda p, n, lr: real(p, n, lr * 1e6))
+    assert demos_main(["xor", "--lr", "50", "--no-pictures", "--every", "0"]) == 1
+    out = capsys.readouterr().out
+    assert "DIFFERENT" in out and "saturated" not in out
+
+
 def test_saturation_before_any_update_could_agree_is_still_different(capsys):
     # deep at lr 50 saturates at step 1: no loss made with updated weights agreed before it
     flags = ["deep", "--lr", "50", "--batch-size", "64", "--iterations", "100", "--quick"]

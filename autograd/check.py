@@ -131,12 +131,13 @@ def _afterword(report: GradcheckReport) -> str:
     return where + "".join(f"\nhint: {h}" for h in report.hints)
 
 
-def _first_wrong_node(out: Any, atol: float, rtol: float) -> str | None:
+def _first_wrong_node(out: Any, atol: float, rtol: float, suspects: set[int]) -> str | None:
     """The first node, in backward order, whose recorded local derivatives disagree with
     central differences of its own operation (its row's value, at its operands' data): where a
-    wrong gradient starts. A batch's elementwise node is checked entry by entry (32 entries
-    spread over it, so that the search stays cheaper than the check); kinks (the two
-    one-sided slopes differ) and layer-grain nodes are passed by."""
+    wrong gradient starts. A batch's elementwise node is checked entry by entry: 32 entries
+    spread over it (so that the search stays cheaper than the check) and the `suspects`, where
+    the check found an input's gradient wrong. Kinks (the two one-sided slopes differ) and
+    layer-grain nodes are passed by."""
     from .graph import backward_order
     from .ops import operation
     from .show import show
@@ -147,7 +148,7 @@ def _first_wrong_node(out: Any, atol: float, rtol: float) -> str | None:
     names = node_names(out)
     for node in backward_order(out):
         row = None
-        for data, locals_, entry in _entries(node):
+        for data, locals_, entry in _entries(node, suspects):
             row = row or operation(node.op)
             for i, local in enumerate(locals_):
                 numeric = _slope(row, data, i)
@@ -164,29 +165,26 @@ def _first_wrong_node(out: Any, atol: float, rtol: float) -> str | None:
     return None
 
 
-def _entries(node: Value) -> list[tuple[list[float], list[float], str]]:
+def _entries(node: Value, suspects: set[int]) -> list[tuple[list[float], list[float], str]]:
     """The node's operands and local derivatives as numbers, with where they are: the node's
     own (""), or for an elementwise node of a batch (its data, its array operands and local
-    derivatives all of one shape) up to ENTRIES_CHECKED entries' ("[k]", "[i,j]"), spread
-    over it; none for any other node."""
+    derivatives all of one shape) its entries' ("[k]", "[i,j]"): all of a small node, else
+    ENTRIES_CHECKED spread over it and the `suspects` it has. None for any other node."""
     data = [p.data for p in node.parents]
     if type(node.data) is float:
         scalar = all(type(x) is float for x in (*data, *node.local_grads))
         return [(data, list(node.local_grads), "")] if scalar else []
     arrays = [x for x in (*data, *node.local_grads) if type(x) is not float]
-    shape = getattr(node.data, "shape", None)
+    shape, size = getattr(node.data, "shape", None), node.data.size
     if any(type(a) is not type(node.data) or a.shape != shape for a in arrays):
         return []  # (a layer's rules, a row over rows: not entry by entry)
+    chosen = set(range(size)) if size <= ENTRIES_CHECKED else {k for k in suspects if k < size}
+    chosen |= {k * (size - 1) // (ENTRIES_CHECKED - 1) for k in range(ENTRIES_CHECKED)}
     pick = lambda x, k: x if type(x) is float else float(x.flat[k])  # noqa: E731
-    size = node.data.size
-    spread = sorted({k * (size - 1) // max(ENTRIES_CHECKED - 1, 1) for k in range(ENTRIES_CHECKED)})
+    numbers = lambda values, k: [pick(x, k) for x in values]  # noqa: E731
     return [
-        (
-            [pick(x, k) for x in data],
-            [pick(d, k) for d in node.local_grads],
-            f"[{_index(k, shape)}]",
-        )
-        for k in (range(size) if size <= ENTRIES_CHECKED else spread)
+        (numbers(data, k), numbers(node.local_grads, k), f"[{_index(k, shape)}]")
+        for k in sorted(chosen)
     ]
 
 
@@ -331,6 +329,11 @@ class _Arguments:
         self.last_output: Any = None  # f's output in the engine's run (for the report's hints)
         self.last_leaves: list[Value] = []  # and its leaves, one per entry of the inputs
 
+    def entries_of(self, marked: Sequence[bool]) -> set[int]:
+        """Where the marked entries of `flat` are, each within its own input (a flat index)."""
+        within = [k for inp in self.inputs for k in range(len(inp.data))]
+        return {k for k, mark in zip(within, marked) if mark}
+
     def call(self, f: Callable[..., Any], flat: Sequence[float]) -> tuple[Any, list[Value]]:
         args, leaves, start = [], [], 0
         for inp in self.inputs:
@@ -454,7 +457,9 @@ def gradcheck(
     report = GradcheckReport(tuple(rows), atol, rtol, eps, value)
     if not report.passed:
         out = arguments.last_output
-        report = replace(report, hints=_kinks(out), first_wrong=_first_wrong_node(out, atol, rtol))
+        suspects = arguments.entries_of([not row.ok for row in rows])
+        first_wrong = _first_wrong_node(out, atol, rtol, suspects)
+        report = replace(report, hints=_kinks(out), first_wrong=first_wrong)
     if raise_exception and not report.passed:
         raise GradcheckError(report)
     return report

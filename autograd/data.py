@@ -73,5 +73,14 @@ def numbers_in(x: Any) -> Any:
     try:
         return np.asarray(x, dtype=float)
     except TypeError:
-        read = lambda t: t if isinstance(t, numbers.Real) else getattr(t, "data", t)  # noqa: E731
-        return np.vectorize(read, otypes=[float])(np.asarray(x, dtype=object))
+        return np.vectorize(_number_of, otypes=[float])(np.asarray(x, dtype=object))
+
+
+def _number_of(x: Any) -> Any:
+    if isinstance(x, numbers.Real):
+        return x
+    data = getattr(x, "data", None)
+    if not isinstance(data, numbers.Real):
+        held = f" holding {type(data).__name__}" if data is not None else ""
+        raise TypeError(f"expected numbers (or Values of one number), got {type(x).__name__}{held}")
+    return data

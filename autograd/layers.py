@@ -407,16 +407,22 @@ LOSS_OPS = {
 }
 
 
+def check_eps(eps: float) -> float:
+    """Binary cross-entropy's clamp: a number in (0, 0.5), or a clear error."""
+    if not 0.0 < eps < 0.5:
+        raise ValueError(f"eps, binary cross-entropy's clamp, must be in (0, 0.5); got {eps!r}")
+    return eps
+
+
 def batch_loss(name: str, predictions: Value, targets: Any, eps: float = EPS) -> Value:
     """The loss `name` of a layer's outputs (samples x outputs) against targets, as one node;
     the targets are a constant parent `y`. Cross-entropy takes class indices, one per sample.
     `eps` is binary cross-entropy's clamp, in (0, 0.5): another than the default is a third
     parent, a constant."""
     row = LOSS_OPS[name]
-    if eps != EPS and (name != "bce" or not 0.0 < eps < 0.5):
-        raise ValueError(
-            f"eps is binary cross-entropy's clamp, in (0, 0.5); got eps={eps!r} for {name!r}"
-        )
+    if eps != EPS and name != "bce":
+        raise ValueError(f"eps is binary cross-entropy's clamp; {name!r} takes none")
+    check_eps(eps)
     P = settled((predictions,))[0]
     y = targets if isinstance(targets, Value) else Value(targets, "y", requires_grad=False)
     Y = settled((y,))[0]
@@ -458,13 +464,12 @@ SQUARED_NORMS = ops.register(
 
 
 def sum_of_squares(values: Sequence[Any]) -> Value:
-    """v_1**2 + ... + v_n**2 as one node (an L2 penalty), d/dv_i = 2 v_i. Of numbers and batches
-    (1-D, one entry per sample), the table's n-ary row, sample by sample; of Values that all
-    hold arrays, or with a matrix among them (a layer's W), every entry of every value squared
-    and summed: one number."""
+    """v_1**2 + ... + v_n**2 as one node, d/dv_i = 2 v_i: an L2 penalty. Of numbers, the table's
+    n-ary row. If any value holds an array (a layer's W, its biases), every entry of every value
+    squared and summed: one number, whatever the arrays hold. (A batch's sum of squares sample
+    by sample is the n-ary row's, `autograd.nary.sum_of_squares`.)"""
     parents = tuple(values)
-    arrays = [p.data for p in parents if isinstance(p, Value) and type(p.data) is not float]
-    if arrays and (len(arrays) == len(parents) or any(a.ndim == 2 for a in arrays)):
+    if any(isinstance(p, Value) and type(p.data) is not float for p in parents):
         return squared_norms(tuple(map(_as_value, parents)))
     return scalar_sum_of_squares(parents)
 

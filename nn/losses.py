@@ -24,7 +24,7 @@ import numpy as np
 import autograd
 from autograd import Value
 from autograd.data import numbers_in
-from autograd.layers import batch_loss
+from autograd.layers import batch_loss, check_eps
 from autograd.softmax import cross_entropy_term
 from autograd.softmax import shifted as shifted_logits
 
@@ -138,8 +138,7 @@ def binary_cross_entropy(predictions: Any, targets: Targets, eps: float = EPS) -
     dL/dp_k = (q_k - y_k) / (N q_k (1 - q_k)) inside the clamp, 0 outside: finite at 0 and 1.
     For a network ending in a sigmoid, `bce_with_logits` on the logits is exact everywhere.
     """
-    if not 0.0 < eps < 0.5:
-        raise ValueError(f"eps must be in (0, 0.5), got {eps}")
+    check_eps(eps)
     if _layer_grain(predictions):
         return batch_loss("bce", predictions, _targets(targets), eps)
     matched, count = pairs(predictions, targets)

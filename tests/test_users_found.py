@@ -100,7 +100,7 @@ def test_bce_with_another_eps_at_layer_grain_equals_the_per_sample_loss(eps):
     rows = len(autograd.ops.OPERATIONS)  # another eps is a constant operand, not a new row
     nn.losses.binary_cross_entropy(model(X), y, eps=eps / 2)
     assert len(autograd.ops.OPERATIONS) == rows and layer.parents[2].data == eps
-    with pytest.raises(ValueError, match="eps is binary cross-entropy's clamp"):
+    with pytest.raises(ValueError, match="eps is binary cross-entropy's clamp; 'mse' takes none"):
         autograd.layers.batch_loss("mse", model(X), y, eps)
 
 
@@ -245,7 +245,23 @@ def test_fit_refuses_zero_one_validation_labels_before_training():
     assert np.array_equal(model.parameter_vector(), before)  # not one step taken
 
 
-def test_sum_of_squares_of_a_batch_and_a_number_stays_sample_by_sample():
+def test_sum_of_squares_of_any_array_is_one_number_and_the_n_ary_row_stays_per_sample():
     x, w = Value(np.array([1.0, -2.0, 0.5])), Value(3.0)
-    assert autograd.sum_of_squares([x, w]).data.tolist() == [10.0, 13.0, 9.25]
-    assert autograd.sum_of_squares([x, x]).data == 2 * (1 + 4 + 0.25)  # all arrays: one number
+    assert autograd.sum_of_squares([x, w]).data == 1 + 4 + 0.25 + 9  # an L2 penalty: one number
+    assert autograd.sum_of_squares([x, x]).data == 2 * (1 + 4 + 0.25)
+    per_sample = autograd.nary.sum_of_squares([x, w])  # a batch's, sample by sample
+    assert per_sample.data.tolist() == [10.0, 13.0, 9.25]
+
+
+def test_a_wrong_rule_at_one_entry_of_a_large_batch_is_found_where_the_check_failed():
+    wrong = autograd.define(
+        "sq_wrong_below", lambda z: z * z, [lambda z: 2 * z if z > -5 else 3 * z]
+    )
+    x = np.linspace(-4.0, 4.0, 1000)
+    x[500] = -6.0  # the one entry where the rule is wrong, between the 32 spread ones
+    report = autograd.gradcheck(lambda a: wrong(a).sum(), [Value(x)], raise_exception=False)
+    assert [row.input for row in report.rows if not row.ok] == ["a[500]"]
+    assert report.first_wrong.startswith("v1 = sq_wrong_below(a) (operation 'sq_wrong_below') at")
+    assert (
+        "a[500] = -6.0" in report.first_wrong and "is -18 as written, -12 by" in report.first_wrong
+    )

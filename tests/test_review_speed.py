@@ -17,6 +17,7 @@ import warnings
 
 import numpy as np
 import pytest
+from examples import central_differences
 
 import autograd
 import nn
@@ -29,18 +30,6 @@ X = RNG.normal(size=(6, 3))
 Y_REAL = RNG.normal(size=6)
 Y_01 = np.array([1.0, 0.0, 1.0, 1.0, 0.0, 0.0])
 Y_PM = 2.0 * Y_01 - 1.0
-
-
-def central_differences(f, array: np.ndarray, eps: float = 1e-6) -> np.ndarray:
-    """d f / d array, entry by entry, (f(a + eps) - f(a - eps)) / (2 eps)."""
-    grad = np.zeros_like(array)
-    for index in np.ndindex(array.shape):
-        plus, minus = array.copy(), array.copy()
-        plus[index] += eps
-        minus[index] -= eps
-        grad[index] = (f(plus) - f(minus)) / (2.0 * eps)
-    return grad
-
 
 # ---------------------------------------------------------------------------------------------
 # Bugs: each of these fails on ddc379a

@@ -9,24 +9,13 @@ import re
 
 import numpy as np
 import pytest
+from examples import central_differences
 
 import autograd
 import nn
 from autograd import Value
 
 RNG = np.random.default_rng(4)
-
-
-def central(f, array: np.ndarray, eps: float = 1e-6) -> np.ndarray:
-    """d f / d array by central differences, entry by entry."""
-    grad = np.zeros_like(array)
-    for index in np.ndindex(array.shape):
-        plus, minus = array.copy(), array.copy()
-        plus[index] += eps
-        minus[index] -= eps
-        grad[index] = (f(plus) - f(minus)) / (2 * eps)
-    return grad
-
 
 # -- .mean() of a matrix: the mean of every entry, d/dx = 1/N -----------------------------------
 
@@ -55,7 +44,7 @@ def test_a_layers_mean_output_has_the_gradient_of_its_sum_over_its_size():
         finally:
             W.data = saved
 
-    assert np.allclose(by_mean, central(mean_of, W.data.copy()), rtol=1e-6, atol=1e-9)
+    assert np.allclose(by_mean, central_differences(mean_of, W.data.copy()), rtol=1e-6, atol=1e-9)
 
 
 # -- sum_of_squares / l2 of arrays and numbers together: one number ------------------------------
